@@ -1,0 +1,1 @@
+"""HTTP edge: thin routers over the services; errors become HTTP responses only here."""

@@ -1,0 +1,70 @@
+"""The FastAPI application: services built once, errors translated to HTTP here only."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
+
+from advisor import __version__
+from advisor.api import openai_compat, routes
+from advisor.api.deps import Services
+from advisor.api.limits import BodySizeLimit
+from advisor.chat.service import ChatService
+from advisor.context_service import ContextService
+from advisor.errors import (
+    AdvisorError,
+    BackendUnavailable,
+    Forbidden,
+    InputTooLarge,
+    InvalidInput,
+    NotFound,
+    Unauthorized,
+)
+from advisor.llm import create_backend
+from advisor.llm.base import LLMBackend
+from advisor.settings import Settings, get_settings
+
+STATUS = [(InputTooLarge, 413), (InvalidInput, 422), (Unauthorized, 401), (Forbidden, 403),
+          (NotFound, 404), (BackendUnavailable, 503)]
+WEB_DIR = Path(__file__).resolve().parents[2] / "web"
+
+
+def build_services(settings: Settings, backend: LLMBackend | None = None) -> Services:
+    """Load the model and wire the services."""
+    context = ContextService(settings.resolved_database_url, settings.emergency_buffer_usd)
+    backend = backend or create_backend(settings.llm)
+    chat = ChatService(settings, context, backend)
+    backend.warm(chat.messages_for_warmup())
+    return Services(settings, context, backend, chat)
+
+
+async def advisor_error(request: Request, exc: Exception) -> Response:
+    """Translate the advisor's errors to HTTP status codes with a reason."""
+    status = next((code for kind, code in STATUS if isinstance(exc, kind)), 400)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return await http_exception_handler(request, HTTPException(status, str(exc), headers))
+
+
+def create_app(settings: Settings | None = None, backend: LLMBackend | None = None) -> FastAPI:
+    """The app; `backend` lets tests and benchmarks inject a registered back-end instance."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.services = build_services(settings, backend)
+        yield
+
+    app = FastAPI(title="Trusted Advisor", version=__version__, lifespan=lifespan)
+    app.add_exception_handler(AdvisorError, advisor_error)
+    app.include_router(routes.router)
+    app.include_router(openai_compat.router)
+    if WEB_DIR.is_dir():
+        app.mount("/web", StaticFiles(directory=WEB_DIR, html=True), name="web")
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,1 @@
+"""Chat orchestration: validate, select facts, phrase with the model, verify, stream, store."""

@@ -1,0 +1,113 @@
+"""The testers' chat client: streams answers from a running advisor over SSE."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from httpx_sse import connect_sse
+from rich.console import Console
+from rich.table import Table
+
+from advisor.auth import issue_token
+from advisor.context_service import ContextService
+from advisor.errors import BackendUnavailable, InvalidInput, NotFound
+from advisor.settings import Settings
+
+PROMPT = "[bold cyan]you[/] > "
+
+
+@dataclass
+class ChatClient:
+    """One customer's session against the advisor's `/v1/chat`."""
+
+    base_url: str
+    token: str
+    session_id: str | None = None
+    timeout: float = 120.0
+    facts: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def for_customer(cls, settings: Settings, customer: str, base_url: str) -> ChatClient:
+        """A client holding a token for `customer` (minted with the local secret)."""
+        context = ContextService(settings.resolved_database_url, settings.emergency_buffer_usd)
+        if not context.exists(customer):
+            raise NotFound(f"no customer {customer!r}; list them with `advisor customers`")
+        return cls(base_url.rstrip("/"), issue_token(settings, customer))
+
+    def ask(self, message: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Yield (event, data) pairs of one streamed answer."""
+        body = {"message": message, "session_id": self.session_id}
+        headers = {"Authorization": f"Bearer {self.token}"}
+        try:
+            with httpx.Client(timeout=self.timeout) as http, connect_sse(
+                http, "POST", f"{self.base_url}/v1/chat", json=body, headers=headers
+            ) as source:
+                if source.response.status_code >= 400:
+                    source.response.read()
+                    raise InvalidInput(_detail(source.response))
+                for sse in source.iter_sse():
+                    data = json.loads(sse.data) if sse.data else {}
+                    if sse.event == "meta":
+                        self.session_id = data["session_id"]
+                    yield sse.event, data
+        except httpx.TransportError as exc:
+            raise BackendUnavailable(
+                f"cannot reach the advisor at {self.base_url} ({exc.__class__.__name__}); "
+                "start it with `make run` or `advisor serve`") from exc
+
+
+def _detail(response: httpx.Response) -> str:
+    """The server's reason for a 4xx/5xx."""
+    try:
+        return f"{response.status_code}: {response.json().get('detail')}"
+    except ValueError:
+        return f"{response.status_code}: {response.text[:200]}"
+
+
+def render_answer(client: ChatClient, message: str, console: Console, show_facts: bool) -> None:
+    """Stream one answer to the terminal as it arrives."""
+    facts: list[dict[str, Any]] = []
+    console.print("[bold green]advisor[/] > ", end="")
+    for event, data in client.ask(message):
+        if event == "fact":
+            facts.append(data)
+        elif event == "token":
+            console.print(data["text"], end="", markup=False, highlight=False)
+        elif event == "grounding" and data["outcome"] != "model":
+            note = "corrected to the verified figures" if data["retract"] else "verified answer"
+            console.print(f"\n[yellow]({note}: {data['reason']})[/]\n[bold green]advisor[/] > ",
+                          end="")
+        elif event == "error":
+            console.print(f"\n[red]error: {data.get('message')}[/]")
+    console.print()
+    if show_facts and facts:
+        table = Table("fact", "value", "derivation", title="facts used", title_justify="left")
+        for item in facts:
+            table.add_row(item["id"], item["display"], item["derivation"])
+        console.print(table, style="dim")
+
+
+def run_repl(client: ChatClient, console: Console, show_facts: bool) -> None:
+    """Read questions until /quit or end of input; /reset starts a new session."""
+    console.print("Ask about your accounts. [dim]/reset starts over, /quit leaves.[/]")
+    while True:
+        try:
+            message = console.input(PROMPT).strip()
+        except (EOFError, KeyboardInterrupt):
+            console.print()
+            return
+        if message in ("/quit", "/exit"):
+            return
+        if message == "/reset":
+            client.session_id = None
+            console.print("[dim]new session[/]")
+            continue
+        if message:
+            try:
+                render_answer(client, message, console, show_facts)
+            except InvalidInput as exc:
+                console.print(f"[red]rejected: {exc}[/]")

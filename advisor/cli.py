@@ -1,0 +1,136 @@
+"""`advisor` command line: serve, seed, token, customers, chat."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from advisor.errors import AdvisorError, NotFound
+from advisor.settings import get_settings
+
+app = typer.Typer(help="Trusted-advisor service for retail banking.", no_args_is_help=True)
+console = Console()
+err = Console(stderr=True)
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print an error the tester can act on and return the exit to raise."""
+    err.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
+) -> None:
+    """Serve the chat API (and the web widget) on the configured model."""
+    import uvicorn
+
+    from advisor.api.app import create_app
+
+    settings = get_settings()
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port,
+                log_level="info")
+
+
+@app.command()
+def seed(
+    customers: Annotated[int, typer.Option(min=1, max=100_000, help="How many customers")] = 50,
+    seed_value: Annotated[int, typer.Option("--seed", help="Random seed")] = 42,
+    as_of: Annotated[str | None, typer.Option(help="As-of date YYYY-MM-DD (default today)")] = None,
+    if_empty: Annotated[bool, typer.Option(help="Only seed when the bank is empty")] = False,
+) -> None:
+    """Generate the deterministic synthetic bank into the database."""
+    from portfolio_context.seed import seed_bank, seeded_as_of
+
+    settings = get_settings()
+    url = settings.resolved_database_url
+    try:
+        day = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
+    except ValueError:
+        raise fail(f"--as-of must be YYYY-MM-DD, got {as_of!r}") from None
+    if if_empty and (existing := seeded_as_of(url)):
+        console.print(f"bank already seeded (as of {existing}); nothing to do")
+        return
+    with Progress(console=console) as progress:
+        task = progress.add_task("seeding customers", total=customers)
+        rows = seed_bank(url, customers, seed_value, day,
+                         lambda n: progress.advance(task, n))
+    console.print(f"seeded {customers} customers ({rows} rows) as of {day} into {url}")
+
+
+@app.command()
+def token(
+    customer: Annotated[str, typer.Option(help="Customer id, e.g. C0001")],
+    scope: Annotated[str, typer.Option(help="customer or admin")] = "customer",
+    ttl: Annotated[int | None, typer.Option(help="Lifetime in seconds")] = None,
+) -> None:
+    """Print a bearer token for one customer."""
+    from advisor.auth import issue_token
+    from advisor.context_service import ContextService
+
+    settings = get_settings()
+    context = ContextService(settings.resolved_database_url, settings.emergency_buffer_usd)
+    if scope == "customer" and not context.exists(customer):
+        raise fail(f"no customer {customer!r}; list them with `advisor customers`")
+    try:
+        typer.echo(issue_token(settings, customer, scope, ttl))
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+
+
+@app.command()
+def customers(as_json: Annotated[bool, typer.Option("--json", help="JSON array of ids")] = False,
+              ) -> None:
+    """List the seeded customers."""
+    from sqlalchemy import select
+
+    from portfolio_context.db import create_schema, session_scope
+    from portfolio_context.models import Customer
+
+    url = get_settings().resolved_database_url
+    create_schema(url)
+    with session_scope(url) as db:
+        rows = list(db.scalars(select(Customer).order_by(Customer.id)))
+    if as_json:
+        typer.echo(json.dumps([c.id for c in rows]))
+        return
+    table = Table("id", "name", "profile", "income")
+    for c in rows:
+        table.add_row(c.id, c.name, c.profile, c.income_type)
+    console.print(table)
+
+
+@app.command()
+def chat(
+    customer: Annotated[str, typer.Option(help="Customer id to chat as")],
+    url: Annotated[str | None, typer.Option(help="Advisor base URL")] = None,
+    show_facts: Annotated[bool, typer.Option(help="Show the facts each answer rests on")] = True,
+) -> None:
+    """Chat with the running advisor as one customer (/reset, /quit)."""
+    from advisor.chat_cli import ChatClient, run_repl
+
+    settings = get_settings()
+    try:
+        client = ChatClient.for_customer(settings, customer, url or settings.url)
+        run_repl(client, console, show_facts)
+    except (AdvisorError, NotFound) as exc:
+        raise fail(str(exc)) from None
+
+
+def main() -> None:
+    """Entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""Pick the facts a question needs from the 360 view and build the grounded draft answer."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from advisor.grounding.drafts import DRAFTERS, Draft
+from advisor.grounding.rules import Rulebook, TopicRule, first_match, load_rulebook
+from portfolio_context.analytics import complete_months
+from portfolio_context.facts import Fact
+from portfolio_context.view import Customer360
+
+FOLLOW_UP = re.compile(r"^\s*(and|what about|how about|what of|same for|ok(ay)?,? and)\b", re.I)
+MONTH_NAMES = {dt.date(2000, m, 1).strftime("%B").lower(): m for m in range(1, 13)}
+MONTH_RE = re.compile(r"\b(?:in|for|during)\s+(" + "|".join(MONTH_NAMES) + r")\b", re.I)
+
+
+@dataclass
+class Slots:
+    """What the conversation is about, carried across turns for follow-ups."""
+
+    topic: str | None = None
+    category: str | None = None
+    month: str | None = None
+    accounts: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form for the session store."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> Slots:
+        """Rebuild from the session store."""
+        return cls(**data) if data else cls()
+
+
+@dataclass
+class Selection:
+    """The facts an answer rests on and the deterministic draft stating them."""
+
+    topic: str
+    facts: list[Fact]
+    draft: str
+    slots: Slots
+
+
+def read_slots(text: str, view: Customer360, book: Rulebook) -> Slots:
+    """Topic, category, month and accounts named in one message."""
+    topic = next((t.id for t in book.topics if t.matches(text)), None)
+    categories = first_match(text, book.categories)
+    months = complete_months(view.ledger.as_of)
+    month = months[-1] if first_match(text, {"m": book.windows["last_month"]}) else None
+    if named := MONTH_RE.search(text):
+        number = MONTH_NAMES[named.group(1).lower()]
+        month = next((m for m in reversed(months) if int(m[5:]) == number), month)
+    return Slots(topic, categories[0] if categories else None, month,
+                 first_match(text, book.accounts))
+
+
+def merge_follow_up(text: str, current: Slots, previous: Slots) -> Slots:
+    """Fill what a follow-up ("and last month?") leaves out from the previous turn."""
+    names_something = current.category or current.month or current.accounts
+    if current.topic or previous.topic is None or not (names_something or FOLLOW_UP.search(text)):
+        return current
+    return Slots(
+        topic=previous.topic,
+        category=current.category or previous.category,
+        month=current.month or previous.month,
+        accounts=current.accounts or previous.accounts,
+    )
+
+
+def select_facts(message: str, view: Customer360, previous: Slots | None = None) -> Selection | None:
+    """The selection for this message, or None when it asks about none of the customer's facts."""
+    book = load_rulebook()
+    slots = merge_follow_up(message, read_slots(message, view, book), previous or Slots())
+    rule = book.topic(slots.topic) if slots.topic else None
+    if rule is None:
+        return None
+    draft: Draft = DRAFTERS[rule.kind](rule, slots, view)
+    return Selection(rule.id, draft.facts, draft.text, slots)
+
+
+def topic_rule(topic_id: str) -> TopicRule | None:
+    """Look up a topic rule by id."""
+    return load_rulebook().topic(topic_id)

@@ -1,0 +1,68 @@
+"""Verify that every amount, percentage and date in a text traces to a fact."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+
+from advisor.grounding.claims import Claim, find_claims
+from portfolio_context.facts import Fact
+
+MONTH_ID = re.compile(r"(\d{4})-(\d{2})")
+
+
+class Verifier:
+    """Knows the facts an answer may state; checks claims against them."""
+
+    def __init__(self, facts: list[Fact], context: list[str], as_of: dt.date | None = None) -> None:
+        self.values: set[Decimal] = set()
+        self.dates: set[dt.date] = {as_of} if as_of else set()
+        self.months: set[tuple[int, int]] = set()
+        for fact in facts:
+            self._learn_fact(fact)
+        for text in context:
+            self._learn_text(text)
+        self.days = {(d.month, d.day) for d in self.dates}
+        self.months |= {(d.year, d.month) for d in self.dates}
+
+    def _learn_fact(self, fact: Fact) -> None:
+        """Add a fact's value and the numbers in its wording."""
+        if fact.unit == "date":
+            self.dates.add(dt.date.fromisoformat(str(fact.value)))
+        elif isinstance(fact.value, Decimal):
+            self.values.add(fact.value)
+        self._learn_text(f"{fact.label} {fact.derivation}")
+        for year, month in MONTH_ID.findall(f"{fact.id} {fact.label}"):
+            self.months.add((int(year), int(month)))
+
+    def _learn_text(self, text: str) -> None:
+        """Add every number and date stated in trusted text."""
+        for claim in find_claims(text):
+            if claim.value is not None:
+                self.values.add(claim.value * claim.multiplier)
+            if claim.date:
+                self.dates.add(claim.date)
+            if claim.month:
+                self.months.add(claim.month)
+
+    def grounded(self, claim: Claim) -> bool:
+        """Whether the claim matches a known value (at the precision it is written with)."""
+        if claim.kind == "date":
+            return claim.date in self.dates if claim.date else claim.day in self.days
+        if claim.kind == "month":
+            return claim.month in self.months
+        assert claim.value is not None
+        stated = abs(claim.value) * claim.multiplier
+        tolerance = Decimal(5) * Decimal(10) ** -(claim.decimals + 1) * claim.multiplier
+        return any(abs(abs(v) - stated) <= tolerance for v in self.values)
+
+    def ungrounded(self, text: str) -> list[Claim]:
+        """Claims in `text` that trace to no fact."""
+        return [c for c in find_claims(text) if not self.grounded(c)]
+
+    def states(self, text: str, fact: Fact) -> bool:
+        """Whether `text` states this fact's value."""
+        only = Verifier([fact], [])
+        only.values = {fact.value} if isinstance(fact.value, Decimal) else set()
+        return any(only.grounded(c) for c in find_claims(text))

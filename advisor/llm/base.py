@@ -1,0 +1,47 @@
+"""The one interface every language-model back-end implements."""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    """One message of a chat prompt."""
+
+    role: str
+    content: str
+
+    def as_dict(self) -> dict[str, str]:
+        """The OpenAI-style dict form."""
+        return {"role": self.role, "content": self.content}
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """What to generate: the prompt and the sampling settings."""
+
+    messages: list[ChatMessage]
+    max_tokens: int = 96
+    temperature: float = 0.0
+    stop: list[str] = field(default_factory=list)
+
+
+class LLMBackend(ABC):
+    """A back-end: one `execute` generator yielding text deltas as the model produces them."""
+
+    name: str = "abstract"
+
+    @abstractmethod
+    def execute(self, request: GenerationRequest, cancel: threading.Event) -> Iterator[str]:
+        """Yield text deltas; stop early when `cancel` is set."""
+
+    def warm(self, messages: list[ChatMessage]) -> None:
+        """Prepare for prompts that start with `messages` (default: nothing to do)."""
+
+    def describe(self) -> dict[str, str]:
+        """What this back-end is, for /healthz."""
+        return {"backend": self.name}

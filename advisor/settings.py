@@ -1,0 +1,105 @@
+"""One typed settings object: YAML profile files overridden by `ADVISOR_*` env and `.env`."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+LLMBackendName = Literal["llama_cpp", "openai", "fake"]
+
+
+class LLMSettings(BaseModel):
+    """Which language model phrases the answers, and how."""
+
+    backend: str = "llama_cpp"
+    model_path: str | None = None
+    base_url: str | None = None
+    api_key: str = "not-needed"
+    model_name: str = "SmolLM2-135M-Instruct"
+    n_ctx: int = 2048
+    n_threads: int | None = None
+    max_tokens: int = 96
+    temperature: float = 0.0
+    seed: int = 7
+    timeout_s: float = 60.0
+
+
+def _profile_files() -> list[Path]:
+    """The YAML files for the active profile, base first."""
+    base = resources.files("advisor") / "profiles"
+    files = [Path(str(base / "settings.yaml"))]
+    profile = os.environ.get("ADVISOR_PROFILE", "default")
+    if profile != "default":
+        files.append(Path(str(base / f"settings-{profile}.yaml")))
+    return files
+
+
+class Settings(BaseSettings):
+    """Every setting of the advisor; `ADVISOR_LLM__BACKEND` style for nested ones."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ADVISOR_", env_file=".env", env_nested_delimiter="__", extra="ignore"
+    )
+
+    profile: str = "default"
+    var_dir: Path = Path("./var")
+    database_url: str | None = None
+    jwt_secret: str | None = None
+    token_ttl_s: int = 8 * 3600
+    host: str = "127.0.0.1"
+    port: int = 8000
+    url: str = "http://127.0.0.1:8000"
+    max_message_chars: int = 2000
+    max_body_bytes: int = 64_000
+    history_turns: int = 1
+    emergency_buffer_usd: float = 500.0
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    # Flat aliases the issue names: ADVISOR_LLM_MODEL_PATH, ADVISOR_LLM_BASE_URL.
+    llm_model_path: str | None = None
+    llm_base_url: str | None = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Init args beat env, env beats `.env`, `.env` beats the profile YAML."""
+        yaml_source = YamlConfigSettingsSource(settings_cls, yaml_file=_profile_files())
+        return init_settings, env_settings, dotenv_settings, yaml_source
+
+    def model_post_init(self, __context: object) -> None:
+        """Fold the flat LLM aliases into the nested LLM settings."""
+        if self.llm_model_path:
+            self.llm.model_path = self.llm_model_path
+        if self.llm_base_url:
+            self.llm.base_url = self.llm_base_url
+            if self.llm.backend == "llama_cpp":
+                self.llm.backend = "openai"
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to SQLite under the var dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.var_dir / 'advisor.db').resolve()}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""The synthetic bank and the customer 360 view the advisor grounds every answer in."""
