@@ -20,7 +20,7 @@ def echo_draft(request: GenerationRequest) -> str:
 
 
 class FakeBackend(LLMBackend):
-    """Yields a scripted reply word by word; records every request it saw."""
+    """Yields a scripted reply word by word; records requests and whether one was cut short."""
 
     name = "fake"
 
@@ -34,13 +34,18 @@ class FakeBackend(LLMBackend):
         """Yield the scripted reply, word by word, honouring cancellation."""
         self.requests.append(request)
         words = self.script(request).split(" ")
-        for i, word in enumerate(words):
-            if cancel.is_set():
+        finished = False
+        try:
+            for i, word in enumerate(words):
+                if cancel.is_set():
+                    return
+                if self.delay_s:
+                    cancel.wait(self.delay_s)
+                yield word if i == 0 else f" {word}"
+            finished = True
+        finally:
+            if not finished:
                 self.cancelled.set()
-                return
-            if self.delay_s:
-                cancel.wait(self.delay_s)
-            yield word if i == 0 else f" {word}"
 
 
 def register() -> None:

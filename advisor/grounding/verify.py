@@ -33,7 +33,7 @@ class Verifier:
         elif isinstance(fact.value, Decimal):
             self.values.add(fact.value)
         self._learn_text(f"{fact.label} {fact.derivation}")
-        for year, month in MONTH_ID.findall(f"{fact.id} {fact.label}"):
+        for year, month in MONTH_ID.findall(f"{fact.id} {fact.label} {fact.derivation}"):
             self.months.add((int(year), int(month)))
 
     def _learn_text(self, text: str) -> None:

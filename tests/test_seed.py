@@ -1,0 +1,88 @@
+"""The synthetic bank: deterministic, varied, with planted life events."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from decimal import Decimal
+from collections import Counter
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from portfolio_context.db import session_scope
+from portfolio_context.models import Account, Customer, LifeEvent, Transaction
+from portfolio_context.seed import seed_bank
+from portfolio_context.synth import CustomerSynth
+from tests.conftest import AS_OF
+
+
+def digest(url: str) -> str:
+    """A hash over every transaction and account row."""
+    h = hashlib.sha256()
+    with session_scope(url) as db:
+        for t in db.scalars(select(Transaction).order_by(Transaction.id)):
+            h.update(f"{t.account_id}{t.posted}{t.amount}{t.merchant}{t.category}".encode())
+        for a in db.scalars(select(Account).order_by(Account.id)):
+            h.update(f"{a.id}{a.balance}{a.credit_limit}{a.apr}".encode())
+    return h.hexdigest()
+
+
+def test_same_seed_same_bank(tmp_path: Path) -> None:
+    urls = [f"sqlite:///{tmp_path / name}.db" for name in ("a", "b")]
+    for url in urls:
+        seed_bank(url, 4, 7, AS_OF)
+    assert digest(urls[0]) == digest(urls[1])
+    seed_bank(urls[1], 4, 8, AS_OF)
+    assert digest(urls[0]) != digest(urls[1])
+
+
+def test_reseeding_replaces_rather_than_appends(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'bank.db'}"
+    seed_bank(url, 3, 1, AS_OF)
+    seed_bank(url, 3, 1, AS_OF)
+    with session_scope(url) as db:
+        assert db.scalar(select(func.count()).select_from(Customer)) == 3
+
+
+def test_customers_are_varied() -> None:
+    built = [CustomerSynth(42, i, AS_OF).build() for i in range(1, 61)]
+    profiles = Counter(r.customer["profile"] for r in built)
+    assert len(profiles) == 6
+    events = Counter(e["event_type"] for r in built for e in r.events)
+    assert set(events) == {"home_buying", "marriage", "new_baby", "retirement", "job_change"}
+    kinds = Counter(a["type"] for r in built for a in r.accounts)
+    assert {"checking", "savings", "credit_card", "mortgage", "brokerage"} <= set(kinds)
+    assert any(r.customer["income_type"] == "gig" for r in built)
+
+
+def test_history_spans_twelve_plus_months_with_payroll(bank_url: str) -> None:
+    with session_scope(bank_url) as db:
+        first = db.scalar(select(func.min(Transaction.posted)))
+        payroll = db.scalar(select(func.count()).select_from(Transaction)
+                            .where(Transaction.category == "Income"))
+    assert first is not None and (AS_OF - first).days >= 365
+    assert payroll and payroll > 8 * 12
+
+
+def test_seasonal_shopping_peaks_in_december() -> None:
+    totals: Counter[int] = Counter()
+    for i in range(1, 31):
+        for t in CustomerSynth(42, i, AS_OF).build().transactions:
+            if t["category"] == "Shopping" and t["amount"] < 0:
+                totals[t["posted"].month] += -t["amount"]
+    assert totals[12] > Decimal("1.5") * totals[4]
+
+
+def test_life_event_precursors_are_planted(bank_url: str) -> None:
+    with session_scope(bank_url) as db:
+        events = list(db.scalars(select(LifeEvent)))
+        for event in events:
+            if event.event_type == "job_change":
+                continue
+            merchants = event.precursors.split("; ")
+            found = db.scalars(select(Transaction.merchant).join(Account)
+                               .where(Account.customer_id == event.customer_id,
+                                      Transaction.merchant.in_(merchants)))
+            assert set(found) == set(merchants)
+            assert event.event_date > AS_OF - dt.timedelta(days=1)
