@@ -36,7 +36,8 @@ VERIFIER = Verifier(FACTS, ["How much did I spend?"], dt.date(2026, 11, 28))
     ("Your DTI is 48%.", True),
     ("Your DTI is 48.3 percent.", True),
     ("Your DTI is 43.8%.", False),
-    ("You are $2,706.07 short.", True),
+    ("You are $2,706.07 short.", False),
+    ("You can spend $2,706.07 freely.", False),
     ("You have -$2,706.07 free.", True),
     ("Rent is due December 1, 2026.", True),
     ("Rent is due Dec 1.", True),
@@ -77,9 +78,21 @@ def run_gate(deltas: list[str], hold: str = "number") -> list[str]:
 
 def test_gate_releases_words_at_once_and_holds_numbers() -> None:
     out = run_gate(["Your", " balance", " is", " $", "4", ",", "200", ".", " Done"])
-    assert out[:3] == ["Your", " balance", " is"]
+    assert out[:3] == ["", "Your balance", " is"]
     assert "".join(out) == "Your balance is $4,200. Done"
     assert out[3:7] == [" ", "", "", ""]
+
+
+def test_gate_drops_a_copied_label() -> None:
+    assert "".join(run_gate(["Draft", ":", " Your", " balance", " is", " $4,200."])) == (
+        "Your balance is $4,200.")
+
+
+def test_gate_refuses_facts_out_of_the_drafts_order() -> None:
+    verifier = Verifier(FACTS, [], draft="Free cash is -$2,706.07 after bills, balance $4,200.00.")
+    gate = StreamGate(verifier)
+    with pytest.raises(Ungrounded, match="out of order"):
+        gate.feed("You have $4,200.00 free, and -$2,706.07 is your balance. ")
 
 
 def test_gate_stops_before_a_wrong_number_is_shown() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 import uuid
@@ -27,6 +28,8 @@ from portfolio_context.view import Customer360
 from prompts import load_prompt
 
 log = logging.getLogger("advisor.chat")
+STOP = ["\n\n", "\nDraft:", "\nQuestion:", "<|im_end|>"]
+SENTENCE_END = re.compile(r"[.!?)\"']")
 HELP_TEXT = (
     "I can answer questions about your own accounts: balances, spending by category, bills "
     "coming up, income, debt-to-income, credit utilisation and score, your emergency fund and "
@@ -129,17 +132,20 @@ class ChatService:
         """Stream the model's verified text, or fall back to the grounded draft."""
         assert turn.selection is not None
         selection = turn.selection
-        verifier = Verifier(selection.facts, [turn.message, selection.draft], turn.view.ledger.as_of)
+        verifier = Verifier(selection.facts, [turn.message], turn.view.ledger.as_of,
+                            draft=selection.draft)
         gate, cancel = StreamGate(verifier, hold), threading.Event()
-        request = GenerationRequest(self.messages_for(turn), self.settings.llm.max_tokens,
-                                    self.settings.llm.temperature)
+        request = GenerationRequest(self.messages_for(turn), self.token_budget(selection.draft),
+                                    self.settings.llm.temperature, STOP)
+        deltas = 0
         try:
             async for delta in iterate_in_thread(self.backend.execute(request, cancel), cancel):
+                deltas += 1
                 if piece := gate.feed(delta):
                     yield events.token(piece)
             if piece := gate.finish():
                 yield events.token(piece)
-            check_complete(gate.text, selection, verifier)
+            check_complete(gate.text, selection, verifier, deltas >= request.max_tokens)
             outcome.text, outcome.grounding, outcome.finish_reason = gate.text.strip(), "model", "stop"
             yield events.grounding("model")
         except (Ungrounded, Incomplete, AdvisorError) as exc:
@@ -163,6 +169,10 @@ class ChatService:
         final = selection.draft if retract or not shown else f"{shown} {selection.draft}"
         outcome.text, outcome.grounding, outcome.finish_reason = final, "fallback", "fallback"
 
+    def token_budget(self, draft: str) -> int:
+        """Room for a faithful rewrite of the draft, capped by the settings (bounds rambling)."""
+        return min(self.settings.llm.max_tokens, len(draft) // 3 + 24)
+
     def _done(self, turn: Turn, outcome: Outcome) -> dict[str, object]:
         """The `done` event's data."""
         fact_ids = [f.id for f in turn.selection.facts] if turn.selection else []
@@ -184,12 +194,14 @@ class ChatService:
                  len(fact_ids), elapsed)
 
 
-def check_complete(text: str, selection: Selection, verifier: Verifier) -> None:
-    """Raise Incomplete unless the text states the first fact the draft states."""
+def check_complete(text: str, selection: Selection, verifier: Verifier, hit_budget: bool) -> None:
+    """Raise Incomplete unless the text states the draft's first fact and was not cut off."""
     if not text.strip():
         raise Incomplete("the model returned no text")
     if selection.facts and not verifier.states(text, selection.facts[0]):
         raise Incomplete(f"the answer left out {selection.facts[0].id}")
+    if hit_budget and not SENTENCE_END.search(text.rstrip()[-1:]):
+        raise Incomplete("the answer was cut off mid-sentence")
 
 
 def word_chunks(text: str) -> list[str]:

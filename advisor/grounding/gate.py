@@ -10,14 +10,16 @@ from advisor.grounding.verify import Verifier
 
 Hold = Literal["number", "sentence"]
 SENTENCE_END = re.compile(r"[.!?](?=\s)|\n")
+LEAD_LABEL = re.compile(r"^\s*(draft|answer|reply|response)\s*:\s*", re.IGNORECASE)
+LEAD_WINDOW = 10
 MONTH_PREFIXES = {name[:k] for name in MONTHS for k in range(3, len(name) + 1)}
 
 
 class Ungrounded(Exception):
     """The model stated a number or date that traces to no fact."""
 
-    def __init__(self, claim: Claim) -> None:
-        super().__init__(f"ungrounded {claim.kind} {claim.text.strip()!r}")
+    def __init__(self, claim: Claim, why: str = "ungrounded") -> None:
+        super().__init__(f"{why} {claim.kind} {claim.text.strip()!r}")
         self.claim = claim
 
 
@@ -30,15 +32,24 @@ class StreamGate:
 
     def __init__(self, verifier: Verifier, hold: Hold = "number") -> None:
         self.verifier, self.hold = verifier, hold
-        self.buffer, self.released = "", 0
+        self.buffer, self.released, self.position = "", 0, 0
 
     def feed(self, delta: str) -> str:
         """Add model text; return the part that is now safe to show."""
         self.buffer += delta
+        if self.released == 0 and len(self.buffer.lstrip()) < LEAD_WINDOW:
+            return ""
+        self._trim_label()
         return self._release(self._cut())
+
+    def _trim_label(self) -> None:
+        """Drop a leading 'Draft:'/'Answer:' label the model copied from the prompt."""
+        if self.released == 0:
+            self.buffer = LEAD_LABEL.sub("", self.buffer, count=1)
 
     def finish(self) -> str:
         """The model is done: verify and return whatever is still held."""
+        self._trim_label()
         return self._release(len(self.buffer))
 
     @property
@@ -66,12 +77,22 @@ class StreamGate:
         return any(ch.isdigit() or ch in "$\u20ac\u00a3%-" for ch in word) or (
             len(lowered) >= 3 and lowered in MONTH_PREFIXES) or word == ""
 
+    def _check(self, claim: Claim) -> None:
+        """A claim must trace to a fact and restate the draft's claims in the draft's order."""
+        if not self.verifier.grounded(claim):
+            raise Ungrounded(claim)
+        index = self.verifier.locate(claim, self.position)
+        if index is not None:
+            self.position = index
+        elif self.verifier.in_draft(claim):
+            raise Ungrounded(claim, "out of order")
+
     def _release(self, cut: int) -> str:
         """Verify the claims in buffer[:cut] and release the new part."""
         if cut <= self.released:
             return ""
         for claim in find_claims(self.buffer[:cut]):
-            if claim.end > self.released and not self.verifier.grounded(claim):
-                raise Ungrounded(claim)
+            if claim.end > self.released:
+                self._check(claim)
         piece, self.released = self.buffer[self.released:cut], cut
         return piece

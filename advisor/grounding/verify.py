@@ -15,14 +15,16 @@ MONTH_ID = re.compile(r"(\d{4})-(\d{2})")
 class Verifier:
     """Knows the facts an answer may state; checks claims against them."""
 
-    def __init__(self, facts: list[Fact], context: list[str], as_of: dt.date | None = None) -> None:
+    def __init__(self, facts: list[Fact], context: list[str], as_of: dt.date | None = None,
+                 draft: str = "") -> None:
         self.values: set[Decimal] = set()
         self.dates: set[dt.date] = {as_of} if as_of else set()
         self.months: set[tuple[int, int]] = set()
         for fact in facts:
             self._learn_fact(fact)
-        for text in context:
+        for text in [*context, draft]:
             self._learn_text(text)
+        self.draft = find_claims(draft)
         self.days = {(d.month, d.day) for d in self.dates}
         self.months |= {(d.year, d.month) for d in self.dates}
 
@@ -52,10 +54,18 @@ class Verifier:
             return claim.date in self.dates if claim.date else claim.day in self.days
         if claim.kind == "month":
             return claim.month in self.months
-        assert claim.value is not None
-        stated = abs(claim.value) * claim.multiplier
-        tolerance = Decimal(5) * Decimal(10) ** -(claim.decimals + 1) * claim.multiplier
-        return any(abs(abs(v) - stated) <= tolerance for v in self.values)
+        return any(same_number(claim, v) for v in self.values)
+
+    def locate(self, claim: Claim, start: int) -> int | None:
+        """Index of the first draft claim at or after `start` that this claim restates."""
+        for index in range(start, len(self.draft)):
+            if same_claim(claim, self.draft[index]):
+                return index
+        return None
+
+    def in_draft(self, claim: Claim) -> bool:
+        """Whether the draft states this claim anywhere."""
+        return self.locate(claim, 0) is not None
 
     def ungrounded(self, text: str) -> list[Claim]:
         """Claims in `text` that trace to no fact."""
@@ -63,6 +73,32 @@ class Verifier:
 
     def states(self, text: str, fact: Fact) -> bool:
         """Whether `text` states this fact's value."""
-        only = Verifier([fact], [])
-        only.values = {fact.value} if isinstance(fact.value, Decimal) else set()
-        return any(only.grounded(c) for c in find_claims(text))
+        for claim in find_claims(text):
+            if fact.unit == "date":
+                day = dt.date.fromisoformat(str(fact.value))
+                if claim.date == day or claim.day == (day.month, day.day):
+                    return True
+            elif isinstance(fact.value, Decimal) and same_number(claim, fact.value):
+                return True
+        return False
+
+
+def same_number(claim: Claim, value: Decimal) -> bool:
+    """Whether a number claim states `value` at the precision it is written with (sign kept)."""
+    if claim.value is None:
+        return False
+    stated = claim.value * claim.multiplier
+    tolerance = Decimal(5) * Decimal(10) ** -(claim.decimals + 1) * claim.multiplier
+    return abs(value - stated) <= tolerance
+
+
+def same_claim(claim: Claim, other: Claim) -> bool:
+    """Whether two claims state the same thing."""
+    if claim.kind == "number" and other.kind == "number":
+        assert other.value is not None
+        return same_number(claim, other.value * other.multiplier)
+    if claim.kind != other.kind:
+        return False
+    return (claim.date, claim.month, claim.day) == (other.date, other.month, other.day) or (
+        claim.day is not None and other.date is not None
+        and claim.day == (other.date.month, other.date.day))
