@@ -65,7 +65,8 @@ class Settings(BaseSettings):
     history_turns: int = 1
     emergency_buffer_usd: float = 500.0
     llm: LLMSettings = Field(default_factory=LLMSettings)
-    # Flat aliases the issue names: ADVISOR_LLM_MODEL_PATH, ADVISOR_LLM_BASE_URL.
+    # Flat aliases: ADVISOR_LLM_MODEL_PATH picks a GGUF; ADVISOR_LLM_BASE_URL selects the
+    # OpenAI-compatible HTTP back-end pointed at that server.
     llm_model_path: str | None = None
     llm_base_url: str | None = None
 
@@ -87,9 +88,7 @@ class Settings(BaseSettings):
         if self.llm_model_path:
             self.llm.model_path = self.llm_model_path
         if self.llm_base_url:
-            self.llm.base_url = self.llm_base_url
-            if self.llm.backend == "llama_cpp":
-                self.llm.backend = "openai"
+            self.llm.base_url, self.llm.backend = self.llm_base_url, "openai"
 
     @property
     def resolved_database_url(self) -> str:
