@@ -29,6 +29,7 @@ class LLMSettings(BaseModel):
     model_name: str = "SmolLM2-135M-Instruct"
     n_ctx: int = 2048
     n_threads: int | None = None
+    n_threads_batch: int | None = None
     max_tokens: int = 160
     temperature: float = 0.0
     seed: int = 7

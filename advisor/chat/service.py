@@ -52,6 +52,7 @@ class Turn:
     selection: Selection | None
     history: list[ChatMessage]
     trace_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    created: float = field(default_factory=time.perf_counter)
 
 
 @dataclass
@@ -61,6 +62,9 @@ class Outcome:
     text: str = ""
     grounding: str = "model"
     finish_reason: str = "stop"
+    completion_tokens: int = 0
+    first_model_token_s: float | None = None
+    first_visible_token_s: float | None = None
 
 
 class ChatService:
@@ -137,15 +141,17 @@ class ChatService:
         gate, cancel = StreamGate(verifier, hold), threading.Event()
         request = GenerationRequest(self.messages_for(turn), self.token_budget(selection.draft),
                                     self.settings.llm.temperature, STOP)
-        deltas = 0
         try:
             async for delta in iterate_in_thread(self.backend.execute(request, cancel), cancel):
-                deltas += 1
+                outcome.completion_tokens += 1
+                if outcome.first_model_token_s is None:
+                    outcome.first_model_token_s = time.perf_counter() - turn.created
                 if piece := gate.feed(delta):
-                    yield events.token(piece)
+                    yield self._visible(turn, outcome, piece)
             if piece := gate.finish():
-                yield events.token(piece)
-            check_complete(gate.text, selection, verifier, deltas >= request.max_tokens)
+                yield self._visible(turn, outcome, piece)
+            hit_budget = outcome.completion_tokens >= request.max_tokens
+            check_complete(gate.text, selection, verifier, hit_budget)
             outcome.text, outcome.grounding, outcome.finish_reason = gate.text.strip(), "model", "stop"
             yield events.grounding("model")
         except (Ungrounded, Incomplete, AdvisorError) as exc:
@@ -169,6 +175,13 @@ class ChatService:
         final = selection.draft if retract or not shown else f"{shown} {selection.draft}"
         outcome.text, outcome.grounding, outcome.finish_reason = final, "fallback", "fallback"
 
+    @staticmethod
+    def _visible(turn: Turn, outcome: Outcome, piece: str) -> ChatEvent:
+        """A token event, noting when the customer first saw text."""
+        if outcome.first_visible_token_s is None:
+            outcome.first_visible_token_s = time.perf_counter() - turn.created
+        return events.token(piece)
+
     def token_budget(self, draft: str) -> int:
         """Room for a faithful rewrite of the draft, capped by the settings (bounds rambling)."""
         return min(self.settings.llm.max_tokens, len(draft) // 3 + 24)
@@ -179,7 +192,10 @@ class ChatService:
         return {"text": outcome.text, "finish_reason": outcome.finish_reason,
                 "grounding": outcome.grounding, "session_id": turn.session_id,
                 "trace_id": turn.trace_id, "facts": fact_ids,
-                "topic": turn.selection.topic if turn.selection else None}
+                "topic": turn.selection.topic if turn.selection else None,
+                "usage": {"completion_tokens": outcome.completion_tokens},
+                "timings": {"first_model_token_ms": _ms(outcome.first_model_token_s),
+                            "first_visible_token_ms": _ms(outcome.first_visible_token_s)}}
 
     def _store(self, turn: Turn, outcome: Outcome, elapsed: float) -> None:
         """Persist the turn (also a cancelled one) and log its outcome without its text."""
@@ -208,3 +224,8 @@ def word_chunks(text: str) -> list[str]:
     """Split deterministic text into word-sized token events, spaces kept."""
     words = text.split(" ")
     return [w if i == 0 else f" {w}" for i, w in enumerate(words)]
+
+
+def _ms(seconds: float | None) -> float | None:
+    """Seconds as rounded milliseconds."""
+    return None if seconds is None else round(seconds * 1000, 1)

@@ -11,7 +11,8 @@ from advisor.grounding.verify import Verifier
 Hold = Literal["number", "sentence"]
 SENTENCE_END = re.compile(r"[.!?](?=\s)|\n")
 LEAD_LABEL = re.compile(r"^\s*(draft|answer|reply|response)\s*:\s*", re.IGNORECASE)
-LEAD_WINDOW = 10
+LEAD_WINDOW = 8
+CONTEXT_CHARS = 32  # enough to re-read a date whose month name was already released
 MONTH_PREFIXES = {name[:k] for name in MONTHS for k in range(3, len(name) + 1)}
 
 
@@ -91,8 +92,9 @@ class StreamGate:
         """Verify the claims in buffer[:cut] and release the new part."""
         if cut <= self.released:
             return ""
-        for claim in find_claims(self.buffer[:cut]):
-            if claim.end > self.released:
+        start = max(0, self.released - CONTEXT_CHARS)
+        for claim in find_claims(self.buffer[start:cut]):
+            if start + claim.end > self.released:
                 self._check(claim)
         piece, self.released = self.buffer[self.released:cut], cut
         return piece

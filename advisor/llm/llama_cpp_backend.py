@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import os
+import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from advisor.errors import BackendUnavailable
 from advisor.llm.base import ChatMessage, GenerationRequest, LLMBackend
 from advisor.settings import LLMSettings
 
 DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+T = TypeVar("T")
+_END = object()
 
 
 def default_model_path() -> Path:
@@ -28,55 +32,104 @@ def default_model_path() -> Path:
     return matches[0]
 
 
+def llama_kwargs(settings: LLMSettings) -> dict[str, Any]:
+    """Constructor arguments of `llama_cpp.Llama` for these settings."""
+    path = Path(settings.model_path) if settings.model_path else default_model_path()
+    if not path.is_file():
+        raise BackendUnavailable(f"GGUF model not found: {path}")
+    cores = os.cpu_count() or 1
+    return {"model_path": str(path), "n_ctx": settings.n_ctx, "seed": settings.seed,
+            "verbose": False, "n_threads": settings.n_threads or cores,
+            "n_threads_batch": settings.n_threads_batch or cores}
+
+
+def chat_stream(llm: Any, request: GenerationRequest, seed: int) -> Iterator[dict[str, Any]]:
+    """llama-cpp-python's streaming chat completion for a request."""
+    return llm.create_chat_completion(  # type: ignore[no-any-return]
+        messages=[m.as_dict() for m in request.messages], max_tokens=request.max_tokens,
+        temperature=request.temperature, stop=request.stop or None, stream=True, seed=seed)
+
+
 class LlamaCppBackend(LLMBackend):
-    """One loaded model; generations are serialised (a llama context is single-threaded)."""
+    """One loaded model driven by one dedicated thread.
+
+    Every llama.cpp call runs on the same thread: each new calling thread would start its
+    own OpenMP team, and idle teams spinning beside the active one cost a third of the
+    decode speed on two cores (see BENCHMARKS.md). The queue also serialises generations.
+    """
 
     name = "llama_cpp"
 
     def __init__(self, settings: LLMSettings) -> None:
-        from llama_cpp import Llama
+        kwargs = llama_kwargs(settings)
+        self.path, self.settings = Path(kwargs["model_path"]), settings
+        self._jobs: queue.Queue[Callable[[], None]] = queue.Queue()
+        threading.Thread(target=self._serve, name="llama-cpp", daemon=True).start()
+        self.llm = self._call(lambda: _load(kwargs))
 
-        path = Path(settings.model_path) if settings.model_path else default_model_path()
-        if not path.is_file():
-            raise BackendUnavailable(f"GGUF model not found: {path}")
-        self.path = path
-        self.settings = settings
-        self._lock = threading.Lock()
-        self.llm = Llama(
-            model_path=str(path), n_ctx=settings.n_ctx, seed=settings.seed, verbose=False,
-            n_threads=settings.n_threads or os.cpu_count() or 1,
-        )
+    def _serve(self) -> None:
+        """The model thread: run jobs one at a time, forever."""
+        while True:
+            self._jobs.get()()
 
-    def _stream(self, request: GenerationRequest) -> Iterator[dict[str, Any]]:
-        """The raw chunk stream from llama-cpp-python."""
-        return self.llm.create_chat_completion(  # type: ignore[return-value]
-            messages=[m.as_dict() for m in request.messages],  # type: ignore[misc]
-            max_tokens=request.max_tokens, temperature=request.temperature,
-            stop=request.stop or None, stream=True, seed=self.settings.seed,
-        )
+    def _call(self, fn: Callable[[], T]) -> T:
+        """Run `fn` on the model thread and wait for its result."""
+        future: Future[T] = Future()
+
+        def job() -> None:
+            try:
+                future.set_result(fn())
+            except BaseException as exc:
+                future.set_exception(exc)
+
+        self._jobs.put(job)
+        return future.result()
 
     def execute(self, request: GenerationRequest, cancel: threading.Event) -> Iterator[str]:
-        """Yield deltas; the lock is held for the whole generation and freed on close."""
-        with self._lock:
-            stream = self._stream(request)
+        """Yield deltas produced on the model thread; closing the generator cancels it."""
+        out: queue.Queue[object] = queue.Queue()
+        self._jobs.put(lambda: self._generate(request, cancel, out))
+        try:
+            while (item := out.get()) is not _END:
+                if isinstance(item, BaseException):
+                    raise item
+                yield str(item)
+        finally:
+            cancel.set()
+
+    def _generate(self, request: GenerationRequest, cancel: threading.Event,
+                  out: queue.Queue[object]) -> None:
+        """Model-thread side of `execute`."""
+        try:
+            if cancel.is_set():
+                return
+            stream = chat_stream(self.llm, request, self.settings.seed)
             try:
                 for chunk in stream:
                     if cancel.is_set():
-                        return
-                    delta = chunk["choices"][0]["delta"].get("content")
-                    if delta:
-                        yield delta
+                        break
+                    if delta := chunk["choices"][0]["delta"].get("content"):
+                        out.put(delta)
             finally:
-                close = getattr(stream, "close", None)
-                if close:
-                    close()
+                getattr(stream, "close", lambda: None)()
+        except BaseException as exc:
+            out.put(exc)
+        finally:
+            out.put(_END)
 
     def warm(self, messages: list[ChatMessage]) -> None:
         """Evaluate the static prefix once so later prompts reuse its KV cache."""
-        request = GenerationRequest(messages=messages, max_tokens=1)
-        for _ in self.execute(request, threading.Event()):
+        for _ in self.execute(GenerationRequest(messages=messages, max_tokens=1),
+                              threading.Event()):
             pass
 
     def describe(self) -> dict[str, str]:
         """Back-end name and model file."""
         return {"backend": self.name, "model": self.path.name}
+
+
+def _load(kwargs: dict[str, Any]) -> Any:
+    """Load the GGUF (on the model thread)."""
+    from llama_cpp import Llama
+
+    return Llama(**kwargs)
