@@ -33,7 +33,7 @@ serve: install
 
 run: seed serve
 
-test: install
+test: install lint
 	$(BIN)/python -m pytest
 
 test-fast: install

@@ -39,22 +39,33 @@ def signing_secret(settings: Settings) -> str:
     return path.read_text().strip()
 
 
-def issue_token(settings: Settings, customer_id: str, scope: str = "customer",
-                ttl_s: int | None = None) -> str:
+def issue_token(
+    settings: Settings, customer_id: str, scope: str = "customer", ttl_s: int | None = None
+) -> str:
     """A signed token for one customer."""
     if scope not in SCOPES:
         raise ValueError(f"scope must be one of {SCOPES}")
     now = dt.datetime.now(dt.UTC)
-    claims = {"sub": customer_id, "scope": scope, "iss": ISSUER, "iat": now,
-              "exp": now + dt.timedelta(seconds=ttl_s if ttl_s is not None else settings.token_ttl_s)}
+    claims = {
+        "sub": customer_id,
+        "scope": scope,
+        "iss": ISSUER,
+        "iat": now,
+        "exp": now + dt.timedelta(seconds=ttl_s if ttl_s is not None else settings.token_ttl_s),
+    }
     return jwt.encode(claims, signing_secret(settings), algorithm=ALGORITHM)
 
 
 def verify_token(settings: Settings, token: str) -> Principal:
     """The principal a token names; Unauthorized when it is bad or expired."""
     try:
-        claims = jwt.decode(token, signing_secret(settings), algorithms=[ALGORITHM],
-                            issuer=ISSUER, options={"require": ["sub", "exp", "iss"]})
+        claims = jwt.decode(
+            token,
+            signing_secret(settings),
+            algorithms=[ALGORITHM],
+            issuer=ISSUER,
+            options={"require": ["sub", "exp", "iss"]},
+        )
     except jwt.ExpiredSignatureError as exc:
         raise Unauthorized("token expired") from exc
     except jwt.InvalidTokenError as exc:

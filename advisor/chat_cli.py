@@ -43,9 +43,12 @@ class ChatClient:
         body = {"message": message, "session_id": self.session_id}
         headers = {"Authorization": f"Bearer {self.token}"}
         try:
-            with httpx.Client(timeout=self.timeout) as http, connect_sse(
-                http, "POST", f"{self.base_url}/v1/chat", json=body, headers=headers
-            ) as source:
+            with (
+                httpx.Client(timeout=self.timeout) as http,
+                connect_sse(
+                    http, "POST", f"{self.base_url}/v1/chat", json=body, headers=headers
+                ) as source,
+            ):
                 if source.response.status_code >= 400:
                     source.response.read()
                     raise InvalidInput(_detail(source.response))
@@ -57,7 +60,8 @@ class ChatClient:
         except httpx.TransportError as exc:
             raise BackendUnavailable(
                 f"cannot reach the advisor at {self.base_url} ({exc.__class__.__name__}); "
-                "start it with `make run` or `advisor serve`") from exc
+                "start it with `make run` or `advisor serve`"
+            ) from exc
 
 
 def _detail(response: httpx.Response) -> str:
@@ -79,8 +83,9 @@ def render_answer(client: ChatClient, message: str, console: Console, show_facts
             console.print(data["text"], end="", markup=False, highlight=False)
         elif event == "grounding" and data["outcome"] != "model":
             note = "corrected to the verified figures" if data["retract"] else "verified answer"
-            console.print(f"\n[yellow]({note}: {data['reason']})[/]\n[bold green]advisor[/] > ",
-                          end="")
+            console.print(
+                f"\n[yellow]({note}: {data['reason']})[/]\n[bold green]advisor[/] > ", end=""
+            )
         elif event == "error":
             console.print(f"\n[red]error: {data.get('message')}[/]")
     console.print()

@@ -38,8 +38,12 @@ def serve(
 
     settings = get_settings()
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port,
-                log_level="info")
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level="info",
+    )
 
 
 @app.command()
@@ -63,8 +67,7 @@ def seed(
         return
     with Progress(console=console) as progress:
         task = progress.add_task("seeding customers", total=customers)
-        rows = seed_bank(url, customers, seed_value, day,
-                         lambda n: progress.advance(task, n))
+        rows = seed_bank(url, customers, seed_value, day, lambda n: progress.advance(task, n))
     console.print(f"seeded {customers} customers ({rows} rows) as of {day} into {url}")
 
 
@@ -89,8 +92,9 @@ def token(
 
 
 @app.command()
-def customers(as_json: Annotated[bool, typer.Option("--json", help="JSON array of ids")] = False,
-              ) -> None:
+def customers(
+    as_json: Annotated[bool, typer.Option("--json", help="JSON array of ids")] = False,
+) -> None:
     """List the seeded customers."""
     from sqlalchemy import select
 

@@ -34,6 +34,7 @@ class LLMSettings(BaseModel):
     temperature: float = 0.0
     seed: int = 7
     timeout_s: float = 60.0
+    prompt_version: str = "v1"
 
 
 def _profile_files() -> list[Path]:

@@ -76,23 +76,40 @@ def recent_turns(db: Session, session_id: str, limit: int) -> list[ChatTurn]:
     """The last `limit` turns of a session, oldest first."""
     if limit <= 0:
         return []
-    rows = db.scalars(select(ChatTurn).where(ChatTurn.session_id == session_id)
-                      .order_by(ChatTurn.turn_index.desc()).limit(limit))
+    rows = db.scalars(
+        select(ChatTurn)
+        .where(ChatTurn.session_id == session_id)
+        .order_by(ChatTurn.turn_index.desc())
+        .limit(limit)
+    )
     return list(rows)[::-1]
 
 
-def save_turn(db: Session, session_id: str, customer_id: str, slots: dict[str, Any],
-              record: TurnRecord) -> None:
+def save_turn(
+    db: Session, session_id: str, customer_id: str, slots: dict[str, Any], record: TurnRecord
+) -> None:
     """Create the session if new, append the turn and remember the slots."""
     chat = db.get(ChatSession, session_id)
     if chat is None:
         chat = ChatSession(id=session_id, customer_id=customer_id)
         db.add(chat)
         db.flush()
-    count = db.scalar(select(ChatTurn.turn_index).where(ChatTurn.session_id == session_id)
-                      .order_by(ChatTurn.turn_index.desc()).limit(1))
+    count = db.scalar(
+        select(ChatTurn.turn_index)
+        .where(ChatTurn.session_id == session_id)
+        .order_by(ChatTurn.turn_index.desc())
+        .limit(1)
+    )
     chat.slots, chat.updated_at = json.dumps(slots), utcnow()
-    db.add(ChatTurn(session_id=session_id, turn_index=(count or 0) + 1,
-                    trace_id=record.trace_id, user_text=record.user_text,
-                    answer_text=record.answer_text, grounding=record.grounding,
-                    finish_reason=record.finish_reason, fact_ids=json.dumps(record.fact_ids)))
+    db.add(
+        ChatTurn(
+            session_id=session_id,
+            turn_index=(count or 0) + 1,
+            trace_id=record.trace_id,
+            user_text=record.user_text,
+            answer_text=record.answer_text,
+            grounding=record.grounding,
+            finish_reason=record.finish_reason,
+            fact_ids=json.dumps(record.fact_ids),
+        )
+    )

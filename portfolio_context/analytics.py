@@ -55,15 +55,27 @@ class Ledger:
 def balance_facts(ledger: Ledger) -> list[Fact]:
     """Balance per account kind and net worth."""
     facts = [
-        Fact.number(f"balance.{kind}", f"{kind.replace('_', ' ')} balance",
-                    ledger.balance(kind), "USD", f"sum of {kind.replace('_', ' ')} account balances")
+        Fact.number(
+            f"balance.{kind}",
+            f"{kind.replace('_', ' ')} balance",
+            ledger.balance(kind),
+            "USD",
+            f"sum of {kind.replace('_', ' ')} account balances",
+        )
         for kind in ("checking", "savings", "credit_card", "mortgage", "brokerage")
         if ledger.has(kind)
     ]
     assets = sum((ledger.balance(k) for k in ASSETS), ZERO)
     debts = sum((ledger.balance(k) for k in LIABILITIES), ZERO)
-    facts.append(Fact.number("net_worth", "net worth", assets - debts, "USD",
-                             "checking + savings + brokerage - credit card - mortgage"))
+    facts.append(
+        Fact.number(
+            "net_worth",
+            "net worth",
+            assets - debts,
+            "USD",
+            "checking + savings + brokerage - credit card - mortgage",
+        )
+    )
     return facts
 
 
@@ -87,15 +99,31 @@ def spending_facts(ledger: Ledger) -> list[Fact]:
     return facts
 
 
-def _category_facts(key: str, label: str, by_month: dict[str, Decimal],
-                    months: list[str]) -> list[Fact]:
+def _category_facts(
+    key: str, label: str, by_month: dict[str, Decimal], months: list[str]
+) -> list[Fact]:
     """Average over the complete months plus one fact per month."""
     window = f"{months[0]} to {months[-1]}"
     avg = sum((by_month.get(m, ZERO) for m in months), ZERO) / len(months)
-    facts = [Fact.number(f"spending.{key}.monthly_avg", f"average monthly {label}", avg, "USD",
-                         f"money out, averaged over the {len(months)} months {window}")]
-    facts += [Fact.number(f"spending.{key}.{m}", f"{label} in {m}", by_month.get(m, ZERO), "USD",
-                          f"sum of money out in {m}") for m in months]
+    facts = [
+        Fact.number(
+            f"spending.{key}.monthly_avg",
+            f"average monthly {label}",
+            avg,
+            "USD",
+            f"money out, averaged over the {len(months)} months {window}",
+        )
+    ]
+    facts += [
+        Fact.number(
+            f"spending.{key}.{m}",
+            f"{label} in {m}",
+            by_month.get(m, ZERO),
+            "USD",
+            f"sum of money out in {m}",
+        )
+        for m in months
+    ]
     return facts
 
 
@@ -104,17 +132,38 @@ def income_facts(ledger: Ledger) -> list[Fact]:
     months = complete_months(ledger.as_of, INCOME_MONTHS)
     deposits = [t for t in ledger.transactions if t.amount > 0 and t.category == "Income"]
     payers = {t.merchant for t in deposits}
-    recurring = {p for p in payers if len({f"{t.posted:%Y-%m}" for t in deposits
-                                           if t.merchant == p}) >= 2}
+    recurring = {
+        p for p in payers if len({f"{t.posted:%Y-%m}" for t in deposits if t.merchant == p}) >= 2
+    }
     in_window = [t for t in deposits if t.merchant in recurring and f"{t.posted:%Y-%m}" in months]
     monthly = sum((t.amount for t in in_window), ZERO) / INCOME_MONTHS
-    facts = [Fact.number("income.monthly", "monthly income", monthly, "USD",
-                         f"recurring deposits from {len(recurring)} payer(s), averaged over "
-                         f"{months[0]} to {months[-1]}")]
+    facts = [
+        Fact.number(
+            "income.monthly",
+            "monthly income",
+            monthly,
+            "USD",
+            f"recurring deposits from {len(recurring)} payer(s), averaged over "
+            f"{months[0]} to {months[-1]}",
+        )
+    ]
     if deposits:
         last = max(deposits, key=lambda t: (t.posted, t.amount))
-        facts.append(Fact.number("income.last_deposit", "last income deposit", last.amount,
-                                 "USD", f"from {last.merchant}"))
-        facts.append(Fact.date("income.last_deposit_date", "date of last income deposit",
-                               last.posted, f"from {last.merchant}"))
+        facts.append(
+            Fact.number(
+                "income.last_deposit",
+                "last income deposit",
+                last.amount,
+                "USD",
+                f"from {last.merchant}",
+            )
+        )
+        facts.append(
+            Fact.date(
+                "income.last_deposit_date",
+                "date of last income deposit",
+                last.posted,
+                f"from {last.merchant}",
+            )
+        )
     return facts

@@ -9,8 +9,11 @@ from typing import Any, Literal
 
 Unit = Literal["USD", "percent", "months", "years", "count", "date", "text"]
 PLACES: dict[str, Decimal] = {
-    "USD": Decimal("0.01"), "percent": Decimal("0.1"), "months": Decimal("0.1"),
-    "years": Decimal("0.01"), "count": Decimal("1"),
+    "USD": Decimal("0.01"),
+    "percent": Decimal("0.1"),
+    "months": Decimal("0.1"),
+    "years": Decimal("0.01"),
+    "count": Decimal("1"),
 }
 
 
@@ -47,8 +50,9 @@ class Fact:
     derivation: str
 
     @classmethod
-    def number(cls, fid: str, label: str, value: Decimal | float | int, unit: Unit,
-               derivation: str) -> Fact:
+    def number(
+        cls, fid: str, label: str, value: Decimal | float | int, unit: Unit, derivation: str
+    ) -> Fact:
         """A numeric fact, rounded to its unit's precision."""
         return cls(fid, label, quantize(value, unit), unit, derivation)
 
@@ -67,5 +71,11 @@ class Fact:
         value: Any = float(self.value) if isinstance(self.value, Decimal) else self.value
         if self.unit == "count" and isinstance(self.value, Decimal):
             value = int(self.value)
-        return {"id": self.id, "label": self.label, "value": value, "unit": self.unit,
-                "display": self.display, "derivation": self.derivation}
+        return {
+            "id": self.id,
+            "label": self.label,
+            "value": value,
+            "unit": self.unit,
+            "display": self.display,
+            "derivation": self.derivation,
+        }

@@ -41,12 +41,14 @@ def seed_bank(
             rows_written += _write_customer(session, CustomerSynth(seed, index, as_of))
             if progress:
                 progress(1)
-        session.add_all([
-            BankMeta(key="as_of", value=as_of.isoformat()),
-            BankMeta(key="seed", value=str(seed)),
-            BankMeta(key="customers", value=str(customers)),
-            BankMeta(key="generation", value=uuid.uuid4().hex),
-        ])
+        session.add_all(
+            [
+                BankMeta(key="as_of", value=as_of.isoformat()),
+                BankMeta(key="seed", value=str(seed)),
+                BankMeta(key="customers", value=str(customers)),
+                BankMeta(key="generation", value=uuid.uuid4().hex),
+            ]
+        )
     return rows_written
 
 

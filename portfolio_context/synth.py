@@ -61,9 +61,12 @@ class CustomerSynth:
     def _salary(self) -> float:
         """Gross annual income by profile."""
         lo, hi = {
-            "saver": (70_000, 160_000), "debt_heavy": (38_000, 75_000),
-            "balanced": (55_000, 110_000), "gig_worker": (28_000, 60_000),
-            "pre_retiree": (65_000, 140_000), "young_professional": (52_000, 95_000),
+            "saver": (70_000, 160_000),
+            "debt_heavy": (38_000, 75_000),
+            "balanced": (55_000, 110_000),
+            "gig_worker": (28_000, 60_000),
+            "pre_retiree": (65_000, 140_000),
+            "young_professional": (52_000, 95_000),
         }[self.profile]
         return round(self.rng.uniform(lo, hi), -2)
 

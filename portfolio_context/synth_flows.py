@@ -49,10 +49,16 @@ class FlowBuilder:
     def tx(self, kind: str, day: dt.date, amount: float, merchant: str, category: str) -> None:
         """Record one transaction if it falls inside the history window."""
         if self.s.start <= day <= self.s.as_of and kind in self.acct:
-            self.rows.transactions.append({
-                "account_id": self.acct[kind], "posted": day, "amount": cents(amount),
-                "merchant": merchant, "category": category, "memo": "",
-            })
+            self.rows.transactions.append(
+                {
+                    "account_id": self.acct[kind],
+                    "posted": day,
+                    "amount": cents(amount),
+                    "merchant": merchant,
+                    "category": category,
+                    "memo": "",
+                }
+            )
             if kind == "credit_card" and amount < 0:
                 key = day.replace(day=1)
                 self.card_spend[key] = self.card_spend.get(key, 0.0) - amount
@@ -62,11 +68,19 @@ class FlowBuilder:
         aid = f"{self.s.cid}-{kind[:3].upper()}"
         self.acct[kind] = aid
         opened = self.s.start - dt.timedelta(days=self.rng.randint(30, 3000))
-        self.rows.accounts.append({
-            "id": aid, "customer_id": self.s.cid, "type": kind, "name": name,
-            "balance": cents(balance), "credit_limit": None, "apr": None, "opened": opened,
-            **extra,
-        })
+        self.rows.accounts.append(
+            {
+                "id": aid,
+                "customer_id": self.s.cid,
+                "type": kind,
+                "name": name,
+                "balance": cents(balance),
+                "credit_limit": None,
+                "apr": None,
+                "opened": opened,
+                **extra,
+            }
+        )
 
     def _open_accounts(self) -> None:
         """Checking always; savings, card, mortgage and brokerage by profile."""
@@ -75,20 +89,36 @@ class FlowBuilder:
         if sav[1] > 0:
             self._account("savings", "High-Yield Savings", rng.uniform(*sav))
         limit = round(rng.uniform(2_000, 30_000), -2)
-        self._account("credit_card", "Rewards Visa", limit * rng.uniform(*util),
-                      credit_limit=cents(limit), apr=cents(rng.uniform(17.9, 28.9)))
+        self._account(
+            "credit_card",
+            "Rewards Visa",
+            limit * rng.uniform(*util),
+            credit_limit=cents(limit),
+            apr=cents(rng.uniform(17.9, 28.9)),
+        )
         if rng.random() < HOMEOWNER_SHARE.get(self.s.profile, 0.0):
-            self._account("mortgage", "30-Year Fixed Mortgage", rng.uniform(120_000, 450_000),
-                          apr=cents(rng.uniform(2.75, 7.0)))
+            self._account(
+                "mortgage",
+                "30-Year Fixed Mortgage",
+                rng.uniform(120_000, 450_000),
+                apr=cents(rng.uniform(2.75, 7.0)),
+            )
         if brk[1] > 0 and (self.s.profile in ("saver", "pre_retiree") or rng.random() < 0.4):
             self._account("brokerage", "Self-Directed Brokerage", 0.0)
 
     def _bill(self, payee: str, category: str, amount: float, day: int, debt: bool = False) -> None:
         """Add a recurring monthly bill and its past payments."""
-        self.rows.bills.append({
-            "customer_id": self.s.cid, "account_id": self.acct["checking"], "payee": payee,
-            "category": category, "amount": cents(amount), "day_of_month": day, "is_debt": debt,
-        })
+        self.rows.bills.append(
+            {
+                "customer_id": self.s.cid,
+                "account_id": self.acct["checking"],
+                "payee": payee,
+                "category": category,
+                "amount": cents(amount),
+                "day_of_month": day,
+                "is_debt": debt,
+            }
+        )
         for first in self.months:
             factor = 1.0
             if category == "Utilities":
@@ -159,22 +189,34 @@ class FlowBuilder:
                     self.tx(kind, day, -amount, rng.choice(merchants), cat)
             if first.month in (6, 7, 8) and self.s.profile in ("saver", "balanced", "pre_retiree"):
                 day = day_in_month(first, rng.randint(1, 28))
-                self.tx("credit_card", day, -rng.uniform(300, 1400),
-                        rng.choice(catalog.TRAVEL_MERCHANTS), "Travel")
+                self.tx(
+                    "credit_card",
+                    day,
+                    -rng.uniform(300, 1400),
+                    rng.choice(catalog.TRAVEL_MERCHANTS),
+                    "Travel",
+                )
 
     def _savings(self) -> None:
         """Monthly transfers into savings and the interest it earns."""
         if "savings" not in self.acct:
             return
-        monthly = self.s.salary / 12 * {"saver": 0.15, "pre_retiree": 0.12}.get(self.s.profile, 0.04)
+        monthly = (
+            self.s.salary / 12 * {"saver": 0.15, "pre_retiree": 0.12}.get(self.s.profile, 0.04)
+        )
         balance = float(next(a for a in self.rows.accounts if a["type"] == "savings")["balance"])
         for i, first in enumerate(self.months):
             boost = 2.5 if self.s.event == "home_buying" and i >= len(self.months) - 4 else 1.0
             day = day_in_month(first, 3)
             self.tx("checking", day, -monthly * boost, "TRANSFER TO SAVINGS", "Transfer")
             self.tx("savings", day, monthly * boost, "TRANSFER FROM CHECKING", "Transfer")
-            self.tx("savings", day_in_month(first, 28), balance * SAVINGS_APY / 12,
-                    "INTEREST PAID", "Interest")
+            self.tx(
+                "savings",
+                day_in_month(first, 28),
+                balance * SAVINGS_APY / 12,
+                "INTEREST PAID",
+                "Interest",
+            )
 
     def _card_payments(self) -> None:
         """Pay last month's card spending from checking (partly, for the indebted)."""
@@ -190,13 +232,19 @@ class FlowBuilder:
     def _record_event(self, when: dt.date, precursors: str) -> None:
         """Store the true life event for later model training."""
         assert self.s.event is not None
-        self.rows.events.append({"customer_id": self.s.cid, "event_type": self.s.event,
-                                 "event_date": when, "precursors": precursors})
+        self.rows.events.append(
+            {
+                "customer_id": self.s.cid,
+                "event_type": self.s.event,
+                "event_date": when,
+                "precursors": precursors,
+            }
+        )
 
     def _life_event(self) -> None:
         """Plant the precursor transactions of this customer's life event."""
         event = self.s.event
-        if event is None or event == "job_change" and self.s.profile == "gig_worker":
+        if event is None or (event == "job_change" and self.s.profile == "gig_worker"):
             return
         names = []
         for merchant, category, amount in catalog.LIFE_EVENT_PRECURSORS[event]:
@@ -204,10 +252,15 @@ class FlowBuilder:
             self.tx("checking", day, -amount * self.rng.uniform(0.8, 1.2), merchant, category)
             names.append(merchant)
         if event != "job_change":
-            ahead = {"home_buying": (30, 90), "marriage": (20, 120), "new_baby": (30, 150),
-                     "retirement": (60, 200)}[event]
-            self._record_event(self.s.as_of + dt.timedelta(days=self.rng.randint(*ahead)),
-                               "; ".join(names))
+            ahead = {
+                "home_buying": (30, 90),
+                "marriage": (20, 120),
+                "new_baby": (30, 150),
+                "retirement": (60, 200),
+            }[event]
+            self._record_event(
+                self.s.as_of + dt.timedelta(days=self.rng.randint(*ahead)), "; ".join(names)
+            )
 
     def _holdings(self) -> None:
         """Fund positions in the brokerage account, bond-heavier with age."""
@@ -224,21 +277,31 @@ class FlowBuilder:
         for fund in picks:
             pool = bond_share if fund in bonds else 1 - bond_share
             weight = pool / (len(bonds) if fund in bonds else max(1, len(others)))
-            self.rows.holdings.append({
-                "account_id": self.acct["brokerage"], "symbol": fund[0], "name": fund[1],
-                "asset_class": fund[2], "market_value": cents(total * weight),
-                "duration_years": cents(fund[3]),
-            })
+            self.rows.holdings.append(
+                {
+                    "account_id": self.acct["brokerage"],
+                    "symbol": fund[0],
+                    "name": fund[1],
+                    "asset_class": fund[2],
+                    "market_value": cents(total * weight),
+                    "duration_years": cents(fund[3]),
+                }
+            )
         brokerage = next(a for a in self.rows.accounts if a["type"] == "brokerage")
         brokerage["balance"] = sum(h["market_value"] for h in self.rows.holdings)
 
     def _credit(self) -> None:
         """A credit profile consistent with the customer's habits."""
         rng = self.rng
-        lo, hi = {"saver": (740, 830), "debt_heavy": (560, 670), "gig_worker": (600, 720),
-                  "pre_retiree": (720, 820)}.get(self.s.profile, (660, 780))
+        lo, hi = {
+            "saver": (740, 830),
+            "debt_heavy": (560, 670),
+            "gig_worker": (600, 720),
+            "pre_retiree": (720, 820),
+        }.get(self.s.profile, (660, 780))
         self.rows.credit = {
-            "customer_id": self.s.cid, "score": rng.randint(lo, hi),
+            "customer_id": self.s.cid,
+            "score": rng.randint(lo, hi),
             "open_tradelines": rng.randint(2, 12),
             "delinquencies_24m": rng.randint(0, 3) if self.s.profile == "debt_heavy" else 0,
             "inquiries_6m": rng.randint(0, 2) + (2 if self.s.event == "home_buying" else 0),

@@ -55,18 +55,38 @@ class Customer360:
         return {
             "customer": {"id": self.customer.id, "name": self.customer.name},
             "as_of": self.ledger.as_of.isoformat(),
-            "accounts": [{"id": a.id, "type": a.type, "name": a.name, "balance": float(a.balance),
-                          "credit_limit": float(a.credit_limit) if a.credit_limit else None}
-                         for a in self.ledger.accounts],
-            "spending_by_month": {cat: {m: float(v.get(m, 0)) for m in months}
-                                  for cat, v in sorted(table.items())},
-            "upcoming_bills": [{"payee": b.payee, "category": b.category,
-                                "amount": float(b.amount), "due": b.due.isoformat()}
-                               for b in upcoming_bills(self.ledger)],
-            "holdings": [{"symbol": h.symbol, "name": h.name, "asset_class": h.asset_class,
-                          "market_value": float(h.market_value),
-                          "duration_years": float(h.duration_years)}
-                         for h in self.ledger.holdings],
+            "accounts": [
+                {
+                    "id": a.id,
+                    "type": a.type,
+                    "name": a.name,
+                    "balance": float(a.balance),
+                    "credit_limit": float(a.credit_limit) if a.credit_limit else None,
+                }
+                for a in self.ledger.accounts
+            ],
+            "spending_by_month": {
+                cat: {m: float(v.get(m, 0)) for m in months} for cat, v in sorted(table.items())
+            },
+            "upcoming_bills": [
+                {
+                    "payee": b.payee,
+                    "category": b.category,
+                    "amount": float(b.amount),
+                    "due": b.due.isoformat(),
+                }
+                for b in upcoming_bills(self.ledger)
+            ],
+            "holdings": [
+                {
+                    "symbol": h.symbol,
+                    "name": h.name,
+                    "asset_class": h.asset_class,
+                    "market_value": float(h.market_value),
+                    "duration_years": float(h.duration_years),
+                }
+                for h in self.ledger.holdings
+            ],
             "facts": [f.to_json() for f in self.facts],
         }
 
@@ -76,15 +96,25 @@ def load_ledger(session: Session, customer_id: str, as_of: dt.date) -> tuple[Cus
     customer = session.get(Customer, customer_id)
     if customer is None:
         raise CustomerNotFound(customer_id)
-    accounts = list(session.scalars(select(Account).where(Account.customer_id == customer_id)
-                                    .order_by(Account.id)))
+    accounts = list(
+        session.scalars(
+            select(Account).where(Account.customer_id == customer_id).order_by(Account.id)
+        )
+    )
     ids = [a.id for a in accounts]
-    transactions = list(session.scalars(select(Transaction).where(Transaction.account_id.in_(ids))
-                                        .order_by(Transaction.posted, Transaction.id)))
-    bills = list(session.scalars(select(RecurringBill)
-                                 .where(RecurringBill.customer_id == customer_id)))
-    holdings = list(session.scalars(select(Holding).where(Holding.account_id.in_(ids))
-                                    .order_by(Holding.symbol)))
+    transactions = list(
+        session.scalars(
+            select(Transaction)
+            .where(Transaction.account_id.in_(ids))
+            .order_by(Transaction.posted, Transaction.id)
+        )
+    )
+    bills = list(
+        session.scalars(select(RecurringBill).where(RecurringBill.customer_id == customer_id))
+    )
+    holdings = list(
+        session.scalars(select(Holding).where(Holding.account_id.in_(ids)).order_by(Holding.symbol))
+    )
     credit = session.get(CreditProfile, customer_id)
     return customer, Ledger(as_of, accounts, transactions, bills, holdings, credit)
 

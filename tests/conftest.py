@@ -35,8 +35,9 @@ def bank_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 def make_settings(var_dir: Path, url: str, **extra: object) -> Settings:
     """Settings for a test: its own var dir and secret."""
-    return Settings(var_dir=var_dir, database_url=url, jwt_secret="test-secret-" + "x" * 32,
-                    **extra)  # type: ignore[arg-type]
+    return Settings(
+        var_dir=var_dir, database_url=url, jwt_secret="test-secret-" + "x" * 32, **extra
+    )  # type: ignore[arg-type]
 
 
 @pytest.fixture

@@ -9,8 +9,9 @@ import httpx
 from httpx_sse import connect_sse
 
 
-def chat_events(client: httpx.Client, headers: dict[str, str], message: str,
-                session_id: str | None = None) -> list[tuple[str, dict[str, Any]]]:
+def chat_events(
+    client: httpx.Client, headers: dict[str, str], message: str, session_id: str | None = None
+) -> list[tuple[str, dict[str, Any]]]:
     """POST /v1/chat and collect every event."""
     body = {"message": message, "session_id": session_id}
     with connect_sse(client, "POST", "/v1/chat", json=body, headers=headers) as source:

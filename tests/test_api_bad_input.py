@@ -31,8 +31,14 @@ def turn_count(settings: Settings) -> int:
         ({"message": "hi", "session_id": "s" * 65}, 422, "64"),
     ],
 )
-def test_bad_chat_body(client: TestClient, auth: dict[str, str], settings: Settings,
-                       body: dict[str, object], status: int, reason: str) -> None:
+def test_bad_chat_body(
+    client: TestClient,
+    auth: dict[str, str],
+    settings: Settings,
+    body: dict[str, object],
+    status: int,
+    reason: str,
+) -> None:
     before = turn_count(settings)
     response = client.post("/v1/chat", json=body, headers=auth)
     assert response.status_code == status
@@ -42,22 +48,26 @@ def test_bad_chat_body(client: TestClient, auth: dict[str, str], settings: Setti
 
 
 def test_malformed_json(client: TestClient, auth: dict[str, str]) -> None:
-    response = client.post("/v1/chat", content=b"{not json",
-                           headers={**auth, "Content-Type": "application/json"})
+    response = client.post(
+        "/v1/chat", content=b"{not json", headers={**auth, "Content-Type": "application/json"}
+    )
     assert response.status_code == 422
     assert "json" in str(response.json()["detail"]).lower()
 
 
 def test_binary_body(client: TestClient, auth: dict[str, str]) -> None:
-    response = client.post("/v1/chat", content=bytes(range(256)),
-                           headers={**auth, "Content-Type": "application/json"})
+    response = client.post(
+        "/v1/chat", content=bytes(range(256)), headers={**auth, "Content-Type": "application/json"}
+    )
     assert response.status_code == 422
 
 
-def test_huge_body_is_refused_before_parsing(client: TestClient, auth: dict[str, str],
-                                             settings: Settings) -> None:
-    response = client.post("/v1/chat", json={"message": "a" * (settings.max_body_bytes + 10)},
-                           headers=auth)
+def test_huge_body_is_refused_before_parsing(
+    client: TestClient, auth: dict[str, str], settings: Settings
+) -> None:
+    response = client.post(
+        "/v1/chat", json={"message": "a" * (settings.max_body_bytes + 10)}, headers=auth
+    )
     assert response.status_code == 413
     assert "bytes" in response.json()["detail"]
 

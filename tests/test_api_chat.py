@@ -15,7 +15,9 @@ def context_fact(client: TestClient, auth: dict[str, str], fact_id: str) -> dict
     return next(f for f in facts if f["id"] == fact_id)
 
 
-def test_stream_has_meta_facts_tokens_grounding_done(client: TestClient, auth: dict[str, str]) -> None:
+def test_stream_has_meta_facts_tokens_grounding_done(
+    client: TestClient, auth: dict[str, str]
+) -> None:
     events = chat_events(client, auth, "What's my checking balance?")
     names = [name for name, _ in events]
     assert names[0] == "meta" and names[-1] == "done"

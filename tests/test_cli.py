@@ -25,8 +25,11 @@ runner = CliRunner()
 @pytest.fixture
 def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     """Environment pointing the CLI at the test bank and secret."""
-    env = {"ADVISOR_DATABASE_URL": settings.resolved_database_url,
-           "ADVISOR_JWT_SECRET": str(settings.jwt_secret), "ADVISOR_VAR_DIR": str(settings.var_dir)}
+    env = {
+        "ADVISOR_DATABASE_URL": settings.resolved_database_url,
+        "ADVISOR_JWT_SECRET": str(settings.jwt_secret),
+        "ADVISOR_VAR_DIR": str(settings.var_dir),
+    }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     get_settings.cache_clear()
@@ -46,24 +49,33 @@ def test_token_names_the_customer(cli_env: dict[str, str], settings: Settings) -
     assert verify_token(settings, result.output.strip()).customer_id == "C0003"
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["token", "--customer", "C9999"], "no customer 'C9999'"),
-    (["token", "--customer", "C0001", "--scope", "root"], "scope must be one of"),
-    (["seed", "--as-of", "yesterday"], "--as-of must be YYYY-MM-DD"),
-    (["seed", "--customers", "0"], "Invalid value"),
-    (["chat", "--customer", "C9999"], "no customer 'C9999'"),
-])
-def test_bad_cli_input_gets_a_message(cli_env: dict[str, str], args: list[str],
-                                      message: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["token", "--customer", "C9999"], "no customer 'C9999'"),
+        (["token", "--customer", "C0001", "--scope", "root"], "scope must be one of"),
+        (["seed", "--as-of", "yesterday"], "--as-of must be YYYY-MM-DD"),
+        (["seed", "--customers", "0"], "Invalid value"),
+        (["chat", "--customer", "C9999"], "no customer 'C9999'"),
+    ],
+)
+def test_bad_cli_input_gets_a_message(
+    cli_env: dict[str, str], args: list[str], message: str
+) -> None:
     result = runner.invoke(app, args)
     assert result.exit_code != 0
     assert message in result.output
 
 
-def test_chat_streams_and_handles_reset_and_quit(cli_env: dict[str, str], settings: Settings) -> None:
+def test_chat_streams_and_handles_reset_and_quit(
+    cli_env: dict[str, str], settings: Settings
+) -> None:
     with serve(create_app(settings, backend=FakeBackend())) as url:
-        result = runner.invoke(app, ["chat", "--customer", "C0001", "--url", url],
-                               input="What's my checking balance?\n/reset\nand last month?\n/quit\n")
+        result = runner.invoke(
+            app,
+            ["chat", "--customer", "C0001", "--url", url],
+            input="What's my checking balance?\n/reset\nand last month?\n/quit\n",
+        )
     assert result.exit_code == 0, result.output
     assert "Your checking balance is $" in result.output
     assert "balance.checking" in result.output  # the facts table
@@ -72,8 +84,11 @@ def test_chat_streams_and_handles_reset_and_quit(cli_env: dict[str, str], settin
 
 
 def test_chat_without_a_server_says_how_to_start_one(cli_env: dict[str, str]) -> None:
-    result = runner.invoke(app, ["chat", "--customer", "C0001", "--url", "http://127.0.0.1:9"],
-                           input="What's my checking balance?\n")
+    result = runner.invoke(
+        app,
+        ["chat", "--customer", "C0001", "--url", "http://127.0.0.1:9"],
+        input="What's my checking balance?\n",
+    )
     assert result.exit_code != 0
     assert "cannot reach the advisor" in result.output
 
@@ -82,13 +97,31 @@ def test_seed_entry_point_in_a_fresh_process(tmp_path: Path) -> None:
     env = {**os.environ, "ADVISOR_VAR_DIR": str(tmp_path), "ADVISOR_DATABASE_URL": ""}
     env.pop("ADVISOR_DATABASE_URL")
     advisor = str(Path(sys.executable).parent / "advisor")
-    seeded = subprocess.run([advisor, "seed", "--customers", "3", "--as-of", "2026-11-28"],
-                            env=env, capture_output=True, text=True, timeout=120, check=True)
+    seeded = subprocess.run(
+        [advisor, "seed", "--customers", "3", "--as-of", "2026-11-28"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     assert "seeded 3 customers" in seeded.stdout
-    again = subprocess.run([advisor, "seed", "--if-empty"], env=env, capture_output=True,
-                           text=True, timeout=120, check=True)
+    again = subprocess.run(
+        [advisor, "seed", "--if-empty"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     assert "already seeded" in again.stdout
-    listed = subprocess.run([advisor, "customers", "--json"], env=env, capture_output=True,
-                            text=True, timeout=120, check=True)
+    listed = subprocess.run(
+        [advisor, "customers", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     assert json.loads(listed.stdout) == ["C0001", "C0002", "C0003"]
     assert (tmp_path / "advisor.db").exists()

@@ -13,8 +13,13 @@ from portfolio_context.facts import Fact
 
 FACTS = [
     Fact.number("balance.checking", "checking balance", 4200, "USD", "sum of balances"),
-    Fact.number("spending.groceries.monthly_avg", "average monthly spending on groceries",
-                555.9, "USD", "averaged over the 12 months 2025-11 to 2026-10"),
+    Fact.number(
+        "spending.groceries.monthly_avg",
+        "average monthly spending on groceries",
+        555.9,
+        "USD",
+        "averaged over the 12 months 2025-11 to 2026-10",
+    ),
     Fact.number("debt.dti", "debt-to-income ratio", 48.3, "percent", "payments / income"),
     Fact.number("cash.free_after_bills", "free cash", -2706.07, "USD", "balance - bills"),
     Fact.date("bills.rent.due", "rent due date", dt.date(2026, 12, 1), "next due date"),
@@ -22,36 +27,41 @@ FACTS = [
 VERIFIER = Verifier(FACTS, ["How much did I spend?"], dt.date(2026, 11, 28))
 
 
-@pytest.mark.parametrize(("text", "grounded"), [
-    ("Your balance is $4,200.", True),
-    ("Your balance is 4200.00 dollars.", True),
-    ("Your balance is $4.2k.", True),
-    ("Your balance is USD 4200", True),
-    ("Your balance is $4,201.", False),
-    ("Your balance is $42,000.", False),
-    ("You spend $555.90 a month.", True),
-    ("You spend about $556 a month.", True),
-    ("You spend about $560 a month.", False),
-    ("Your DTI is 48.3%.", True),
-    ("Your DTI is 48%.", True),
-    ("Your DTI is 48.3 percent.", True),
-    ("Your DTI is 43.8%.", False),
-    ("You are $2,706.07 short.", False),
-    ("You can spend $2,706.07 freely.", False),
-    ("You have -$2,706.07 free.", True),
-    ("Rent is due December 1, 2026.", True),
-    ("Rent is due Dec 1.", True),
-    ("Rent is due on 2026-12-01.", True),
-    ("Rent is due 12/01/2026.", True),
-    ("Rent is due December 2, 2026.", False),
-    ("That was in October 2026.", True),
-    ("That was in March 2024.", False),
-    ("Over the last 12 months.", True),
-    ("Over the last 18 months.", False),
-    ("No numbers at all.", True),
-])
+@pytest.mark.parametrize(
+    ("text", "grounded"),
+    [
+        ("Your balance is $4,200.", True),
+        ("Your balance is 4200.00 dollars.", True),
+        ("Your balance is $4.2k.", True),
+        ("Your balance is USD 4200", True),
+        ("Your balance is $4,201.", False),
+        ("Your balance is $42,000.", False),
+        ("You spend $555.90 a month.", True),
+        ("You spend about $556 a month.", True),
+        ("You spend about $560 a month.", False),
+        ("Your DTI is 48.3%.", True),
+        ("Your DTI is 48%.", True),
+        ("Your DTI is 48.3 percent.", True),
+        ("Your DTI is 43.8%.", False),
+        ("You are $2,706.07 short.", False),
+        ("You can spend $2,706.07 freely.", False),
+        ("You have -$2,706.07 free.", True),
+        ("Rent is due December 1, 2026.", True),
+        ("Rent is due Dec 1.", True),
+        ("Rent is due on 2026-12-01.", True),
+        ("Rent is due 12/01/2026.", True),
+        ("Rent is due December 2, 2026.", False),
+        ("That was in October 2026.", True),
+        ("That was in March 2024.", False),
+        ("Over the last 12 months.", True),
+        ("Over the last 18 months.", False),
+        ("No numbers at all.", True),
+    ],
+)
 def test_verifier(text: str, grounded: bool) -> None:
-    assert (VERIFIER.ungrounded(text) == []) is grounded, [c.text for c in VERIFIER.ungrounded(text)]
+    assert (VERIFIER.ungrounded(text) == []) is grounded, [
+        c.text for c in VERIFIER.ungrounded(text)
+    ]
 
 
 def test_claims_are_found_in_order_with_dates_first() -> None:
@@ -85,7 +95,8 @@ def test_gate_releases_words_at_once_and_holds_numbers() -> None:
 
 def test_gate_drops_a_copied_label() -> None:
     assert "".join(run_gate(["Draft", ":", " Your", " balance", " is", " $4,200."])) == (
-        "Your balance is $4,200.")
+        "Your balance is $4,200."
+    )
 
 
 def test_gate_refuses_facts_out_of_the_drafts_order() -> None:
@@ -108,6 +119,7 @@ def test_gate_holds_a_date_split_across_tokens() -> None:
 
 
 def test_sentence_gate_releases_whole_sentences() -> None:
-    out = run_gate(["You", " spend", " $555.90", ".", " Your", " DTI", " is", " 48.3%", "."],
-                   hold="sentence")
+    out = run_gate(
+        ["You", " spend", " $555.90", ".", " Your", " DTI", " is", " 48.3%", "."], hold="sentence"
+    )
     assert [p for p in out if p] == ["You spend $555.90.", " Your DTI is 48.3%."]

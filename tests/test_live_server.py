@@ -23,14 +23,18 @@ def live(settings: Settings, fake: FakeBackend) -> Iterator[str]:
         yield url
 
 
-def test_client_disconnect_stops_generation(live: str, settings: Settings,
-                                            fake: FakeBackend) -> None:
+def test_client_disconnect_stops_generation(
+    live: str, settings: Settings, fake: FakeBackend
+) -> None:
     fake.script = lambda request: " ".join(["word"] * 2000)
     fake.delay_s = 0.01
     headers = {"Authorization": f"Bearer {issue_token(settings, 'C0001')}"}
-    with httpx.Client(base_url=live, timeout=30) as http, http.stream(
-        "POST", "/v1/chat", json={"message": "What's my checking balance?"}, headers=headers
-    ) as response:
+    with (
+        httpx.Client(base_url=live, timeout=30) as http,
+        http.stream(
+            "POST", "/v1/chat", json={"message": "What's my checking balance?"}, headers=headers
+        ) as response,
+    ):
         for line in response.iter_lines():
             if line.startswith("event: token"):
                 break
@@ -39,8 +43,9 @@ def test_client_disconnect_stops_generation(live: str, settings: Settings,
 
 def test_official_openai_client_stream_and_non_stream(live: str, settings: Settings) -> None:
     api = openai.OpenAI(base_url=f"{live}/v1", api_key=issue_token(settings, "C0001"))
-    context = httpx.get(f"{live}/v1/customers/me/context",
-                        headers={"Authorization": f"Bearer {api.api_key}"}).json()
+    context = httpx.get(
+        f"{live}/v1/customers/me/context", headers={"Authorization": f"Bearer {api.api_key}"}
+    ).json()
     checking = next(f["display"] for f in context["facts"] if f["id"] == "balance.checking")
     question = [{"role": "user", "content": "What's my checking balance?"}]
     reply = api.chat.completions.create(model="advisor", messages=question)  # type: ignore[arg-type]
@@ -51,8 +56,12 @@ def test_official_openai_client_stream_and_non_stream(live: str, settings: Setti
 
 
 def test_langchain_chat_openai(live: str, settings: Settings) -> None:
-    llm = ChatOpenAI(base_url=f"{live}/v1", api_key=issue_token(settings, "C0002"),  # type: ignore[arg-type]
-                     model="advisor", max_retries=0)
+    llm = ChatOpenAI(
+        base_url=f"{live}/v1",
+        api_key=issue_token(settings, "C0002"),  # type: ignore[arg-type]
+        model="advisor",
+        max_retries=0,
+    )
     answer = llm.invoke("How much do I spend on groceries a month?")
     assert "$" in str(answer.content)
     streamed = "".join(str(chunk.content) for chunk in llm.stream("What's my savings balance?"))

@@ -22,8 +22,9 @@ from tests.fakes import FakeBackend
 from tests.sse import chat_events, done
 
 pytestmark = pytest.mark.postgres
-ADMIN_URL = os.environ.get("ADVISOR_TEST_PG_URL",
-                           "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+ADMIN_URL = os.environ.get(
+    "ADVISOR_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +52,8 @@ def test_postgres_view_equals_sqlite_view(pg_url: str, bank_url: str) -> None:
     for cid in ("C0001", "C0004", "C0008"):
         with session_scope(pg_url) as pg, session_scope(bank_url) as lite:
             assert [f.to_json() for f in build_view(pg, cid).facts] == [
-                f.to_json() for f in build_view(lite, cid).facts]
+                f.to_json() for f in build_view(lite, cid).facts
+            ]
 
 
 def test_chat_sessions_persist_on_postgres(pg_url: str, tmp_path: Path) -> None:
@@ -61,10 +63,15 @@ def test_chat_sessions_persist_on_postgres(pg_url: str, tmp_path: Path) -> None:
         first = done(chat_events(client, auth, "How much do I spend on dining a month?"))
         second = done(chat_events(client, auth, "and last month?", first["session_id"]))
         assert second["facts"] == ["spending.dining.2026-10"]
-        other = client.post("/v1/chat", headers=bearer(settings, "C0003"),
-                            json={"message": "and savings?", "session_id": first["session_id"]})
+        other = client.post(
+            "/v1/chat",
+            headers=bearer(settings, "C0003"),
+            json={"message": "and savings?", "session_id": first["session_id"]},
+        )
         assert other.status_code == 404
     with engine_for(pg_url).connect() as conn:
-        turns = conn.execute(text("SELECT count(*) FROM chat_turns WHERE session_id = :s"),
-                             {"s": first["session_id"]}).scalar_one()
+        turns = conn.execute(
+            text("SELECT count(*) FROM chat_turns WHERE session_id = :s"),
+            {"s": first["session_id"]},
+        ).scalar_one()
     assert turns == 2

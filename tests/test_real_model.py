@@ -31,8 +31,11 @@ QUESTIONS = {
 @pytest.fixture(scope="module")
 def real_settings(tmp_path_factory: pytest.TempPathFactory, bank_url: str) -> Settings:
     """Settings on the embedded llama.cpp model."""
-    return make_settings(tmp_path_factory.mktemp("real"), bank_url,
-                         llm=LLMSettings(backend="llama_cpp", max_tokens=96))
+    return make_settings(
+        tmp_path_factory.mktemp("real"),
+        bank_url,
+        llm=LLMSettings(backend="llama_cpp", max_tokens=96),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -44,14 +47,16 @@ def live(real_settings: Settings) -> Iterator[str]:
 
 def context_display(live: str, client: ChatClient, fact_id: str) -> str:
     """A fact's display value from the context endpoint."""
-    body = httpx.get(f"{live}/v1/customers/me/context",
-                     headers={"Authorization": f"Bearer {client.token}"}).json()
+    body = httpx.get(
+        f"{live}/v1/customers/me/context", headers={"Authorization": f"Bearer {client.token}"}
+    ).json()
     return str(next(f["display"] for f in body["facts"] if f["id"] == fact_id))
 
 
 @pytest.mark.parametrize("customer", ["C0001", "C0002", "C0005"])
-def test_answers_carry_exact_context_figures(live: str, real_settings: Settings,
-                                             customer: str) -> None:
+def test_answers_carry_exact_context_figures(
+    live: str, real_settings: Settings, customer: str
+) -> None:
     client = ChatClient.for_customer(real_settings, customer, live)
     for question, fact_id in QUESTIONS.items():
         events = list(client.ask(question))
@@ -65,7 +70,9 @@ def test_answers_carry_exact_context_figures(live: str, real_settings: Settings,
 
 def test_model_is_the_shipped_gguf(live: str) -> None:
     assert httpx.get(f"{live}/healthz").json()["llm"] == {
-        "backend": "llama_cpp", "model": "SmolLM2-135M-Instruct.Q4_1.gguf"}
+        "backend": "llama_cpp",
+        "model": "SmolLM2-135M-Instruct.Q4_1.gguf",
+    }
 
 
 def test_cancel_stops_a_real_generation() -> None:
@@ -85,9 +92,22 @@ def llama_server() -> Iterator[str]:
     """llama.cpp's own OpenAI-compatible server on the shipped GGUF."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(default_model_path()),
-         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(default_model_path()),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "2048",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -105,8 +125,9 @@ def llama_server() -> Iterator[str]:
         proc.wait(timeout=30)
 
 
-def test_openai_backend_against_llama_cpp_server(llama_server: str, bank_url: str,
-                                                 tmp_path: Path) -> None:
+def test_openai_backend_against_llama_cpp_server(
+    llama_server: str, bank_url: str, tmp_path: Path
+) -> None:
     settings = make_settings(tmp_path, bank_url, llm_base_url=llama_server)
     assert settings.llm.backend == "openai"
     with serve(create_app(settings)) as live:
@@ -122,6 +143,7 @@ def test_any_gguf_by_path(tmp_path: Path) -> None:
     other.symlink_to(default_model_path())
     backend = create_backend(LLMSettings(backend="llama_cpp", model_path=str(other)))
     assert backend.describe()["model"] == "bank-model.gguf"
-    text = "".join(backend.execute(GenerationRequest([ChatMessage("user", "Say hi")], 8),
-                                   threading.Event()))
+    text = "".join(
+        backend.execute(GenerationRequest([ChatMessage("user", "Say hi")], 8), threading.Event())
+    )
     assert text.strip()

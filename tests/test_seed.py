@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from decimal import Decimal
 from collections import Counter
+from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -59,8 +59,9 @@ def test_customers_are_varied() -> None:
 def test_history_spans_twelve_plus_months_with_payroll(bank_url: str) -> None:
     with session_scope(bank_url) as db:
         first = db.scalar(select(func.min(Transaction.posted)))
-        payroll = db.scalar(select(func.count()).select_from(Transaction)
-                            .where(Transaction.category == "Income"))
+        payroll = db.scalar(
+            select(func.count()).select_from(Transaction).where(Transaction.category == "Income")
+        )
     assert first is not None and (AS_OF - first).days >= 365
     assert payroll and payroll > 8 * 12
 
@@ -81,8 +82,12 @@ def test_life_event_precursors_are_planted(bank_url: str) -> None:
             if event.event_type == "job_change":
                 continue
             merchants = event.precursors.split("; ")
-            found = db.scalars(select(Transaction.merchant).join(Account)
-                               .where(Account.customer_id == event.customer_id,
-                                      Transaction.merchant.in_(merchants)))
+            found = db.scalars(
+                select(Transaction.merchant)
+                .join(Account)
+                .where(
+                    Account.customer_id == event.customer_id, Transaction.merchant.in_(merchants)
+                )
+            )
             assert set(found) == set(merchants)
             assert event.event_date > AS_OF - dt.timedelta(days=1)

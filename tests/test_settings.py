@@ -32,11 +32,14 @@ def test_default_database_is_sqlite_under_var(tmp_path: object) -> None:
     assert Settings(var_dir=tmp_path).resolved_database_url.endswith("/advisor.db")  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("llm", "message"), [
-    (LLMSettings(backend="nope"), "unknown LLM back-end 'nope'"),
-    (LLMSettings(backend="llama_cpp", model_path="/no/such.gguf"), "GGUF model not found"),
-    (LLMSettings(backend="openai"), "needs ADVISOR_LLM_BASE_URL"),
-])
+@pytest.mark.parametrize(
+    ("llm", "message"),
+    [
+        (LLMSettings(backend="nope"), "unknown LLM back-end 'nope'"),
+        (LLMSettings(backend="llama_cpp", model_path="/no/such.gguf"), "GGUF model not found"),
+        (LLMSettings(backend="openai"), "needs ADVISOR_LLM_BASE_URL"),
+    ],
+)
 def test_bad_backend_settings_say_why(llm: LLMSettings, message: str) -> None:
     with pytest.raises(BackendUnavailable, match=message):
         create_backend(llm)

@@ -41,14 +41,19 @@ def test_fact_ids_unique_and_described(views: dict[str, Customer360], cid: str) 
 def test_balances_and_net_worth(views: dict[str, Customer360], cid: str) -> None:
     view = views[cid]
     assert value(view, "balance.checking") == sum(
-        a.balance for a in view.ledger.accounts if a.type == "checking")
-    assets = sum(a.balance for a in view.ledger.accounts if a.type in ("checking", "savings", "brokerage"))
+        a.balance for a in view.ledger.accounts if a.type == "checking"
+    )
+    assets = sum(
+        a.balance for a in view.ledger.accounts if a.type in ("checking", "savings", "brokerage")
+    )
     debts = sum(a.balance for a in view.ledger.accounts if a.type in ("credit_card", "mortgage"))
     assert value(view, "net_worth") == assets - debts
 
 
 @pytest.mark.parametrize("cid", IDS)
-def test_spending_average_is_mean_of_complete_months(views: dict[str, Customer360], cid: str) -> None:
+def test_spending_average_is_mean_of_complete_months(
+    views: dict[str, Customer360], cid: str
+) -> None:
     view = views[cid]
     months = complete_months(AS_OF)
     assert months[-1] == "2026-10" and len(months) == 12
@@ -86,13 +91,16 @@ def test_portfolio_allocation_sums_to_100_and_duration_weighted(
         assert value(view, "portfolio.duration") == (weighted / total).quantize(Decimal("0.01"))
 
 
-@pytest.mark.parametrize(("raw", "unit", "shown"), [
-    (Decimal("4200"), "USD", "$4,200.00"),
-    (Decimal("-12.5"), "USD", "-$12.50"),
-    (Decimal("23.4"), "percent", "23.4%"),
-    (Decimal("3.6"), "months", "3.6 months"),
-    ("2026-12-05", "date", "December 5, 2026"),
-])
+@pytest.mark.parametrize(
+    ("raw", "unit", "shown"),
+    [
+        (Decimal("4200"), "USD", "$4,200.00"),
+        (Decimal("-12.5"), "USD", "-$12.50"),
+        (Decimal("23.4"), "percent", "23.4%"),
+        (Decimal("3.6"), "months", "3.6 months"),
+        ("2026-12-05", "date", "December 5, 2026"),
+    ],
+)
 def test_display_formats(raw: Decimal | str, unit: str, shown: str) -> None:
     assert format_value(raw, unit) == shown
 

@@ -30,8 +30,14 @@ from advisor.llm import create_backend
 from advisor.llm.base import LLMBackend
 from advisor.settings import Settings, get_settings
 
-STATUS = [(InputTooLarge, 413), (InvalidInput, 422), (Unauthorized, 401), (Forbidden, 403),
-          (NotFound, 404), (BackendUnavailable, 503)]
+STATUS = [
+    (InputTooLarge, 413),
+    (InvalidInput, 422),
+    (Unauthorized, 401),
+    (Forbidden, 403),
+    (NotFound, 404),
+    (BackendUnavailable, 503),
+]
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 
 

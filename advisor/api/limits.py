@@ -46,7 +46,9 @@ class BodySizeLimit:
     async def _reject(self, send: Send) -> None:
         """Send a 413 with a reason."""
         body = json.dumps({"detail": f"request body over {self.max_bytes} bytes"}).encode()
-        headers: list[Any] = [(b"content-type", b"application/json"),
-                              (b"content-length", str(len(body)).encode())]
+        headers: list[Any] = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})

@@ -37,9 +37,15 @@ class CompletionRequest(BaseModel):
 
 def _chunk(cid: str, model: str, delta: dict[str, str], finish: str | None) -> str:
     """One `chat.completion.chunk` as JSON."""
-    return json.dumps({"id": cid, "object": "chat.completion.chunk", "created": int(time.time()),
-                       "model": model, "choices": [{"index": 0, "delta": delta,
-                                                    "finish_reason": finish}]})
+    return json.dumps(
+        {
+            "id": cid,
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        }
+    )
 
 
 async def _stream(cid: str, model: str, items: AsyncIterator[ChatEvent]) -> AsyncIterator[str]:
@@ -53,8 +59,9 @@ async def _stream(cid: str, model: str, items: AsyncIterator[ChatEvent]) -> Asyn
 
 
 @router.post("/v1/chat/completions", summary="OpenAI-compatible chat completions")
-async def completions(body: CompletionRequest, principal: PrincipalDep,
-                      services: ServicesDep) -> Any:
+async def completions(
+    body: CompletionRequest, principal: PrincipalDep, services: ServicesDep
+) -> Any:
     """Answers the last user message; earlier user messages give follow-up context."""
     asked = [m.content or "" for m in body.messages if m.role == "user"]
     if not asked:
@@ -68,8 +75,17 @@ async def completions(body: CompletionRequest, principal: PrincipalDep,
     async for item in events:
         if item.event == "done":
             done = item.data
-    return {"id": cid, "object": "chat.completion", "created": int(time.time()),
-            "model": body.model,
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": done.get("text", "")}}],
-            "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}}
+    return {
+        "id": cid,
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": body.model,
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {"role": "assistant", "content": done.get("text", "")},
+            }
+        ],
+        "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+    }

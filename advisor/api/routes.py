@@ -33,11 +33,13 @@ async def sse_events(service_events: AsyncIterator[ChatEvent]) -> AsyncIterator[
 
 
 @router.post("/v1/chat", summary="Stream a grounded answer as server-sent events")
-async def chat(body: ChatRequest, principal: PrincipalDep,
-               services: ServicesDep) -> EventSourceResponse:
+async def chat(
+    body: ChatRequest, principal: PrincipalDep, services: ServicesDep
+) -> EventSourceResponse:
     """Events: meta, fact, token, grounding, done (and error)."""
     turn: Turn = await run_in_threadpool(
-        services.chat.prepare, principal.customer_id, body.message, body.session_id)
+        services.chat.prepare, principal.customer_id, body.message, body.session_id
+    )
     return EventSourceResponse(sse_events(services.chat.stream(turn)), ping=15)
 
 

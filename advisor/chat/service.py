@@ -72,7 +72,7 @@ class ChatService:
 
     def __init__(self, settings: Settings, context: ContextService, backend: LLMBackend) -> None:
         self.settings, self.context, self.backend = settings, context, backend
-        self.prompt = load_prompt("answer", "v1")
+        self.prompt = load_prompt("answer", settings.llm.prompt_version)
 
     def prepare(self, customer_id: str, message: object, session_id: str | None) -> Turn:
         """Validate and load everything the turn needs; raises before anything is written."""
@@ -84,8 +84,10 @@ class ChatService:
                 slots = Slots.from_json(json.loads(chat.slots))
                 turns = recent_turns(db, session_id, self.settings.history_turns)
             for past in turns:
-                history += [ChatMessage("user", past.user_text),
-                            ChatMessage("assistant", past.answer_text)]
+                history += [
+                    ChatMessage("user", past.user_text),
+                    ChatMessage("assistant", past.answer_text),
+                ]
         view = self.context.view(customer_id)
         selection = select_facts(text, view, slots)
         return Turn(customer_id, session_id or new_session_id(), text, view, selection, history)
@@ -108,8 +110,9 @@ class ChatService:
         """The prompt: static system part first, then history, then facts, question and draft."""
         assert turn.selection is not None
         facts = "\n".join(f"- {f.label}: {f.display}" for f in turn.selection.facts)
-        rendered = self.prompt.render(facts=facts or "- (none)", question=turn.message,
-                                      draft=turn.selection.draft)
+        rendered = self.prompt.render(
+            facts=facts or "- (none)", question=turn.message, draft=turn.selection.draft
+        )
         system, user = (ChatMessage(role, content) for role, content in rendered)
         return [system, *turn.history, user]
 
@@ -136,11 +139,16 @@ class ChatService:
         """Stream the model's verified text, or fall back to the grounded draft."""
         assert turn.selection is not None
         selection = turn.selection
-        verifier = Verifier(selection.facts, [turn.message], turn.view.ledger.as_of,
-                            draft=selection.draft)
+        verifier = Verifier(
+            selection.facts, [turn.message], turn.view.ledger.as_of, draft=selection.draft
+        )
         gate, cancel = StreamGate(verifier, hold), threading.Event()
-        request = GenerationRequest(self.messages_for(turn), self.token_budget(selection.draft),
-                                    self.settings.llm.temperature, STOP)
+        request = GenerationRequest(
+            self.messages_for(turn),
+            self.token_budget(selection.draft),
+            self.settings.llm.temperature,
+            STOP,
+        )
         try:
             async for delta in iterate_in_thread(self.backend.execute(request, cancel), cancel):
                 outcome.completion_tokens += 1
@@ -152,15 +160,25 @@ class ChatService:
                 yield self._visible(turn, outcome, piece)
             hit_budget = outcome.completion_tokens >= request.max_tokens
             check_complete(gate.text, selection, verifier, hit_budget)
-            outcome.text, outcome.grounding, outcome.finish_reason = gate.text.strip(), "model", "stop"
+            outcome.text, outcome.grounding, outcome.finish_reason = (
+                gate.text.strip(),
+                "model",
+                "stop",
+            )
             yield events.grounding("model")
         except (Ungrounded, Incomplete, AdvisorError) as exc:
             cancel.set()
             async for event in self._fall_back(str(exc), gate, verifier, selection, outcome):
                 yield event
 
-    async def _fall_back(self, reason: str, gate: StreamGate, verifier: Verifier,
-                         selection: Selection, outcome: Outcome) -> AsyncIterator[ChatEvent]:
+    async def _fall_back(
+        self,
+        reason: str,
+        gate: StreamGate,
+        verifier: Verifier,
+        selection: Selection,
+        outcome: Outcome,
+    ) -> AsyncIterator[ChatEvent]:
         """Replace the model's text with the draft (or keep verified sentences that suffice)."""
         shown = gate.text.strip()
         if gate.hold == "sentence" and shown and verifier.states(shown, selection.facts[0]):
@@ -189,25 +207,44 @@ class ChatService:
     def _done(self, turn: Turn, outcome: Outcome) -> dict[str, object]:
         """The `done` event's data."""
         fact_ids = [f.id for f in turn.selection.facts] if turn.selection else []
-        return {"text": outcome.text, "finish_reason": outcome.finish_reason,
-                "grounding": outcome.grounding, "session_id": turn.session_id,
-                "trace_id": turn.trace_id, "facts": fact_ids,
-                "topic": turn.selection.topic if turn.selection else None,
-                "usage": {"completion_tokens": outcome.completion_tokens},
-                "timings": {"first_model_token_ms": _ms(outcome.first_model_token_s),
-                            "first_visible_token_ms": _ms(outcome.first_visible_token_s)}}
+        return {
+            "text": outcome.text,
+            "finish_reason": outcome.finish_reason,
+            "grounding": outcome.grounding,
+            "session_id": turn.session_id,
+            "trace_id": turn.trace_id,
+            "facts": fact_ids,
+            "topic": turn.selection.topic if turn.selection else None,
+            "usage": {"completion_tokens": outcome.completion_tokens},
+            "timings": {
+                "first_model_token_ms": _ms(outcome.first_model_token_s),
+                "first_visible_token_ms": _ms(outcome.first_visible_token_s),
+            },
+        }
 
     def _store(self, turn: Turn, outcome: Outcome, elapsed: float) -> None:
         """Persist the turn (also a cancelled one) and log its outcome without its text."""
         fact_ids = [f.id for f in turn.selection.facts] if turn.selection else []
         slots = turn.selection.slots.to_json() if turn.selection else Slots().to_json()
-        record = TurnRecord(turn.trace_id, turn.message, outcome.text, outcome.grounding,
-                            outcome.finish_reason, fact_ids)
+        record = TurnRecord(
+            turn.trace_id,
+            turn.message,
+            outcome.text,
+            outcome.grounding,
+            outcome.finish_reason,
+            fact_ids,
+        )
         with session_scope(self.context.url) as db:
             save_turn(db, turn.session_id, turn.customer_id, slots, record)
-        log.info("turn trace=%s session=%s grounding=%s finish=%s facts=%d seconds=%.3f",
-                 turn.trace_id, turn.session_id, outcome.grounding, outcome.finish_reason,
-                 len(fact_ids), elapsed)
+        log.info(
+            "turn trace=%s session=%s grounding=%s finish=%s facts=%d seconds=%.3f",
+            turn.trace_id,
+            turn.session_id,
+            outcome.grounding,
+            outcome.finish_reason,
+            len(fact_ids),
+            elapsed,
+        )
 
 
 def check_complete(text: str, selection: Selection, verifier: Verifier, hit_budget: bool) -> None:

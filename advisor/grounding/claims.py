@@ -46,7 +46,9 @@ def _date_claim(m: re.Match[str]) -> Claim | None:
     g = m.groupdict()
     try:
         if g["iso"]:
-            return Claim("date", m.group(), m.start(), m.end(), date=dt.date.fromisoformat(g["iso"]))
+            return Claim(
+                "date", m.group(), m.start(), m.end(), date=dt.date.fromisoformat(g["iso"])
+            )
         if g["us"]:
             month, day, year = (int(x) for x in g["us"].split("/"))
             return Claim("date", m.group(), m.start(), m.end(), date=dt.date(year, month, day))
@@ -55,8 +57,9 @@ def _date_claim(m: re.Match[str]) -> Claim | None:
             return Claim("month", m.group(), m.start(), m.end(), month=month_year)
         month, day = MONTHS[g["mon"].lower()], int(g["day"])
         if g["year"]:
-            return Claim("date", m.group(), m.start(), m.end(),
-                         date=dt.date(int(g["year"]), month, day))
+            return Claim(
+                "date", m.group(), m.start(), m.end(), date=dt.date(int(g["year"]), month, day)
+            )
         dt.date(2000, month, day)  # validates the day
         return Claim("date", m.group(), m.start(), m.end(), day=(month, day))
     except ValueError:
@@ -74,8 +77,15 @@ def _number_claim(m: re.Match[str]) -> Claim | None:
     decimals = len(raw.split(".")[1]) if "." in raw else 0
     if m.group("neg"):
         value = -value
-    return Claim("number", m.group(), m.start(), m.end(), value=value, decimals=decimals,
-                 multiplier=MULTIPLIERS.get(suffix, 1))
+    return Claim(
+        "number",
+        m.group(),
+        m.start(),
+        m.end(),
+        value=value,
+        decimals=decimals,
+        multiplier=MULTIPLIERS.get(suffix, 1),
+    )
 
 
 def find_claims(text: str) -> list[Claim]:

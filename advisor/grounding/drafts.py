@@ -78,8 +78,10 @@ def spending_draft(rule: TopicRule, slots: Slots, view: Customer360) -> Draft:
         label = f"{_month_name(int(month))} {year}"
         sentence = f"You spent {{spending.{key}.{slots.month}}} {what} in {label}."
     else:
-        sentence = (f"You spend {{spending.{key}.monthly_avg}} a month {what} on average "
-                    "over the last 12 complete months.")
+        sentence = (
+            f"You spend {{spending.{key}.monthly_avg}} a month {what} on average "
+            "over the last 12 complete months."
+        )
     draft = Draft()
     if not draft.add(sentence, view):
         draft.text = f"I don't see any spending {what} in your last 12 months of transactions."
@@ -89,8 +91,11 @@ def spending_draft(rule: TopicRule, slots: Slots, view: Customer360) -> Draft:
 def bills_draft(rule: TopicRule, slots: Slots, view: Customer360) -> Draft:
     """Bills due in the next 30 days: count, total and the soonest few."""
     draft = Draft()
-    draft.add("You have {bills.upcoming_30d.count} bills due in the next 30 days, "
-              "totalling {bills.upcoming_30d.total}.", view)
+    draft.add(
+        "You have {bills.upcoming_30d.count} bills due in the next 30 days, "
+        "totalling {bills.upcoming_30d.total}.",
+        view,
+    )
     dues = [f for f in view.facts if f.id.startswith("bills.") and f.id.endswith(".due")]
     for due in sorted(dues, key=lambda f: str(f.value))[:MAX_BILLS_LISTED]:
         base = due.id.removesuffix(".due")
@@ -117,6 +122,9 @@ def _month_name(month: int) -> str:
 
 
 DRAFTERS: dict[str, Callable[[TopicRule, Slots, Customer360], Draft]] = {
-    "facts": facts_draft, "balance": balance_draft, "spending": spending_draft,
-    "bills": bills_draft, "portfolio": portfolio_draft,
+    "facts": facts_draft,
+    "balance": balance_draft,
+    "spending": spending_draft,
+    "bills": bills_draft,
+    "portfolio": portfolio_draft,
 }

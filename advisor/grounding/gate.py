@@ -68,15 +68,18 @@ class StreamGate:
         if cut == len(self.buffer):
             return cut
         before = self.buffer[:cut].rstrip()
-        last_word = before[before.rfind(" ") + 1:].strip(",.").lower()
+        last_word = before[before.rfind(" ") + 1 :].strip(",.").lower()
         return before.rfind(" ") + 1 if last_word in MONTH_PREFIXES else cut
 
     @staticmethod
     def _may_continue(word: str) -> bool:
         """Whether a trailing word might still grow into (part of) a claim."""
         lowered = word.lower().strip(",.")
-        return any(ch.isdigit() or ch in "$\u20ac\u00a3%-" for ch in word) or (
-            len(lowered) >= 3 and lowered in MONTH_PREFIXES) or word == ""
+        return (
+            any(ch.isdigit() or ch in "$\u20ac\u00a3%-" for ch in word)
+            or (len(lowered) >= 3 and lowered in MONTH_PREFIXES)
+            or word == ""
+        )
 
     def _check(self, claim: Claim) -> None:
         """A claim must trace to a fact and restate the draft's claims in the draft's order."""
@@ -96,5 +99,5 @@ class StreamGate:
         for claim in find_claims(self.buffer[start:cut]):
             if start + claim.end > self.released:
                 self._check(claim)
-        piece, self.released = self.buffer[self.released:cut], cut
+        piece, self.released = self.buffer[self.released : cut], cut
         return piece

@@ -61,8 +61,11 @@ class Rulebook:
 def _topic(raw: dict[str, Any]) -> TopicRule:
     """Build one TopicRule from its YAML mapping."""
     return TopicRule(
-        id=raw["id"], kind=raw.get("kind", "facts"), patterns=compile_all(raw["patterns"]),
-        fact_ids=list(raw.get("facts", [])), draft=list(raw.get("draft", [])),
+        id=raw["id"],
+        kind=raw.get("kind", "facts"),
+        patterns=compile_all(raw["patterns"]),
+        fact_ids=list(raw.get("facts", [])),
+        draft=list(raw.get("draft", [])),
         missing=raw.get("missing"),
     )
 
@@ -74,7 +77,8 @@ def load_rulebook() -> Rulebook:
     data = yaml.safe_load(text)
     table = {k: compile_all(v) for k, v in data["categories"].items()}
     return Rulebook(
-        topics=[_topic(t) for t in data["topics"]], categories=table,
+        topics=[_topic(t) for t in data["topics"]],
+        categories=table,
         accounts={k: compile_all(v) for k, v in data["accounts"].items()},
         windows={k: compile_all(v) for k, v in data["months_words"].items()},
     )

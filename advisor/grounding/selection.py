@@ -56,8 +56,9 @@ def read_slots(text: str, view: Customer360, book: Rulebook) -> Slots:
     if named := MONTH_RE.search(text):
         number = MONTH_NAMES[named.group(1).lower()]
         month = next((m for m in reversed(months) if int(m[5:]) == number), month)
-    return Slots(topic, categories[0] if categories else None, month,
-                 first_match(text, book.accounts))
+    return Slots(
+        topic, categories[0] if categories else None, month, first_match(text, book.accounts)
+    )
 
 
 def merge_follow_up(text: str, current: Slots, previous: Slots) -> Slots:
@@ -73,7 +74,9 @@ def merge_follow_up(text: str, current: Slots, previous: Slots) -> Slots:
     )
 
 
-def select_facts(message: str, view: Customer360, previous: Slots | None = None) -> Selection | None:
+def select_facts(
+    message: str, view: Customer360, previous: Slots | None = None
+) -> Selection | None:
     """The selection for this message, or None when it asks about none of the customer's facts."""
     book = load_rulebook()
     slots = merge_follow_up(message, read_slots(message, view, book), previous or Slots())

@@ -15,8 +15,9 @@ MONTH_ID = re.compile(r"(\d{4})-(\d{2})")
 class Verifier:
     """Knows the facts an answer may state; checks claims against them."""
 
-    def __init__(self, facts: list[Fact], context: list[str], as_of: dt.date | None = None,
-                 draft: str = "") -> None:
+    def __init__(
+        self, facts: list[Fact], context: list[str], as_of: dt.date | None = None, draft: str = ""
+    ) -> None:
         self.values: set[Decimal] = set()
         self.dates: set[dt.date] = {as_of} if as_of else set()
         self.months: set[tuple[int, int]] = set()
@@ -100,5 +101,7 @@ def same_claim(claim: Claim, other: Claim) -> bool:
     if claim.kind != other.kind:
         return False
     return (claim.date, claim.month, claim.day) == (other.date, other.month, other.day) or (
-        claim.day is not None and other.date is not None
-        and claim.day == (other.date.month, other.date.day))
+        claim.day is not None
+        and other.date is not None
+        and claim.day == (other.date.month, other.date.day)
+    )

@@ -39,7 +39,7 @@ class LLMBackend(ABC):
     def execute(self, request: GenerationRequest, cancel: threading.Event) -> Iterator[str]:
         """Yield text deltas; stop early when `cancel` is set."""
 
-    def warm(self, messages: list[ChatMessage]) -> None:
+    def warm(self, messages: list[ChatMessage]) -> None:  # noqa: B027 (optional hook)
         """Prepare for prompts that start with `messages` (default: nothing to do)."""
 
     def describe(self) -> dict[str, str]:

@@ -38,16 +38,26 @@ def llama_kwargs(settings: LLMSettings) -> dict[str, Any]:
     if not path.is_file():
         raise BackendUnavailable(f"GGUF model not found: {path}")
     cores = os.cpu_count() or 1
-    return {"model_path": str(path), "n_ctx": settings.n_ctx, "seed": settings.seed,
-            "verbose": False, "n_threads": settings.n_threads or cores,
-            "n_threads_batch": settings.n_threads_batch or cores}
+    return {
+        "model_path": str(path),
+        "n_ctx": settings.n_ctx,
+        "seed": settings.seed,
+        "verbose": False,
+        "n_threads": settings.n_threads or cores,
+        "n_threads_batch": settings.n_threads_batch or cores,
+    }
 
 
 def chat_stream(llm: Any, request: GenerationRequest, seed: int) -> Iterator[dict[str, Any]]:
     """llama-cpp-python's streaming chat completion for a request."""
     return llm.create_chat_completion(  # type: ignore[no-any-return]
-        messages=[m.as_dict() for m in request.messages], max_tokens=request.max_tokens,
-        temperature=request.temperature, stop=request.stop or None, stream=True, seed=seed)
+        messages=[m.as_dict() for m in request.messages],
+        max_tokens=request.max_tokens,
+        temperature=request.temperature,
+        stop=request.stop or None,
+        stream=True,
+        seed=seed,
+    )
 
 
 class LlamaCppBackend(LLMBackend):
@@ -97,8 +107,9 @@ class LlamaCppBackend(LLMBackend):
         finally:
             cancel.set()
 
-    def _generate(self, request: GenerationRequest, cancel: threading.Event,
-                  out: queue.Queue[object]) -> None:
+    def _generate(
+        self, request: GenerationRequest, cancel: threading.Event, out: queue.Queue[object]
+    ) -> None:
         """Model-thread side of `execute`."""
         try:
             if cancel.is_set():
@@ -119,8 +130,9 @@ class LlamaCppBackend(LLMBackend):
 
     def warm(self, messages: list[ChatMessage]) -> None:
         """Evaluate the static prefix once so later prompts reuse its KV cache."""
-        for _ in self.execute(GenerationRequest(messages=messages, max_tokens=1),
-                              threading.Event()):
+        for _ in self.execute(
+            GenerationRequest(messages=messages, max_tokens=1), threading.Event()
+        ):
             pass
 
     def describe(self) -> dict[str, str]:

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from advisor.errors import BackendUnavailable
 from advisor.llm.base import GenerationRequest, LLMBackend
 from advisor.settings import LLMSettings
+
+if TYPE_CHECKING:
+    from openai import Stream
+    from openai.types.chat import ChatCompletionChunk
 
 
 class OpenAIBackend(LLMBackend):
@@ -22,16 +27,23 @@ class OpenAIBackend(LLMBackend):
             raise BackendUnavailable("the openai back-end needs ADVISOR_LLM_BASE_URL")
         self.settings = settings
         self._errors = (openai.APIError,)
-        self.client = openai.OpenAI(base_url=settings.base_url, api_key=settings.api_key,
-                                    timeout=settings.timeout_s, max_retries=2)
+        self.client = openai.OpenAI(
+            base_url=settings.base_url,
+            api_key=settings.api_key,
+            timeout=settings.timeout_s,
+            max_retries=2,
+        )
 
     def execute(self, request: GenerationRequest, cancel: threading.Event) -> Iterator[str]:
         """Yield deltas from the server's stream; closing it stops the remote generation."""
+        messages: list[Any] = [m.as_dict() for m in request.messages]
         try:
-            stream = self.client.chat.completions.create(
-                model=self.settings.model_name, stream=True,
-                messages=[m.as_dict() for m in request.messages],  # type: ignore[misc]
-                max_tokens=request.max_tokens, temperature=request.temperature,
+            stream: Stream[ChatCompletionChunk] = self.client.chat.completions.create(
+                model=self.settings.model_name,
+                stream=True,
+                messages=messages,
+                max_tokens=request.max_tokens,
+                temperature=request.temperature,
                 stop=request.stop or None,
             )
         except self._errors as exc:
@@ -45,5 +57,8 @@ class OpenAIBackend(LLMBackend):
 
     def describe(self) -> dict[str, str]:
         """Back-end name and server."""
-        return {"backend": self.name, "base_url": str(self.settings.base_url),
-                "model": self.settings.model_name}
+        return {
+            "backend": self.name,
+            "base_url": str(self.settings.base_url),
+            "model": self.settings.model_name,
+        }
