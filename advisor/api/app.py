@@ -8,7 +8,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exception_handlers import http_exception_handler
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from advisor import __version__
@@ -72,5 +72,6 @@ def create_app(settings: Settings | None = None, backend: LLMBackend | None = No
     app.include_router(openai_compat.router)
     if WEB_DIR.is_dir():
         app.mount("/web", StaticFiles(directory=WEB_DIR, html=True), name="web")
+        app.add_api_route("/", lambda: RedirectResponse("/web/"), include_in_schema=False)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app
