@@ -1,4 +1,4 @@
-# Two commands: `make run` (install, seed, serve) and `make test` (install, run the suite).
+# Two commands: `make run` (install, seed, index, serve) and `make test` (install, run the suite).
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install run seed serve test test-fast lint bench clean
+.PHONY: install run seed ingest serve test test-fast lint bench bench-retrieval clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,10 +28,13 @@ install: $(STAMP)
 seed: install
 	$(BIN)/advisor seed --if-empty --customers 50
 
+ingest: install
+	$(BIN)/advisor ingest
+
 serve: install
 	$(BIN)/advisor serve
 
-run: seed serve
+run: seed ingest serve
 
 test: install lint
 	$(BIN)/python -m pytest
@@ -45,6 +48,9 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/bench_chat.py --out BENCHMARKS.md
+
+bench-retrieval: install
+	$(BIN)/python bench/bench_retrieval.py --out BENCHMARKS.md
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -14,6 +14,9 @@ from rich.table import Table
 
 from advisor.errors import AdvisorError, NotFound
 from advisor.settings import get_settings
+
+if TYPE_CHECKING:
+    from retrieval.service import RetrievalService
 
 app = typer.Typer(help="Trusted-advisor service for retail banking.", no_args_is_help=True)
 console = Console()
@@ -69,6 +72,64 @@ def seed(
         task = progress.add_task("seeding customers", total=customers)
         rows = seed_bank(url, customers, seed_value, day, lambda n: progress.advance(task, n))
     console.print(f"seeded {customers} customers ({rows} rows) as of {day} into {url}")
+
+
+def retrieval_service() -> RetrievalService:
+    """The retrieval service for the configured var dir, Chroma URL and shared data."""
+    from retrieval.service import RetrievalService
+
+    settings = get_settings()
+    return RetrievalService(
+        settings.var_dir, settings.chroma_url, settings.shared_data_dir / "regulations"
+    )
+
+
+@app.command()
+def ingest() -> None:
+    """Index the regulations and the product corpus (only what changed is embedded)."""
+    from retrieval.regulations import CorpusError
+
+    service = retrieval_service()
+    try:
+        with Progress(console=console) as progress:
+            task = progress.add_task("embedding changed passages", total=None)
+            report = service.ingest(
+                lambda n: progress.advance(task, n),
+                lambda total: progress.update(task, total=max(total, 1)),
+            )
+    except CorpusError as exc:
+        raise fail(f"{exc}; the previous index is unchanged") from None
+    console.print(
+        f"added {report.added}, updated {report.updated}, removed {report.removed}, "
+        f"unchanged {report.unchanged} in {report.seconds:.1f} s"
+    )
+
+
+@app.command()
+def search(
+    queries: Annotated[list[str], typer.Argument(help="One or more questions")],
+    k: Annotated[int, typer.Option(help="Passages per question (1-50)")] = 5,
+    source: Annotated[
+        str | None, typer.Option(help="reg_b, reg_e, reg_dd, reg_p, reg_v, gdpr, products")
+    ] = None,
+    product_type: Annotated[str | None, typer.Option(help="e.g. credit_card, cd")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line")] = False,
+) -> None:
+    """Search the corpus; prints citations (or JSON lines with --json)."""
+    from retrieval.search import SearchError
+
+    service = retrieval_service()
+    for query in queries:
+        try:
+            hits = service.search(query, k, source, product_type)
+        except SearchError as exc:
+            raise fail(str(exc)) from None
+        if as_json:
+            typer.echo(json.dumps({"query": query, "results": [h.to_json() for h in hits]}))
+            continue
+        console.print(f"[bold]{query}[/]")
+        for hit in hits:
+            console.print(f"  {hit.chunk.citation}  [dim]{hit.chunk.title}[/]")
 
 
 @app.command()

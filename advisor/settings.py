@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = 64_000
     history_turns: int = 1
     emergency_buffer_usd: float = 500.0
+    shared_data_dir: Path = Path(__file__).resolve().parents[2] / "shared" / "data"
+    chroma_url: str | None = None
     llm: LLMSettings = Field(default_factory=LLMSettings)
     # Flat aliases: ADVISOR_LLM_MODEL_PATH picks a GGUF; ADVISOR_LLM_BASE_URL selects the
     # OpenAI-compatible HTTP back-end pointed at that server.

@@ -84,11 +84,16 @@ def write_report(
 ) -> None:
     """Replace the bench_chat section of `out` (or append it) and print it."""
     section = render(results, default, argv)
+    replace_section(out, BEGIN, END, section)
+    print(section)
+
+
+def replace_section(out: Path, begin: str, end: str, section: str) -> None:
+    """Put `section` between its markers in `out`, or append it."""
     text = out.read_text() if out.exists() else "# Benchmarks\n\n"
-    if BEGIN in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + section + rest.split(END, 1)[1]
+    if begin in text:
+        head, rest = text.split(begin, 1)
+        text = head + section + rest.split(end, 1)[1]
     else:
         text = text.rstrip() + "\n\n" + section + "\n"
     out.write_text(text)
-    print(section)

@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from advisor import __version__
-from advisor.api import openai_compat, routes
+from advisor.api import openai_compat, routes, search_routes
 from advisor.api.deps import Services
 from advisor.api.limits import BodySizeLimit
 from advisor.chat.service import ChatService
@@ -29,6 +29,7 @@ from advisor.errors import (
 from advisor.llm import create_backend
 from advisor.llm.base import LLMBackend
 from advisor.settings import Settings, get_settings
+from retrieval.service import RetrievalService
 
 STATUS = [
     (InputTooLarge, 413),
@@ -47,7 +48,10 @@ def build_services(settings: Settings, backend: LLMBackend | None = None) -> Ser
     backend = backend or create_backend(settings.llm)
     chat = ChatService(settings, context, backend)
     backend.warm(chat.messages_for_warmup())
-    return Services(settings, context, backend, chat)
+    retrieval = RetrievalService(
+        settings.var_dir, settings.chroma_url, settings.shared_data_dir / "regulations"
+    )
+    return Services(settings, context, backend, chat, retrieval)
 
 
 async def advisor_error(request: Request, exc: Exception) -> Response:
@@ -70,6 +74,7 @@ def create_app(settings: Settings | None = None, backend: LLMBackend | None = No
     app.add_exception_handler(AdvisorError, advisor_error)
     app.include_router(routes.router)
     app.include_router(openai_compat.router)
+    app.include_router(search_routes.router)
     if WEB_DIR.is_dir():
         app.mount("/web", StaticFiles(directory=WEB_DIR, html=True), name="web")
         app.add_api_route("/", lambda: RedirectResponse("/web/"), include_in_schema=False)

@@ -14,6 +14,7 @@ from advisor.context_service import ContextService
 from advisor.errors import Forbidden, Unauthorized
 from advisor.llm.base import LLMBackend
 from advisor.settings import Settings
+from retrieval.service import RetrievalService
 
 bearer = HTTPBearer(auto_error=False, description="Token from `advisor token --customer ID`")
 
@@ -26,6 +27,7 @@ class Services:
     context: ContextService
     backend: LLMBackend
     chat: ChatService
+    retrieval: RetrievalService
 
 
 def get_services(request: Request) -> Services:

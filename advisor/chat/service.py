@@ -10,9 +10,11 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from advisor.chat import events
 from advisor.chat.bridge import iterate_in_thread
+from advisor.chat.citations import citation_events, find_passages, quoted_answer
 from advisor.chat.events import ChatEvent
 from advisor.chat.validation import clean_message
 from advisor.context_service import ContextService
@@ -26,6 +28,10 @@ from advisor.store import TurnRecord, load_session, new_session_id, recent_turns
 from portfolio_context.db import session_scope
 from portfolio_context.view import Customer360
 from prompts import load_prompt
+from retrieval.search import Hit
+
+if TYPE_CHECKING:
+    from retrieval.service import RetrievalService
 
 log = logging.getLogger("advisor.chat")
 STOP = ["\n\n", "\nDraft:", "\nQuestion:", "<|im_end|>"]
@@ -51,6 +57,7 @@ class Turn:
     view: Customer360
     selection: Selection | None
     history: list[ChatMessage]
+    passages: list[Hit] = field(default_factory=list)
     trace_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     created: float = field(default_factory=time.perf_counter)
 
@@ -70,8 +77,15 @@ class Outcome:
 class ChatService:
     """Orchestrates context, fact selection, the model, the grounding gate and the store."""
 
-    def __init__(self, settings: Settings, context: ContextService, backend: LLMBackend) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        context: ContextService,
+        backend: LLMBackend,
+        retrieval: RetrievalService | None = None,
+    ) -> None:
         self.settings, self.context, self.backend = settings, context, backend
+        self.retrieval = retrieval
         self.prompt = load_prompt("answer", settings.llm.prompt_version)
 
     def prepare(self, customer_id: str, message: object, session_id: str | None) -> Turn:
@@ -90,7 +104,10 @@ class ChatService:
                 ]
         view = self.context.view(customer_id)
         selection = select_facts(text, view, slots)
-        return Turn(customer_id, session_id or new_session_id(), text, view, selection, history)
+        passages = [] if selection else find_passages(self.retrieval, text)
+        return Turn(
+            customer_id, session_id or new_session_id(), text, view, selection, history, passages
+        )
 
     def prepare_stateless(self, customer_id: str, asked: list[str]) -> Turn:
         """A turn from a message list (OpenAI style): earlier questions set the follow-up slots."""
@@ -100,7 +117,8 @@ class ChatService:
             if previous := select_facts(earlier, view, slots):
                 slots = previous.slots
         selection = select_facts(texts[-1], view, slots)
-        return Turn(customer_id, new_session_id(), texts[-1], view, selection, [])
+        passages = [] if selection else find_passages(self.retrieval, texts[-1])
+        return Turn(customer_id, new_session_id(), texts[-1], view, selection, [], passages)
 
     def messages_for_warmup(self) -> list[ChatMessage]:
         """The static system message every prompt starts with (its KV cache is reused)."""
@@ -121,11 +139,15 @@ class ChatService:
         started, outcome = time.perf_counter(), Outcome(finish_reason="cancelled")
         yield events.meta(turn.session_id, turn.trace_id)
         try:
-            if turn.selection is None or not turn.selection.facts:
+            if turn.passages:
+                outcome = Outcome(quoted_answer(turn.passages), "quoted", "stop")
+                for event in [*citation_events(turn.passages), *tokens(outcome.text)]:
+                    yield event
+            elif turn.selection is None or not turn.selection.facts:
                 text = turn.selection.draft if turn.selection else HELP_TEXT
                 outcome = Outcome(text, "deterministic", "no_facts")
-                for piece in word_chunks(text):
-                    yield events.token(piece)
+                for event in tokens(text):
+                    yield event
             else:
                 for item in turn.selection.facts:
                     yield events.fact(item)
@@ -188,8 +210,8 @@ class ChatService:
         retract = gate.hold == "number" and bool(shown)
         yield events.grounding("fallback", reason, retract=retract)
         text = selection.draft if retract or not shown else f" {selection.draft}"
-        for piece in word_chunks(text):
-            yield events.token(piece)
+        for event in tokens(text):
+            yield event
         final = selection.draft if retract or not shown else f"{shown} {selection.draft}"
         outcome.text, outcome.grounding, outcome.finish_reason = final, "fallback", "fallback"
 
@@ -209,6 +231,7 @@ class ChatService:
         fact_ids = [f.id for f in turn.selection.facts] if turn.selection else []
         return {
             "text": outcome.text,
+            "citations": [h.chunk.citation for h in turn.passages],
             "finish_reason": outcome.finish_reason,
             "grounding": outcome.grounding,
             "session_id": turn.session_id,
@@ -257,10 +280,10 @@ def check_complete(text: str, selection: Selection, verifier: Verifier, hit_budg
         raise Incomplete("the answer was cut off mid-sentence")
 
 
-def word_chunks(text: str) -> list[str]:
-    """Split deterministic text into word-sized token events, spaces kept."""
+def tokens(text: str) -> list[ChatEvent]:
+    """Deterministic text as word-sized token events, spaces kept."""
     words = text.split(" ")
-    return [w if i == 0 else f" {w}" for i, w in enumerate(words)]
+    return [events.token(w if i == 0 else f" {w}") for i, w in enumerate(words)]
 
 
 def _ms(seconds: float | None) -> float | None:

@@ -1,0 +1,1 @@
+"""Evaluation: labelled retrieval questions, and (issue 5) golden conversations."""

@@ -1,0 +1,1 @@
+"""Product and regulatory corpus: structure-aware chunks with canonical citations, hybrid search."""
