@@ -10,6 +10,7 @@ import bm25s
 import Stemmer
 
 from retrieval.chunks import Chunk
+from retrieval.glossary import expand_query
 from retrieval.index import CorpusIndex, from_metadata
 
 RRF_K = 60
@@ -88,6 +89,7 @@ class HybridSearcher:
         if not self.chunks:
             raise IndexMissing("the index is empty: run `advisor ingest`")
         where = _where(source, product_type)
+        query = expand_query(query)
         vector = self.index.embedder.embed([query])[0]
         dense = self._dense(vector, where)
         lexical = self._lexical(query, source, product_type)

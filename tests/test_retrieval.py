@@ -160,3 +160,18 @@ def test_empty_index_says_run_ingest(tmp_path: Path) -> None:
     service = RetrievalService(tmp_path, None, REGULATIONS)
     with pytest.raises(IndexMissing, match="advisor ingest"):
         service.search("what is APY?")
+
+
+@pytest.mark.parametrize(
+    ("question", "term"),
+    [
+        ("how do I get a company to delete my data", "erasure"),
+        ("someone stole my debit card", "access device"),
+        ("can I download my data?", "data portability"),
+    ],
+)
+def test_questions_gain_the_legal_term_of_their_plain_words(question: str, term: str) -> None:
+    from retrieval.glossary import expand_query
+
+    assert term in expand_query(question)
+    assert expand_query("hello there") == "hello there"
