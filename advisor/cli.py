@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -190,6 +191,65 @@ def chat(
         run_repl(client, console, show_facts)
     except (AdvisorError, NotFound) as exc:
         raise fail(str(exc)) from None
+
+
+eval_app = typer.Typer(help="Golden-conversation evaluation.", invoke_without_command=True)
+app.add_typer(eval_app, name="eval")
+
+
+@eval_app.callback()
+def run_eval(
+    ctx: typer.Context,
+    suite: Annotated[list[str] | None, typer.Option(help="Suite name (repeatable)")] = None,
+    report: Annotated[Path, typer.Option(help="Directory for report.json and .html")] = Path(
+        "reports/eval"
+    ),
+    url: Annotated[str | None, typer.Option(help="A running advisor (default: in-process)")] = None,
+    tag: Annotated[str | None, typer.Option(help="Only conversations with this tag")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=16, help="Parallel sessions with --url")] = 4,
+) -> None:
+    """Run golden conversations and write DIR/report.json and DIR/report.html."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from evals.golden_format import FormatError
+    from evals.harness import evaluate, select
+    from evals.report import write_report
+
+    try:
+        conversations = select(suite, tag)
+    except FormatError as exc:
+        raise fail(str(exc)) from None
+    with Progress(console=console) as bar:
+        task = bar.add_task("conversations", total=len(conversations))
+        result = evaluate(get_settings(), conversations, url, workers, lambda: bar.advance(task))
+    json_path, html_path = write_report(result, report)
+    colour = "green" if result["failed"] == 0 else "red"
+    console.print(
+        f"[{colour}]{result['passed']} passed, {result['failed']} failed[/] of "
+        f"{result['conversations']} conversations ({result['turns']} turns); "
+        f"{json_path} and {html_path}"
+    )
+    if result["failed"]:
+        raise typer.Exit(1)
+
+
+@eval_app.command("compare")
+def eval_compare(
+    before: Annotated[Path, typer.Argument(help="Earlier report dir or report.json")],
+    after: Annotated[Path, typer.Argument(help="Later report dir or report.json")],
+) -> None:
+    """Show regressions and fixes between two evaluation runs (exit 1 on regressions)."""
+    from evals.report import compare, load_report
+
+    try:
+        diff = compare(load_report(before), load_report(after))
+    except (OSError, ValueError, KeyError) as exc:
+        raise fail(f"cannot read the reports: {exc}") from None
+    for kind, ids in diff.items():
+        colour = "red" if kind == "regressed" and ids else "default"
+        console.print(f"[{colour}]{kind}: {len(ids)}[/]" + "".join(f"\n  {i}" for i in ids))
+    if diff["regressed"]:
+        raise typer.Exit(1)
 
 
 def main() -> None:

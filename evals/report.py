@@ -1,0 +1,101 @@
+"""Evaluation reports: JSON for machines, HTML (with plots) for a risk committee, and compare."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import statistics
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from evals.html_report import render_html
+from evals.runner import ConversationResult
+
+
+def summarise(results: list[ConversationResult], target: str, seconds: float) -> dict[str, Any]:
+    """The report: counts (P and F count conversations), per suite and category, latency."""
+    turns = [t for r in results for t in r.turns]
+    latencies = [t.latency_ms for t in turns if not t.error]
+    return {
+        "generated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "target": target,
+        "seconds": round(seconds, 1),
+        "conversations": len(results),
+        "turns": len(turns),
+        "passed": sum(r.passed for r in results),
+        "failed": sum(not r.passed for r in results),
+        "checks": _check_counts(results),
+        "suites": _groups(results, lambda r: r.conversation.suite),
+        "categories": _groups(results, lambda r: r.conversation.category),
+        "latency_ms": {
+            "p50": _pct(latencies, 0.5),
+            "p95": _pct(latencies, 0.95),
+            "all": [round(v, 1) for v in latencies],
+        },
+        "results": [r.to_json() for r in results],
+    }
+
+
+def _pct(values: list[float], q: float) -> float:
+    """Percentile, 0 when empty."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return round(ordered[int(q * (len(ordered) - 1))], 1)
+
+
+def _check_counts(results: list[ConversationResult]) -> dict[str, int]:
+    """How many checks passed, failed, or are pending a later feature."""
+    counts: dict[str, int] = defaultdict(int)
+    for result in results:
+        for turn in result.turns:
+            for check in turn.checks:
+                counts[check.status] += 1
+    return dict(counts)
+
+
+def _groups(results: list[ConversationResult], key: Any) -> dict[str, dict[str, Any]]:
+    """Conversations, turns, passed and failed per group."""
+    groups: dict[str, list[ConversationResult]] = defaultdict(list)
+    for result in results:
+        groups[key(result)].append(result)
+    return {
+        name: {
+            "conversations": len(rs),
+            "turns": sum(len(r.turns) for r in rs),
+            "passed": sum(r.passed for r in rs),
+            "failed": sum(not r.passed for r in rs),
+            "pass_rate": round(statistics.mean(r.passed for r in rs), 3),
+        }
+        for name, rs in sorted(groups.items())
+    }
+
+
+def write_report(report: dict[str, Any], directory: Path) -> tuple[Path, Path]:
+    """DIR/report.json and DIR/report.html."""
+    directory.mkdir(parents=True, exist_ok=True)
+    json_path, html_path = directory / "report.json", directory / "report.html"
+    json_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    html_path.write_text(render_html(report), encoding="utf-8")
+    return json_path, html_path
+
+
+def compare(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[str]]:
+    """Conversations that regressed, got fixed, appeared or disappeared between two runs."""
+    old = {r["id"]: r["passed"] for r in before["results"]}
+    new = {r["id"]: r["passed"] for r in after["results"]}
+    common = old.keys() & new.keys()
+    return {
+        "regressed": sorted(i for i in common if old[i] and not new[i]),
+        "fixed": sorted(i for i in common if not old[i] and new[i]),
+        "added": sorted(new.keys() - old.keys()),
+        "removed": sorted(old.keys() - new.keys()),
+    }
+
+
+def load_report(path: Path) -> dict[str, Any]:
+    """A report.json (or the directory holding it)."""
+    file = path / "report.json" if path.is_dir() else path
+    data: dict[str, Any] = json.loads(file.read_text(encoding="utf-8"))
+    return data
