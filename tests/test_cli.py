@@ -97,31 +97,15 @@ def test_seed_entry_point_in_a_fresh_process(tmp_path: Path) -> None:
     env = {**os.environ, "ADVISOR_VAR_DIR": str(tmp_path), "ADVISOR_DATABASE_URL": ""}
     env.pop("ADVISOR_DATABASE_URL")
     advisor = str(Path(sys.executable).parent / "advisor")
-    seeded = subprocess.run(
-        [advisor, "seed", "--customers", "3", "--as-of", "2026-11-28"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    assert "seeded 3 customers" in seeded.stdout
-    again = subprocess.run(
-        [advisor, "seed", "--if-empty"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    assert "already seeded" in again.stdout
-    listed = subprocess.run(
-        [advisor, "customers", "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    assert json.loads(listed.stdout) == ["C0001", "C0002", "C0003"]
+
+    def run(*args: str) -> str:
+        done = subprocess.run(
+            [advisor, *args], env=env, capture_output=True, text=True, timeout=120, check=True
+        )
+        return done.stdout
+
+    assert "seeded 3 customers" in run("seed", "--customers", "3", "--as-of", "2026-11-28")
+    assert "already seeded" in run("seed", "--if-empty")
+    listed = run("customers", "--json")
+    assert json.loads(listed) == ["C0001", "C0002", "C0003"]
     assert (tmp_path / "advisor.db").exists()
