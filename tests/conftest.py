@@ -68,3 +68,19 @@ def auth(settings: Settings) -> dict[str, str]:
 def bearer(settings: Settings, customer: str, **kwargs: object) -> dict[str, str]:
     """Authorization header for any customer."""
     return {"Authorization": f"Bearer {issue_token(settings, customer, **kwargs)}"}  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def corpus_var(request: pytest.FixtureRequest) -> Path:
+    """A var dir holding the full corpus index, kept in the pytest cache between runs.
+
+    Ingestion is incremental by content hash, so only the first run (or a changed corpus)
+    pays for embedding.
+    """
+    from retrieval.service import RetrievalService
+
+    cache = request.config.cache
+    assert cache is not None
+    var = Path(cache.mkdir("advisor-corpus-index"))
+    RetrievalService(var, None, Settings().shared_data_dir / "regulations").ingest()
+    return var

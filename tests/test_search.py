@@ -146,6 +146,7 @@ def test_chat_answers_corpus_questions_with_quoted_citations(
     from tests.sse import chat_events, done
 
     services = client.app.state.services  # type: ignore[attr-defined]
+    assert services.chat.retrieval is services.retrieval, "the app must give chat the corpus"
     services.chat.retrieval = RetrievalService(var_dir, None, REGULATIONS)
     events = chat_events(client, auth, "How do banks calculate the annual percentage yield?")
     cited = [data for name, data in events if name == "citation"]

@@ -46,11 +46,11 @@ def build_services(settings: Settings, backend: LLMBackend | None = None) -> Ser
     """Load the model and wire the services."""
     context = ContextService(settings.resolved_database_url, settings.emergency_buffer_usd)
     backend = backend or create_backend(settings.llm)
-    chat = ChatService(settings, context, backend)
-    backend.warm(chat.messages_for_warmup())
     retrieval = RetrievalService(
         settings.var_dir, settings.chroma_url, settings.shared_data_dir / "regulations"
     )
+    chat = ChatService(settings, context, backend, retrieval)
+    backend.warm(chat.messages_for_warmup())
     return Services(settings, context, backend, chat, retrieval)
 
 

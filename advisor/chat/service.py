@@ -271,11 +271,12 @@ class ChatService:
 
 
 def check_complete(text: str, selection: Selection, verifier: Verifier, hit_budget: bool) -> None:
-    """Raise Incomplete unless the text states the draft's first fact and was not cut off."""
+    """Raise Incomplete unless the text states every fact of the draft and was not cut off."""
     if not text.strip():
         raise Incomplete("the model returned no text")
-    if selection.facts and not verifier.states(text, selection.facts[0]):
-        raise Incomplete(f"the answer left out {selection.facts[0].id}")
+    left_out = [f.id for f in selection.facts if not verifier.states(text, f)]
+    if left_out:
+        raise Incomplete(f"the answer left out {', '.join(left_out)}")
     if hit_budget and not SENTENCE_END.search(text.rstrip()[-1:]):
         raise Incomplete("the answer was cut off mid-sentence")
 

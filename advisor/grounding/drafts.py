@@ -84,7 +84,7 @@ def spending_draft(rule: TopicRule, slots: Slots, view: Customer360) -> Draft:
         )
     draft = Draft()
     if not draft.add(sentence, view):
-        draft.text = f"I don't see any spending {what} in your last 12 months of transactions."
+        draft.text = f"I don't see any spending {what} in your last twelve months of transactions."
     return draft
 
 
@@ -108,7 +108,11 @@ def portfolio_draft(rule: TopicRule, slots: Slots, view: Customer360) -> Draft:
     """Portfolio value and allocation by asset class."""
     draft = Draft()
     if not draft.add("Your portfolio is worth {portfolio.total_value}.", view):
-        return draft.or_else("I don't see an investment portfolio among your accounts.")
+        return draft.or_else(
+            "I don't see an investment portfolio among your accounts. If you "
+            "would like to start investing, I can connect you with one of our "
+            "bankers."
+        )
     for fact in [f for f in view.facts if f.id.startswith("portfolio.allocation.")]:
         draft.add(f"{fact.label.capitalize()}: {{{fact.id}}}.", view)
     return draft

@@ -14,6 +14,7 @@ from portfolio_context.facts import Fact
 from portfolio_context.view import Customer360
 
 FOLLOW_UP = re.compile(r"^\s*(and|what about|how about|what of|same for|ok(ay)?,? and)\b", re.I)
+FRAGMENT_WORDS = 5
 MONTH_NAMES = {dt.date(2000, m, 1).strftime("%B").lower(): m for m in range(1, 13)}
 MONTH_RE = re.compile(r"\b(?:in|for|during)\s+(" + "|".join(MONTH_NAMES) + r")\b", re.I)
 
@@ -62,9 +63,15 @@ def read_slots(text: str, view: Customer360, book: Rulebook) -> Slots:
 
 
 def merge_follow_up(text: str, current: Slots, previous: Slots) -> Slots:
-    """Fill what a follow-up ("and last month?") leaves out from the previous turn."""
+    """Fill what a follow-up ("and last month?") leaves out from the previous turn.
+
+    Only a message that reads as a follow-up (a cue such as "and" or "what about", or a
+    fragment of a few words) inherits: a full question that merely names an account ("how is
+    APY calculated on my savings account?") is a new question.
+    """
     names_something = current.category or current.month or current.accounts
-    if current.topic or previous.topic is None or not (names_something or FOLLOW_UP.search(text)):
+    fragment = len(text.split()) <= FRAGMENT_WORDS and names_something
+    if current.topic or previous.topic is None or not (fragment or FOLLOW_UP.search(text)):
         return current
     return Slots(
         topic=previous.topic,
