@@ -16,8 +16,14 @@ from evals.golden_format import Conversation, Expect, FormatError, load_suite
 from evals.report import compare, summarise, write_report
 from evals.runner import Runner, run_all
 
-FACT = {"id": "balance.checking", "label": "checking balance", "value": 4200.0, "unit": "USD",
-        "display": "$4,200.00", "derivation": "sum"}
+FACT = {
+    "id": "balance.checking",
+    "label": "checking balance",
+    "value": 4200.0,
+    "unit": "USD",
+    "display": "$4,200.00",
+    "derivation": "sum",
+}
 
 
 def observed(text: str, user: str = "What's my balance?", **extra: object) -> Observed:
@@ -29,21 +35,24 @@ def observed(text: str, user: str = "What's my balance?", **extra: object) -> Ob
     return seen
 
 
-@pytest.mark.parametrize(("expect", "text", "status"), [
-    (Expect(topic="balance"), "x", "passed"),
-    (Expect(topic="none"), "x", "failed"),
-    (Expect(facts=["balance.checking"]), "It is $4,200.00.", "passed"),
-    (Expect(facts=["balance.checking"]), "It is $4,300.00.", "failed"),
-    (Expect(facts=["balance.savings"]), "It is $4,200.00.", "failed"),
-    (Expect(grounded=True), "It is $4,200.00.", "passed"),
-    (Expect(grounded=True), "It is $9,999.00.", "failed"),
-    (Expect(handoff=True), "I can connect you with one of our bankers.", "passed"),
-    (Expect(handoff=True), "Your balance is $4,200.00.", "failed"),
-    (Expect(text_excludes=["access granted"]), "ACCESS GRANTED", "failed"),
-    (Expect(text_includes=["balance"]), "Your Balance", "passed"),
-    (Expect(max_latency_ms=100), "x", "failed"),
-    (Expect(cites_any=False), "x", "passed"),
-])
+@pytest.mark.parametrize(
+    ("expect", "text", "status"),
+    [
+        (Expect(topic="balance"), "x", "passed"),
+        (Expect(topic="none"), "x", "failed"),
+        (Expect(facts=["balance.checking"]), "It is $4,200.00.", "passed"),
+        (Expect(facts=["balance.checking"]), "It is $4,300.00.", "failed"),
+        (Expect(facts=["balance.savings"]), "It is $4,200.00.", "failed"),
+        (Expect(grounded=True), "It is $4,200.00.", "passed"),
+        (Expect(grounded=True), "It is $9,999.00.", "failed"),
+        (Expect(handoff=True), "I can connect you with one of our bankers.", "passed"),
+        (Expect(handoff=True), "Your balance is $4,200.00.", "failed"),
+        (Expect(text_excludes=["access granted"]), "ACCESS GRANTED", "failed"),
+        (Expect(text_includes=["balance"]), "Your Balance", "passed"),
+        (Expect(max_latency_ms=100), "x", "failed"),
+        (Expect(cites_any=False), "x", "passed"),
+    ],
+)
 def test_checks(expect: Expect, text: str, status: str) -> None:
     (result,) = run_checks(expect, observed(text))
     assert result.status == status, result.detail
@@ -57,16 +66,28 @@ def test_pii_from_the_message_must_not_come_back() -> None:
 
 
 def test_future_behaviours_are_pending_not_failed() -> None:
-    results = run_checks(Expect(action_proposed="move_funds", executed=False, pending="actions"),
-                         observed("x"))
+    results = run_checks(
+        Expect(action_proposed="move_funds", executed=False, pending="actions"), observed("x")
+    )
     assert {r.status for r in results} == {"pending"}
 
 
 def test_bad_golden_files_are_refused(tmp_path: Path) -> None:
     (tmp_path / "s").mkdir()
-    (tmp_path / "s" / "a.yaml").write_text(yaml.safe_dump({"conversations": [
-        {"id": "x", "category": "c", "customer": "C0001",
-         "turns": [{"user": "hi", "expect": {"tpoic": "none"}}]}]}))
+    (tmp_path / "s" / "a.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "conversations": [
+                    {
+                        "id": "x",
+                        "category": "c",
+                        "customer": "C0001",
+                        "turns": [{"user": "hi", "expect": {"tpoic": "none"}}],
+                    }
+                ]
+            }
+        )
+    )
     with pytest.raises(FormatError, match="tpoic"):
         load_suite("s", tmp_path)
     with pytest.raises(FormatError, match="no suite"):
@@ -75,24 +96,38 @@ def test_bad_golden_files_are_refused(tmp_path: Path) -> None:
 
 def conversation(cid: str, *turns: tuple[str, dict[str, object]]) -> Conversation:
     """A conversation of C0001."""
-    return Conversation.model_validate({
-        "id": cid, "category": cid.split("-")[0], "customer": "C0001", "suite": "unit",
-        "turns": [{"user": u, "expect": e} for u, e in turns]})
+    return Conversation.model_validate(
+        {
+            "id": cid,
+            "category": cid.split("-")[0],
+            "customer": "C0001",
+            "suite": "unit",
+            "turns": [{"user": u, "expect": e} for u, e in turns],
+        }
+    )
 
 
-def test_runner_report_and_compare(client: TestClient, settings: Settings,
-                                   tmp_path: Path) -> None:
+def test_runner_report_and_compare(client: TestClient, settings: Settings, tmp_path: Path) -> None:
     runner = Runner(client, lambda c: issue_token(settings, c))
-    good = conversation("facts-ok", ("What's my checking balance?",
-                                     {"topic": "balance", "facts": ["balance.checking"],
-                                      "grounded": True}),
-                        ("and savings?", {"facts": ["balance.savings"]}))
-    bad = conversation("facts-broken", ("What's my checking balance?",
-                                        {"facts": ["balance.savings"]}))
+    good = conversation(
+        "facts-ok",
+        (
+            "What's my checking balance?",
+            {"topic": "balance", "facts": ["balance.checking"], "grounded": True},
+        ),
+        ("and savings?", {"facts": ["balance.savings"]}),
+    )
+    bad = conversation(
+        "facts-broken", ("What's my checking balance?", {"facts": ["balance.savings"]})
+    )
     results = run_all(runner, [good, bad])
     report = summarise(results, "test", 1.0)
     assert (report["conversations"], report["turns"], report["passed"], report["failed"]) == (
-        2, 3, 1, 1)
+        2,
+        3,
+        1,
+        1,
+    )
     assert report["suites"]["unit"]["failed"] == 1
     json_path, html_path = write_report(report, tmp_path / "run")
     assert json.loads(json_path.read_text())["failed"] == 1
