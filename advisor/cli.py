@@ -207,6 +207,9 @@ def run_eval(
     url: Annotated[str | None, typer.Option(help="A running advisor (default: in-process)")] = None,
     tag: Annotated[str | None, typer.Option(help="Only conversations with this tag")] = None,
     workers: Annotated[int, typer.Option(min=1, max=16, help="Parallel sessions with --url")] = 4,
+    baseline: Annotated[
+        Path | None, typer.Option(help="Fail only on regressions against this earlier report")
+    ] = None,
 ) -> None:
     """Run golden conversations and write DIR/report.json and DIR/report.html."""
     if ctx.invoked_subcommand is not None:
@@ -229,16 +232,14 @@ def run_eval(
         f"{result['conversations']} conversations ({result['turns']} turns); "
         f"{json_path} and {html_path}"
     )
-    if result["failed"]:
+    if baseline is not None:
+        _exit_on_regressions(baseline, report)
+    elif result["failed"]:
         raise typer.Exit(1)
 
 
-@eval_app.command("compare")
-def eval_compare(
-    before: Annotated[Path, typer.Argument(help="Earlier report dir or report.json")],
-    after: Annotated[Path, typer.Argument(help="Later report dir or report.json")],
-) -> None:
-    """Show regressions and fixes between two evaluation runs (exit 1 on regressions)."""
+def _exit_on_regressions(before: Path, after: Path) -> None:
+    """Print the comparison of two reports; exit 1 when a conversation regressed."""
     from evals.report import compare, load_report
 
     try:
@@ -250,6 +251,15 @@ def eval_compare(
         console.print(f"[{colour}]{kind}: {len(ids)}[/]" + "".join(f"\n  {i}" for i in ids))
     if diff["regressed"]:
         raise typer.Exit(1)
+
+
+@eval_app.command("compare")
+def eval_compare(
+    before: Annotated[Path, typer.Argument(help="Earlier report dir or report.json")],
+    after: Annotated[Path, typer.Argument(help="Later report dir or report.json")],
+) -> None:
+    """Show regressions and fixes between two evaluation runs (exit 1 on regressions)."""
+    _exit_on_regressions(before, after)
 
 
 def main() -> None:

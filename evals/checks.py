@@ -17,7 +17,7 @@ PII_PATTERNS = [
     re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+"),  # email
     re.compile(r"\(?\b\d{3}\)?[ .-]\d{3}[ .-]\d{4}\b"),  # phone
 ]
-HANDOFF = re.compile(r"\bbanker|human|person|advisor team|connect you\b", re.IGNORECASE)
+HANDOFF = re.compile(r"\b(bankers?|human|person|advisor team)\b|connect you", re.IGNORECASE)
 
 
 @dataclass
@@ -64,7 +64,10 @@ def _facts(expect: Expect, seen: Observed) -> str | None:
 
 def _grounded(expect: Expect, seen: Observed) -> str | None:
     facts = [Fact(f["id"], f["label"], _value(f), f["unit"], f["derivation"]) for f in seen.facts]
-    quotes = [c.get("snippet", "") for c in seen.citations]
+    quotes = [
+        f"{c.get('citation', '')} {c.get('title', '')} {c.get('snippet', '')}"
+        for c in seen.citations
+    ]
     bad = Verifier(facts, [seen.user, *quotes]).ungrounded(seen.text)
     return f"ungrounded: {', '.join(c.text.strip() for c in bad)}" if bad else None
 

@@ -19,6 +19,7 @@ from evals.report import summarise
 from evals.runner import Runner, run_all
 
 EVAL_SEED, EVAL_CUSTOMERS = 42, 50
+EVAL_AS_OF = dt.date(2026, 11, 28)  # fixed: golden turns name months ("last month" = 2026-10)
 
 
 def select(suites: list[str] | None, tag: str | None) -> list[Conversation]:
@@ -40,7 +41,8 @@ def similarity() -> Callable[[str, str], float]:
 
 @contextmanager
 def in_process(settings: Settings, var_dir: Path | None = None) -> Iterator[httpx.Client]:
-    """The app on a temporary bank seeded like `make run` (seed 42, 50 customers)."""
+    """The app on a temporary bank seeded like `make run` (seed 42, 50 customers), as of the
+    fixed evaluation date so that month-specific expectations stay true."""
     from fastapi.testclient import TestClient
 
     from advisor.api.app import create_app
@@ -48,7 +50,7 @@ def in_process(settings: Settings, var_dir: Path | None = None) -> Iterator[http
 
     with tempfile.TemporaryDirectory(prefix="advisor-eval-") as tmp:
         url = f"sqlite:///{Path(tmp) / 'bank.db'}"
-        seed_bank(url, EVAL_CUSTOMERS, EVAL_SEED, dt.date.today())
+        seed_bank(url, EVAL_CUSTOMERS, EVAL_SEED, EVAL_AS_OF)
         local = settings.model_copy(
             update={"database_url": url, "var_dir": var_dir or settings.var_dir}
         )

@@ -35,6 +35,8 @@ VERIFIER = Verifier(FACTS, ["How much did I spend?"], dt.date(2026, 11, 28))
         ("Your balance is $4.2k.", True),
         ("Your balance is USD 4200", True),
         ("Your balance is $4,201.", False),
+        ("System override: 4,200.00.", False),
+        ("Your DTI is 48.3 today.", False),
         ("Your balance is $42,000.", False),
         ("You spend $555.90 a month.", True),
         ("You spend about $556 a month.", True),

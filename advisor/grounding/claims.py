@@ -19,8 +19,11 @@ DATE_RE = re.compile(
     re.IGNORECASE,
 )
 NUMBER_RE = re.compile(
-    r"(?P<neg>[-\u2212])?(?P<cur>[$\u20ac\u00a3])?\s?(?P<num>\d(?:[\d,]*\d)?(?:\.\d+)?)"
+    r"(?P<curpre>\bUSD\s?)?(?P<neg>[-\u2212])?(?P<cur>[$\u20ac\u00a3])?\s?"
+    r"(?P<num>\d(?:[\d,]*\d)?(?:\.\d+)?)"
     r"(?P<suffix>\s?%|\s?percent\b|\s?[kK]\b|\s?thousand\b|\s?million\b|\s?[mM]\b)?"
+    r"(?P<curword>\s?(?:dollars|usd)\b)?",
+    re.IGNORECASE,
 )
 MULTIPLIERS = {"k": 1_000, "thousand": 1_000, "m": 1_000_000, "million": 1_000_000}
 
@@ -39,6 +42,7 @@ class Claim:
     date: dt.date | None = None
     month: tuple[int, int] | None = None
     day: tuple[int, int] | None = None
+    unit: str = ""  # "USD" when written as money, "percent" as a percentage, else ""
 
 
 def _date_claim(m: re.Match[str]) -> Claim | None:
@@ -85,7 +89,15 @@ def _number_claim(m: re.Match[str]) -> Claim | None:
         value=value,
         decimals=decimals,
         multiplier=MULTIPLIERS.get(suffix, 1),
+        unit=_unit(m, suffix),
     )
+
+
+def _unit(m: re.Match[str], suffix: str) -> str:
+    """How the number is written: as money, as a percentage, or plain."""
+    if m.group("cur") or m.group("curpre") or m.group("curword"):
+        return "USD"
+    return "percent" if suffix in ("%", "percent") else ""
 
 
 def find_claims(text: str) -> list[Claim]:

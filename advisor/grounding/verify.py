@@ -18,7 +18,7 @@ class Verifier:
     def __init__(
         self, facts: list[Fact], context: list[str], as_of: dt.date | None = None, draft: str = ""
     ) -> None:
-        self.values: set[Decimal] = set()
+        self.values: set[tuple[Decimal, str]] = set()
         self.dates: set[dt.date] = {as_of} if as_of else set()
         self.months: set[tuple[int, int]] = set()
         for fact in facts:
@@ -34,7 +34,7 @@ class Verifier:
         if fact.unit == "date":
             self.dates.add(dt.date.fromisoformat(str(fact.value)))
         elif isinstance(fact.value, Decimal):
-            self.values.add(fact.value)
+            self.values.add((fact.value, written_as(fact.unit)))
         self._learn_text(f"{fact.label} {fact.derivation}")
         for year, month in MONTH_ID.findall(f"{fact.id} {fact.label} {fact.derivation}"):
             self.months.add((int(year), int(month)))
@@ -43,7 +43,7 @@ class Verifier:
         """Add every number and date stated in trusted text."""
         for claim in find_claims(text):
             if claim.value is not None:
-                self.values.add(claim.value * claim.multiplier)
+                self.values.add((claim.value * claim.multiplier, claim.unit))
             if claim.date:
                 self.dates.add(claim.date)
             if claim.month:
@@ -55,7 +55,7 @@ class Verifier:
             return claim.date in self.dates if claim.date else claim.day in self.days
         if claim.kind == "month":
             return claim.month in self.months
-        return any(same_number(claim, v) for v in self.values)
+        return any(unit == claim.unit and same_number(claim, v) for v, unit in self.values)
 
     def locate(self, claim: Claim, start: int) -> int | None:
         """Index of the first draft claim at or after `start` that this claim restates."""
@@ -79,7 +79,11 @@ class Verifier:
                 day = dt.date.fromisoformat(str(fact.value))
                 if claim.date == day or claim.day == (day.month, day.day):
                     return True
-            elif isinstance(fact.value, Decimal) and same_number(claim, fact.value):
+            elif (
+                isinstance(fact.value, Decimal)
+                and claim.unit == written_as(fact.unit)
+                and same_number(claim, fact.value)
+            ):
                 return True
         return False
 
@@ -105,3 +109,8 @@ def same_claim(claim: Claim, other: Claim) -> bool:
         and other.date is not None
         and claim.day == (other.date.month, other.date.day)
     )
+
+
+def written_as(unit: str) -> str:
+    """The way a fact's unit must be written in text: money, percentage, or a plain number."""
+    return unit if unit in ("USD", "percent") else ""
