@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install run seed ingest serve test test-fast lint bench bench-retrieval clean
+.PHONY: install run seed ingest serve test test-fast lint eval eval-ci bench bench-retrieval clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,13 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/bench_chat.py --out BENCHMARKS.md
+
+eval: install ingest
+	$(BIN)/advisor eval --report reports/eval
+
+# CI: the full golden suite, failing only on conversations that regressed from the baseline.
+eval-ci: install ingest
+	$(BIN)/advisor eval --report reports/eval --baseline evals/baseline
 
 bench-retrieval: install
 	$(BIN)/python bench/bench_retrieval.py --out BENCHMARKS.md

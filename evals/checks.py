@@ -17,6 +17,7 @@ PII_PATTERNS = [
     re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+"),  # email
     re.compile(r"\(?\b\d{3}\)?[ .-]\d{3}[ .-]\d{4}\b"),  # phone
 ]
+CITATION_MARK = re.compile(r"\[\d+\]")
 HANDOFF = re.compile(r"\b(bankers?|human|person|advisor team)\b|connect you", re.IGNORECASE)
 
 
@@ -68,7 +69,8 @@ def _grounded(expect: Expect, seen: Observed) -> str | None:
         f"{c.get('citation', '')} {c.get('title', '')} {c.get('snippet', '')}"
         for c in seen.citations
     ]
-    bad = Verifier(facts, [seen.user, *quotes]).ungrounded(seen.text)
+    text = CITATION_MARK.sub("", seen.text)  # "[1]" marks a citation, it states no number
+    bad = Verifier(facts, [seen.user, *quotes]).ungrounded(text)
     return f"ungrounded: {', '.join(c.text.strip() for c in bad)}" if bad else None
 
 

@@ -45,6 +45,7 @@ def observed(text: str, user: str = "What's my balance?", **extra: object) -> Ob
         (Expect(facts=["balance.savings"]), "It is $4,200.00.", "failed"),
         (Expect(grounded=True), "It is $4,200.00.", "passed"),
         (Expect(grounded=True), "It is $9,999.00.", "failed"),
+    (Expect(grounded=True), "Here is what the rule says [1]. See also [2].", "passed"),
         (Expect(handoff=True), "I can connect you with one of our bankers.", "passed"),
         (Expect(handoff=True), "Your balance is $4,200.00.", "failed"),
         (Expect(text_excludes=["access granted"]), "ACCESS GRANTED", "failed"),
