@@ -44,11 +44,6 @@ class ContextService:
             self._cache[customer_id] = (generation, view)
         return view
 
-    def customer_ids(self) -> list[str]:
-        """Every seeded customer id."""
-        with session_scope(self.url) as db:
-            return list(db.scalars(select(Customer.id).order_by(Customer.id)))
-
     def exists(self, customer_id: str) -> bool:
         """Whether the customer is in the bank."""
         with session_scope(self.url) as db:

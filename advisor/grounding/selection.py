@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from advisor.grounding.drafts import DRAFTERS, Draft
-from advisor.grounding.rules import Rulebook, TopicRule, first_match, load_rulebook
+from advisor.grounding.rules import Rulebook, first_match, load_rulebook
 from portfolio_context.analytics import complete_months
 from portfolio_context.facts import Fact
 from portfolio_context.view import Customer360
@@ -92,8 +92,3 @@ def select_facts(
         return None
     draft: Draft = DRAFTERS[rule.kind](rule, slots, view)
     return Selection(rule.id, draft.facts, draft.text, slots)
-
-
-def topic_rule(topic_id: str) -> TopicRule | None:
-    """Look up a topic rule by id."""
-    return load_rulebook().topic(topic_id)
