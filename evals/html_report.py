@@ -13,19 +13,20 @@ padding:.6rem 1rem;margin:.3rem;border:1px solid #dde3ea;border-radius:.5rem}
 code{background:#f3f5f8;padding:0 .2rem}svg text{font:12px system-ui,sans-serif}"""
 
 
-def _bars(rates: dict[str, float]) -> str:
-    """Horizontal SVG bar chart of pass rates."""
+def _bars(rates: dict[str, tuple[float, int]]) -> str:
+    """Horizontal SVG bar chart of pass rates, noting checks still pending."""
     height, rows = 22, []
-    for i, (name, rate) in enumerate(rates.items()):
+    for i, (name, (rate, pending)) in enumerate(rates.items()):
+        note = f" ({pending} checks pending)" if pending else ""
         y, width = i * height, int(rate * 400)
         colour = "#1d7a35" if rate == 1 else "#d08a00" if rate >= 0.8 else "#b3261e"
         rows.append(
             f'<text x="0" y="{y + 15}">{escape(name)}</text>'
             f'<rect x="260" y="{y + 3}" width="{width}" height="16" fill="{colour}"/>'
-            f'<text x="{266 + width}" y="{y + 15}">{rate:.0%}</text>'
+            f'<text x="{266 + width}" y="{y + 15}">{rate:.0%}{note}</text>'
         )
     return (
-        f'<svg width="720" height="{len(rates) * height + 4}" role="img" '
+        f'<svg width="900" height="{len(rates) * height + 4}" role="img" '
         f'aria-label="pass rate by category">{"".join(rows)}</svg>'
     )
 
@@ -82,7 +83,11 @@ def render_html(report: dict[str, Any]) -> str:
         f"<td class=pass>{s['passed']}</td><td class=fail>{s['failed']}</td></tr>"
         for n, s in report["suites"].items()
     )
-    rates = {n: c["pass_rate"] for n, c in report["categories"].items()}
+    pending: dict[str, int] = {}
+    for conv in report["results"]:
+        count = sum(c["status"] == "pending" for t in conv["turns"] for c in t["checks"])
+        pending[conv["category"]] = pending.get(conv["category"], 0) + count
+    rates = {n: (c["pass_rate"], pending.get(n, 0)) for n, c in report["categories"].items()}
     return f"""<!doctype html><html lang=en><meta charset=utf-8>
 <title>Advisor evaluation {escape(report["generated"])}</title><style>{STYLE}</style>
 <h1>Advisor evaluation</h1>
