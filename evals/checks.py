@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from advisor.grounding.verify import Verifier
@@ -75,8 +76,7 @@ def _grounded(expect: Expect, seen: Observed) -> str | None:
 
 
 def _value(fact: dict[str, Any]) -> Any:
-    from decimal import Decimal
-
+    """A streamed fact's value as the Verifier expects it."""
     return str(fact["value"]) if fact["unit"] == "date" else Decimal(str(fact["value"]))
 
 
