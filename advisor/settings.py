@@ -37,6 +37,16 @@ class LLMSettings(BaseModel):
     prompt_version: str = "v1"
 
 
+class RailsSettings(BaseModel):
+    """The guardrails: PII redaction, injection defence and output rails (policy as data)."""
+
+    enabled: bool = True
+    policy_dir: Path = Path(__file__).resolve().parents[1] / "guardrails"
+    # How long a session's pseudonym vault (placeholder -> the customer's own value) lives.
+    vault_ttl_s: int = 3600
+    vault_max_sessions: int = 10_000
+
+
 def _profile_files() -> list[Path]:
     """The YAML files for the active profile, base first."""
     base = resources.files("advisor") / "profiles"
@@ -69,6 +79,7 @@ class Settings(BaseSettings):
     shared_data_dir: Path = Path(__file__).resolve().parents[2] / "shared" / "data"
     chroma_url: str | None = None
     llm: LLMSettings = Field(default_factory=LLMSettings)
+    rails: RailsSettings = Field(default_factory=RailsSettings)
     # Flat aliases: ADVISOR_LLM_MODEL_PATH picks a GGUF; ADVISOR_LLM_BASE_URL selects the
     # OpenAI-compatible HTTP back-end pointed at that server.
     llm_model_path: str | None = None
