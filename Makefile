@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install run seed ingest serve test test-fast lint eval eval-ci bench bench-retrieval clean
+.PHONY: install run seed ingest serve test test-fast lint eval eval-ci bench bench-retrieval bench-pii clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,10 @@ eval-ci: install ingest
 
 bench-retrieval: install
 	$(BIN)/python bench/bench_retrieval.py --out BENCHMARKS.md
+
+# PII redaction: ours against vanilla Presidio, same data, same process (offline).
+bench-pii: install
+	$(BIN)/python bench/bench_pii.py --out BENCHMARKS.md
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -168,12 +168,18 @@ def other_rows(reports: dict[str, dict[str, Any]]) -> list[str]:
     def lat(r: dict[str, Any]) -> str:
         return f"{r['latency']['p50_ms']:.1f} / {r['latency']['p95_ms']:.1f} ms"
 
+    def lat_banking(r: dict[str, Any]) -> str:
+        return lat(r["banking"])
+
     return [
         f"| PII-free banking sentences with a false redaction | | {_cell(v, clean)} | "
         f"{_cell(o, clean)} | 0 |",
         f"| Banking77 utterances with anything redacted | | {_cell(v, b77)} | {_cell(o, b77)} "
         "| ≤ 1% |",
-        f"| latency per message p50 / p95 | | {_cell(v, lat)} | {_cell(o, lat)} | p50 ≤ 15 ms |",
+        f"| latency per message p50 / p95 | all | {_cell(v, lat)} | {_cell(o, lat)} "
+        "| p50 ≤ 15 ms |",
+        f"| latency per message p50 / p95 | banking | {_cell(v, lat_banking)} | "
+        f"{_cell(o, lat_banking)} | |",
     ]
 
 
@@ -181,7 +187,12 @@ def examples(name: str, report: dict[str, Any], n: int = 12) -> list[str]:
     """The most frequent false redactions of one analyzer, for the Markdown section."""
     top = ", ".join(f"`{t['text']}` ({t['count']})" for t in report["banking77"]["top_strings"])
     clean = report["banking"]["pii_free"]["examples"][:n]
-    lines = [f"**{name}**, most redacted strings in Banking77: {top or 'none'}.", ""]
+    types = ", ".join(f"{t} {n}" for t, n in report["banking77"]["by_type"].items())
+    lines = [
+        f"**{name}**, Banking77 redactions by type: {types or 'none'}. "
+        f"Most redacted strings: {top or 'none'}.",
+        "",
+    ]
     if clean:
         lines.append(f"{name}, false redactions in PII-free banking sentences:")
         lines += [f"- {e['text']} → {', '.join(e['redacted'])}" for e in clean]
