@@ -13,7 +13,9 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from advisor import cli_rails
 from advisor.errors import AdvisorError, NotFound
+from advisor.rails.offline import keep_offline
 from advisor.settings import get_settings
 
 if TYPE_CHECKING:
@@ -262,8 +264,12 @@ def eval_compare(
     _exit_on_regressions(before, after)
 
 
+cli_rails.register(app)
+
+
 def main() -> None:
     """Entry point."""
+    keep_offline()
     app()
 
 

@@ -1,0 +1,1 @@
+"""Guardrails: PII redaction, injection defence and compliance rails on every chat turn."""

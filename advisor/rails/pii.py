@@ -1,0 +1,136 @@
+"""PII redaction: Presidio finds, the policy filters, the anonymizer swaps in pseudonyms."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from functools import partial
+from pathlib import Path
+
+from presidio_analyzer import AnalyzerEngine, AnalyzerEngineProvider, RecognizerResult
+from presidio_anonymizer import AnonymizerEngine
+from presidio_anonymizer.entities import OperatorConfig
+
+from advisor.rails.offline import keep_offline
+from advisor.rails.policy import PiiPolicy
+from advisor.rails.recognizers import banking_recognizers
+from advisor.rails.vault import Vault
+from advisor.settings import Settings
+
+SHORT_ACRONYM = 5  # an all-caps PERSON this short is an acronym (ATM, EUR), not a name
+
+
+@dataclass(frozen=True)
+class Entity:
+    """One detected PII span in the original text."""
+
+    type: str
+    start: int
+    end: int
+    score: float
+
+
+@dataclass(frozen=True)
+class Redaction:
+    """A text, its redacted form and what was found."""
+
+    text: str
+    redacted: str
+    entities: list[Entity] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, object]:
+        """The `advisor redact --json` / POST /v1/redact shape."""
+        found = [{**asdict(e), "score": round(e.score, 3)} for e in self.entities]
+        return {"text": self.text, "redacted": self.redacted, "entities": found}
+
+
+class PiiRedactor:
+    """Finds PII under the policy and replaces it with per-session placeholders."""
+
+    def __init__(self, policy: PiiPolicy, analyzer: AnalyzerEngine) -> None:
+        self.policy, self.analyzer = policy, analyzer
+        self.anonymizer, self.allowed = AnonymizerEngine(), policy.allowed  # type: ignore[no-untyped-call]
+        for recognizer in banking_recognizers(policy):
+            analyzer.registry.add_recognizer(recognizer)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PiiRedactor:
+        """The redactor of the policy directory in the settings (offline)."""
+        return cls.from_policy_dir(settings.rails.policy_dir)
+
+    @classmethod
+    def from_policy_dir(cls, policy_dir: Path) -> PiiRedactor:
+        """Presidio configured by pii_analyzer.yaml, filtered by pii_policy.yaml."""
+        keep_offline()
+        policy = PiiPolicy.load(policy_dir)
+        provider = AnalyzerEngineProvider(
+            analyzer_engine_conf_file=policy_dir / "pii_analyzer.yaml"
+        )
+        return cls(policy, provider.create_engine())
+
+    def analyze(self, text: str) -> list[Entity]:
+        """Non-overlapping PII spans in the text, best first on conflicts, in text order."""
+        folded, origin = fold(text)
+        found = self.analyzer.analyze(folded, language="en", entities=list(self.policy.entities))
+        kept = [r for r in found if self._keep(r, folded)]
+        chosen: list[Entity] = []
+        for r in sorted(kept, key=self._rank):
+            span = Entity(r.entity_type, origin[r.start], origin[r.end - 1] + 1, r.score)
+            if all(span.end <= c.start or span.start >= c.end for c in chosen):
+                chosen.append(span)
+        return sorted(chosen, key=lambda e: e.start)
+
+    def redact(self, text: str, vault: Vault | None = None) -> Redaction:
+        """The text with each entity replaced by its placeholder in the (session's) vault."""
+        entities, vault = self.analyze(text), vault if vault is not None else Vault()
+        if not entities:
+            return Redaction(text, text, [])
+        results = [RecognizerResult(e.type, e.start, e.end, e.score) for e in entities]
+        operators = {
+            kind: OperatorConfig(
+                "custom",
+                {
+                    "lambda": partial(
+                        vault.placeholder, rule.placeholder, last4=rule.restore == "last4"
+                    )
+                },
+            )
+            for kind, rule in self.policy.entities.items()
+        }
+        redacted = self.anonymizer.anonymize(text, results, operators)  # type: ignore[arg-type]
+        return Redaction(text, redacted.text, entities)
+
+    def _rank(self, result: RecognizerResult) -> tuple[int, float, int]:
+        """Overlaps go to the higher priority, then the higher score, then the longer span."""
+        priority = self.policy.entities[result.entity_type].priority
+        return -priority, -result.score, result.start - result.end
+
+    def _keep(self, result: RecognizerResult, text: str) -> bool:
+        """Above the entity's threshold, and not an allow-listed word taken for a person."""
+        rule = self.policy.entities.get(result.entity_type)
+        if rule is None or result.score < rule.threshold:
+            return False
+        if result.entity_type != "PERSON":
+            return True
+        span = text[result.start : result.end].strip()
+        words = span.lower().replace("'s", "").split()
+        acronym = span.isupper() and len(span) <= SHORT_ACRONYM
+        return not acronym and not all(w.strip(".,") in self.allowed for w in words)
+
+
+def fold(text: str) -> tuple[str, list[int]]:
+    """Text without invisible characters and with compatibility forms folded, plus an index map.
+
+    `origin[i]` is the position in `text` of character i of the folded text, so spans found
+    in the folded text map back to the original (a zero-width space cannot split a card number).
+    """
+    chars: list[str] = []
+    origin: list[int] = []
+    for i, ch in enumerate(text):
+        if unicodedata.category(ch) == "Cf":
+            continue
+        folded = unicodedata.normalize("NFKC", ch)
+        chars.append(folded if len(folded) == 1 else ch)
+        origin.append(i)
+    origin.append(len(text))
+    return "".join(chars), origin

@@ -1,0 +1,90 @@
+"""The PII policy as data: guardrails/pii_policy.yaml, validated into typed objects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from advisor.errors import AdvisorError
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+class PolicyError(AdvisorError):
+    """A guardrails policy file is missing or malformed."""
+
+
+class EntityRule(BaseModel):
+    """How one entity type is redacted."""
+
+    placeholder: str
+    threshold: float
+    priority: int = 1
+    # What the customer sees where the placeholder is restored: the value, or only its last 4.
+    restore: Literal["full", "last4"] = "full"
+
+
+class PersonCues(BaseModel):
+    """Words that put the capitalised words after them in a person's context."""
+
+    titles: list[str]
+    phrases: list[str]
+
+
+class StreetRules(BaseModel):
+    """The vocabulary of street addresses."""
+
+    suffixes: list[str]
+    fused_suffixes: list[str]
+    prefixes: list[str]
+    units: list[str]
+    not_street_words: list[str]
+    us_states: list[str]
+
+
+class ZipRules(BaseModel):
+    """Words that make a five-digit number a ZIP code."""
+
+    context: list[str]
+
+
+class PiiPolicy(BaseModel):
+    """Which entities are redacted, how, and what must survive."""
+
+    entities: dict[str, EntityRule]
+    allow_words: dict[str, list[str]]
+    person_cues: PersonCues
+    street_address: StreetRules
+    zip_code: ZipRules
+
+    @property
+    def allowed(self) -> frozenset[str]:
+        """Every allow-listed word, lower-cased."""
+        return frozenset(w.lower() for words in self.allow_words.values() for w in words)
+
+    @classmethod
+    def load(cls, policy_dir: Path) -> PiiPolicy:
+        """Read pii_policy.yaml from the policy directory."""
+        return validate_policy(cls, policy_dir / "pii_policy.yaml")
+
+
+def read_yaml(path: Path) -> dict[str, object]:
+    """A YAML mapping, or PolicyError saying what is wrong with the file."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise PolicyError(f"cannot read policy {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise PolicyError(f"policy {path} is not a mapping")
+    return data
+
+
+def validate_policy(model: type[Model], path: Path) -> Model:
+    """Validate a policy file against a model, as PolicyError."""
+    try:
+        return model.model_validate(read_yaml(path))
+    except ValidationError as exc:
+        raise PolicyError(f"policy {path} is invalid: {exc}") from exc

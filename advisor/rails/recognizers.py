@@ -1,0 +1,84 @@
+"""Banking recognizers Presidio lacks, built from the policy's vocabulary (rules as data)."""
+
+from __future__ import annotations
+
+import re
+
+from presidio_analyzer import Pattern, PatternRecognizer
+
+from advisor.rails.policy import PiiPolicy, StreetRules
+
+CASED = re.MULTILINE  # capitalisation carries meaning for names and state codes
+NAME = r"[A-Z][a-z'\-]+(?:\s+[A-Z][a-z'\-]+){0,2}"
+
+
+def _any(words: list[str]) -> str:
+    """A regex alternation of literal words, longest first."""
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
+class StreetAddressRecognizer(PatternRecognizer):
+    """House number plus street name and suffix ("1234 Elm Street, Apt 5"), EU forms too."""
+
+    def __init__(self, rules: StreetRules) -> None:
+        self.not_street = {w.lower() for w in rules.not_street_words}
+        units, suffixes = _any(rules.units), _any(rules.suffixes)
+        fused, prefixes = _any(rules.fused_suffixes), _any(rules.prefixes)
+        unit = rf"(?:,?\s+(?:{units})\.?\s*#?\s*\w{{1,6}})?"
+        words = r"(?:[^\W\d_][\w'.\-]*\s+){1,4}"
+        name = r"(?:[^\W\d_][\w'\-]*\s?){1,4}"
+        patterns = [
+            Pattern(
+                "number street suffix", rf"\b\d{{1,6}}\s+{words}(?:{suffixes})\b\.?{unit}", 0.65
+            ),
+            Pattern("fused suffix number", rf"\b[^\W\d_]*(?:{fused})\s+\d{{1,5}}\w?\b{unit}", 0.6),
+            Pattern("prefix street", rf"\b\d{{1,6}},?\s+(?:{prefixes})\s+{name}", 0.6),
+            Pattern("unit", rf"\b(?:{units})\.?\s*#?\s*\d{{1,5}}\b", 0.5),
+        ]
+        super().__init__("STREET_ADDRESS", name="StreetAddressRecognizer", patterns=patterns)
+
+    def invalidate_result(self, pattern_text: str) -> bool:
+        """Reject a match whose would-be street name is ordinary words ("2 cards on my way")."""
+        words = re.findall(r"[^\W\d_]+", pattern_text.lower())
+        return any(w in self.not_street for w in words[:-1])
+
+
+class UsZipRecognizer(PatternRecognizer):
+    """ZIP and ZIP+4 after a state code (strong) or near address words (context)."""
+
+    def __init__(self, rules: StreetRules, context: list[str]) -> None:
+        states = "|".join(rules.us_states)
+        patterns = [
+            Pattern("state zip", rf"(?<=\b(?:{states})\s)\d{{5}}(?:-\d{{4}})?\b", 0.7),
+            Pattern("zip+4", r"\b\d{5}-\d{4}\b", 0.4),
+            Pattern("zip (needs context)", r"\b\d{5}\b", 0.05),
+        ]
+        super().__init__(
+            "ZIP_CODE", name="UsZipRecognizer", patterns=patterns, context=context,
+            global_regex_flags=CASED,
+        )  # fmt: skip
+
+
+class PersonCueRecognizer(PatternRecognizer):
+    """A name right after a title or an introducing phrase ("ms. Wijtze", "my name is Ana")."""
+
+    def __init__(self, policy: PiiPolicy) -> None:
+        cues = policy.person_cues
+        titles, phrases = _any(cues.titles), _any(cues.phrases)
+        first = r"(?i:[a-z][a-z'\-]+)"
+        patterns = [
+            Pattern("title name", rf"(?<=(?i:\b(?:{titles}))\.?\s+){first}(?:\s+{NAME})?", 0.7),
+            Pattern("cue name", rf"(?<=(?i:\b(?:{phrases}))\s+){NAME}", 0.6),
+        ]
+        super().__init__(
+            "PERSON", name="PersonCueRecognizer", patterns=patterns, global_regex_flags=CASED
+        )
+
+
+def banking_recognizers(policy: PiiPolicy) -> list[PatternRecognizer]:
+    """Every custom recognizer of the policy."""
+    return [
+        StreetAddressRecognizer(policy.street_address),
+        UsZipRecognizer(policy.street_address, policy.zip_code.context),
+        PersonCueRecognizer(policy),
+    ]

@@ -1,0 +1,54 @@
+"""Reversible pseudonyms per session: `<PERSON_1>` stands for the customer's own value."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter
+
+from cachetools import TTLCache
+
+PLACEHOLDER = re.compile(r"<([A-Z]+)_(\d+)>")
+
+
+class Vault:
+    """One session's placeholders and the values they stand for; never leaves the process."""
+
+    def __init__(self) -> None:
+        self.by_value: dict[tuple[str, str], str] = {}
+        self.by_placeholder: dict[str, str] = {}
+        self.counts: Counter[str] = Counter()
+
+    def placeholder(self, kind: str, value: str, last4: bool = False) -> str:
+        """The placeholder for a value (the same value keeps the same placeholder)."""
+        key = (kind, " ".join(value.split()).lower())
+        if key not in self.by_value:
+            self.counts[kind] += 1
+            name = f"<{kind}_{self.counts[kind]}>"
+            shown = f"\u2022\u2022\u2022\u2022 {value.replace(' ', '')[-4:]}" if last4 else value
+            self.by_value[key], self.by_placeholder[name] = name, shown
+        return self.by_value[key]
+
+    def restore(self, text: str) -> str:
+        """Put this session's values back; unknown placeholders stay as they are."""
+        return PLACEHOLDER.sub(lambda m: self.by_placeholder.get(m.group(0), m.group(0)), text)
+
+    def __len__(self) -> int:
+        """How many values the vault holds."""
+        return len(self.by_placeholder)
+
+
+class VaultStore:
+    """Vaults by session id, bounded in number and age (process memory only, never stored)."""
+
+    def __init__(self, max_sessions: int, ttl_s: int) -> None:
+        self._vaults: TTLCache[str, Vault] = TTLCache(maxsize=max_sessions, ttl=ttl_s)
+        self._lock = threading.Lock()
+
+    def get(self, session_id: str) -> Vault:
+        """The session's vault, created on first use."""
+        with self._lock:
+            vault = self._vaults.get(session_id)
+            if vault is None:
+                vault = self._vaults[session_id] = Vault()
+            return vault
