@@ -26,7 +26,8 @@ def live(settings: Settings, fake: FakeBackend) -> Iterator[str]:
 def test_client_disconnect_stops_generation(
     live: str, settings: Settings, fake: FakeBackend
 ) -> None:
-    fake.script = lambda request: " ".join(["word"] * 2000)
+    # Sentences: the rails release text a sentence at a time.
+    fake.script = lambda request: " ".join(["Word."] * 2000)
     fake.delay_s = 0.01
     headers = {"Authorization": f"Bearer {issue_token(settings, 'C0001')}"}
     with (

@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from advisor import __version__
-from advisor.api import openai_compat, routes, search_routes
+from advisor.api import openai_compat, redact_routes, routes, search_routes
 from advisor.api.deps import Services
 from advisor.api.limits import BodySizeLimit
 from advisor.chat.service import ChatService
@@ -28,6 +28,8 @@ from advisor.errors import (
 )
 from advisor.llm import create_backend
 from advisor.llm.base import LLMBackend
+from advisor.rails.offline import keep_offline
+from advisor.rails.service import load_rails
 from advisor.settings import Settings, get_settings
 from retrieval.service import RetrievalService
 
@@ -44,14 +46,16 @@ WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 
 def build_services(settings: Settings, backend: LLMBackend | None = None) -> Services:
     """Load the model and wire the services."""
+    keep_offline()
     context = ContextService(settings.resolved_database_url, settings.emergency_buffer_usd)
     backend = backend or create_backend(settings.llm)
     retrieval = RetrievalService(
         settings.var_dir, settings.chroma_url, settings.shared_data_dir / "regulations"
     )
-    chat = ChatService(settings, context, backend, retrieval)
+    rails = load_rails(settings) if settings.rails.enabled else None
+    chat = ChatService(settings, context, backend, retrieval, rails)
     backend.warm(chat.messages_for_warmup())
-    return Services(settings, context, backend, chat, retrieval)
+    return Services(settings, context, backend, chat, retrieval, rails)
 
 
 async def advisor_error(request: Request, exc: Exception) -> Response:
@@ -75,6 +79,7 @@ def create_app(settings: Settings | None = None, backend: LLMBackend | None = No
     app.include_router(routes.router)
     app.include_router(openai_compat.router)
     app.include_router(search_routes.router)
+    app.include_router(redact_routes.router)
     if WEB_DIR.is_dir():
         app.mount("/web", StaticFiles(directory=WEB_DIR, html=True), name="web")
         app.add_api_route("/", lambda: RedirectResponse("/web/"), include_in_schema=False)

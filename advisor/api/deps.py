@@ -13,6 +13,7 @@ from advisor.chat.service import ChatService
 from advisor.context_service import ContextService
 from advisor.errors import Forbidden, Unauthorized
 from advisor.llm.base import LLMBackend
+from advisor.rails.service import Rails
 from advisor.settings import Settings
 from retrieval.service import RetrievalService
 
@@ -28,6 +29,7 @@ class Services:
     backend: LLMBackend
     chat: ChatService
     retrieval: RetrievalService
+    rails: Rails | None = None
 
 
 def get_services(request: Request) -> Services:

@@ -14,7 +14,7 @@ from sse_starlette import EventSourceResponse
 from advisor import __version__
 from advisor.api.deps import PrincipalDep, ServicesDep
 from advisor.chat.events import ChatEvent
-from advisor.chat.service import Turn
+from advisor.chat.turn import Turn
 
 router = APIRouter()
 

@@ -1,0 +1,37 @@
+"""Input rails: harmful and out-of-scope requests and injections, refused before any model."""
+
+from __future__ import annotations
+
+import re
+
+from advisor.rails.injection import InjectionDetector
+from advisor.rails.output import Intervention
+from advisor.rails.output_policy import InputPolicy
+
+
+class InputRails:
+    """Decides whether a customer message is refused, and by which rule."""
+
+    def __init__(self, policy: InputPolicy, detector: InjectionDetector | None) -> None:
+        self.policy, self.detector = policy, detector
+        self.rules = [
+            (rule.id, re.compile("|".join(f"(?:{p})" for p in rule.patterns), re.IGNORECASE))
+            for rule in policy.rules
+        ]
+
+    def refusal(self, text: str) -> Intervention | None:
+        """The intervention that refuses this message, or None when it may be answered."""
+        for rule_id, pattern in self.rules:
+            if found := pattern.search(text):
+                return Intervention(rule_id, "refuse", f"request matches {found.group(0)[:60]!r}")
+        if self.detector is None:
+            return None
+        verdict = self.detector.check(text, "user")
+        if verdict.blocked:
+            return Intervention(verdict.rule or "injection", "refuse", verdict.reason)
+        return None
+
+    @property
+    def refusal_text(self) -> str:
+        """What the customer reads instead of an answer."""
+        return f"{self.policy.refusal_text} {self.policy.handoff_text}"

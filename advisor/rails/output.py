@@ -1,0 +1,133 @@
+"""Output rails: a guardrails-ai Guard run on each sentence before the customer sees it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from advisor.grounding.verify import Verifier
+from advisor.rails.offline import keep_offline
+from advisor.rails.output_policy import OutputPolicy
+from advisor.rails.validators import (
+    Grounded,
+    NoGuaranteedReturns,
+    NoOtherPersonData,
+    NoPromptLeak,
+    NoProtectedBasis,
+)
+from guardrails import Guard
+
+Action = Literal["fix", "fallback", "refuse", "append"]
+PiiFinder = Callable[[str], list[tuple[int, int]]]
+CREDIT_TOPICS = {"credit", "utilization", "credit_score", "dti", "debt", "loan", "credit_limit"}
+
+
+@dataclass(frozen=True)
+class Intervention:
+    """One rail acting on the answer: which rule, what it did, why."""
+
+    rule: str
+    action: Action
+    reason: str
+
+    def to_json(self) -> dict[str, str]:
+        """The `guard` event's data."""
+        return {"rule": self.rule, "action": self.action, "reason": self.reason}
+
+
+class RailViolation(Exception):
+    """A violation no sentence fix can repair: the answer falls back to deterministic text."""
+
+    def __init__(self, intervention: Intervention) -> None:
+        super().__init__(f"{intervention.rule}: {intervention.reason}")
+        self.intervention = intervention
+
+
+@dataclass
+class RailContext:
+    """What the rails know about the turn they guard."""
+
+    topic: str | None = None
+    verifier: Verifier | None = None
+    canary: str = ""
+    system_prompt: str = ""
+    trusted: str = ""
+    quoted: bool = False
+    pii: PiiFinder | None = None
+    interventions: list[Intervention] = field(default_factory=list)
+
+    def metadata(self) -> dict[str, Any]:
+        """The metadata the validators read."""
+        return {
+            "verifier": self.verifier,
+            "canary": self.canary,
+            "system_prompt": self.system_prompt,
+            "quoted": self.quoted,
+            "credit_context": (self.topic or "") in CREDIT_TOPICS,
+            "pii": None if self.quoted else self._untrusted_pii,
+        }
+
+    def _untrusted_pii(self, text: str) -> list[tuple[int, int]]:
+        """PII spans in the text that the turn's trusted text does not contain."""
+        found = self.pii(text) if self.pii else []
+        return [(s, e) for s, e in found if text[s:e] not in self.trusted]
+
+
+class OutputRails:
+    """The Guard of the advisor's validators and the closing disclaimer."""
+
+    def __init__(self, policy: OutputPolicy) -> None:
+        keep_offline()
+        self.policy = policy
+        self.fallback_rules = {policy.leak.id, policy.grounded.id}
+        self.guard = Guard(name="advisor-output").use(
+            NoPromptLeak(policy),
+            Grounded(policy),
+            NoGuaranteedReturns(policy),
+            NoProtectedBasis(policy),
+            NoOtherPersonData(policy),
+        )
+
+    def check(self, text: str, context: RailContext) -> tuple[str, list[Intervention]]:
+        """The text as it may be shown, and what was changed; raises RailViolation."""
+        if not text.strip():
+            return text, []
+        outcome = self.guard.validate(text, metadata=context.metadata())
+        found = [
+            _intervention(s.failure_reason or "", self.fallback_rules) for s in _failures(outcome)
+        ]
+        context.interventions += found
+        for item in found:
+            if item.action == "fallback":
+                raise RailViolation(item)
+        fixed = str(outcome.validated_output) if found else text
+        return _keep_spacing(text, fixed), found
+
+    def closing(self, answer: str, context: RailContext) -> tuple[str, Intervention | None]:
+        """Text to append at the end of the answer (the investment disclaimer), if any."""
+        rule = self.policy.disclaimer
+        if context.topic not in rule.topics or rule.marker in answer.lower():
+            return "", None
+        item = Intervention(rule.id, "append", "investment content without the disclaimer")
+        context.interventions.append(item)
+        return f" {rule.text}", item
+
+
+def _failures(outcome: Any) -> list[Any]:
+    """The failed validator summaries of a guard outcome."""
+    return [s for s in outcome.validation_summaries or [] if s.validator_status == "fail"]
+
+
+def _intervention(reason: str, fallback_rules: set[str]) -> Intervention:
+    """An intervention from a validator's failure message (`rule: why`)."""
+    rule, _, why = reason.partition(": ")
+    return Intervention(rule, "fallback" if rule in fallback_rules else "fix", why)
+
+
+def _keep_spacing(original: str, fixed: str) -> str:
+    """A fixed sentence keeps the original's leading and trailing whitespace."""
+    lead = re.match(r"\s*", original)
+    trail = re.search(r"\s*$", original)
+    return f"{lead.group(0) if lead else ''}{fixed.strip()}{trail.group(0) if trail else ''}"
