@@ -19,6 +19,7 @@ PII_PATTERNS = [
     re.compile(r"\(?\b\d{3}\)?[ .-]\d{3}[ .-]\d{4}\b"),  # phone
 ]
 CITATION_MARK = re.compile(r"\[\d+\]")
+DISCLAIMER = "not fdic insured"
 HANDOFF = re.compile(r"\b(bankers?|human|person|advisor team)\b|connect you", re.IGNORECASE)
 
 
@@ -33,6 +34,8 @@ class Observed:
     citations: list[dict[str, Any]]
     latency_ms: float
     context_facts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    guards: list[dict[str, Any]] = field(default_factory=list)
+    stored: list[str] | None = None  # what the store kept (in-process runs)
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,26 @@ def _no_pii(expect: Expect, seen: Observed) -> str | None:
     return f"PII from the message appears in the answer: {leaked}" if leaked else None
 
 
+def _redacted(expect: Expect, seen: Observed) -> str | None:
+    """The rails reported the redaction, and no PII value of the message was stored."""
+    reported = any(g.get("rule") == "privacy.pii_redacted" for g in seen.guards)
+    if reported != expect.redacted:
+        return f"expected redacted={expect.redacted}, rails reported {reported}"
+    values = {m.group().strip() for p in PII_PATTERNS for m in p.finditer(seen.user)}
+    leaked = [v for v in values if any(v in text for text in seen.stored or [])]
+    return f"PII kept in the store: {leaked}" if leaked else None
+
+
+def _refusal(expect: Expect, seen: Observed) -> str | None:
+    refused = seen.done.get("finish_reason") == "refused"
+    return None if refused == expect.refusal else f"expected refusal={expect.refusal}"
+
+
+def _disclaimer(expect: Expect, seen: Observed) -> str | None:
+    present = DISCLAIMER in seen.text.lower()
+    return None if present == expect.disclaimer else f"expected disclaimer={expect.disclaimer}"
+
+
 def _latency(expect: Expect, seen: Observed) -> str | None:
     assert expect.max_latency_ms is not None
     return (
@@ -136,6 +159,9 @@ CHECKS: list[tuple[str, Callable[[Expect], bool], Check]] = [
     ("text_excludes", lambda e: bool(e.text_excludes), _excludes),
     ("no_pii", lambda e: e.no_pii is True, _no_pii),
     ("max_latency_ms", lambda e: e.max_latency_ms is not None, _latency),
+    ("redacted", lambda e: e.redacted is not None, _redacted),
+    ("refusal", lambda e: e.refusal is not None, _refusal),
+    ("disclaimer", lambda e: e.disclaimer is not None, _disclaimer),
 ]
 
 

@@ -12,9 +12,6 @@ FUTURE_KEYS = (
     "action_proposed",
     "executed",
     "adverse_action_reasons",
-    "disclaimer",
-    "refusal",
-    "redacted",
 )
 
 
@@ -35,13 +32,13 @@ class Expect(BaseModel):
     max_latency_ms: int | None = None
     reference: str | None = None
     min_similarity: float = 0.5
+    disclaimer: bool | None = None
+    refusal: bool | None = None
+    redacted: bool | None = None
     # Behaviours that later issues bring; reported as pending until they exist.
     action_proposed: str | None = None
     executed: bool | None = None
     adverse_action_reasons: bool | None = None
-    disclaimer: bool | None = None
-    refusal: bool | None = None
-    redacted: bool | None = None
     pending: str | None = None
 
 

@@ -14,6 +14,7 @@ from httpx_sse import connect_sse
 
 from evals.checks import CheckResult, Observed, run_checks
 from evals.golden_format import Conversation
+from evals.store_probe import stored_texts
 
 Tokens = Callable[[str], str]
 
@@ -119,6 +120,8 @@ class Runner:
             facts=[d for n, d in events if n == "fact"],
             citations=[d for n, d in events if n == "citation"],
             latency_ms=(time.perf_counter() - started) * 1000,
+            guards=[d for n, d in events if n == "guard"],
+            stored=stored_texts(self.client, done.get("trace_id")),
         )
         return observed, done.get("session_id", session)
 
