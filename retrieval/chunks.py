@@ -48,11 +48,20 @@ class Chunk:
         return hashlib.sha256(body.encode()).hexdigest()[:32]
 
     def embedding_text(self) -> str:
-        """What the rankers see: title, text, and plain-language glosses of its legal terms."""
+        """What the rankers see: context, title and plain-language glosses first, then the text.
+
+        The embedding model reads only its first 256 tokens, so what says what a passage is
+        about (its regulation, headings and glosses) comes before the legal text.
+        """
         from retrieval.glossary import glosses
 
+        context = " \u2014 ".join(
+            str(self.metadata[key]) for key in ("regulation", "heading") if self.metadata.get(key)
+        )
         extra = glosses(f"{self.title} {self.text}")
-        return f"{self.title}\n{self.text}" + (f"\n(In plain words: {extra})" if extra else "")
+        head = [line for line in (context, self.title) if line]
+        head += [f"(In plain words: {extra})"] if extra else []
+        return "\n".join([*head, self.text])
 
 
 def clean_paragraph(text: str) -> str:

@@ -63,6 +63,7 @@ def cfpb_chunks(path: Path) -> list[Chunk]:
     except (KeyError, IndexError, TypeError) as exc:
         raise CorpusError(f"{path}: not a CFPB regulation tree") from exc
     chunks: list[Chunk] = []
+    titles = section_titles(root)
     for node in walk(root):
         label, kind = node.get("label", []), node.get("node_type")
         if kind == "regtext" and len(label) == 2 and label[1].isdigit():
@@ -70,8 +71,19 @@ def cfpb_chunks(path: Path) -> list[Chunk]:
         elif kind == "appendix" and len(label) == 2:
             chunks += appendix_chunks(node, part, source)
         elif label and label[-1] == "Interp" and len(label) >= 3:
-            chunks += interp_chunks(node, part, source)
+            chunks += interp_chunks(node, part, source, titles)
     return [piece for chunk in chunks for piece in split_long(chunk)]
+
+
+def section_titles(root: Node) -> dict[str, str]:
+    """Section and appendix label ("9", "A") -> its title, for the interpretations of it."""
+    return {
+        node["label"][1]: node["title"]
+        for node in walk(root)
+        if node.get("node_type") in ("regtext", "appendix")
+        and len(node.get("label", [])) == 2
+        and node.get("title")
+    }
 
 
 def section_chunks(node: Node, part: str, source: str) -> list[Chunk]:
@@ -114,7 +126,7 @@ def appendix_chunks(node: Node, part: str, source: str) -> list[Chunk]:
     return chunks
 
 
-def interp_chunks(node: Node, part: str, source: str) -> list[Chunk]:
+def interp_chunks(node: Node, part: str, source: str, titles: dict[str, str]) -> list[Chunk]:
     """Official interpretations of one section or paragraph, linked to the section."""
     label = node["label"]
     target = label[1]
@@ -130,7 +142,9 @@ def interp_chunks(node: Node, part: str, source: str) -> list[Chunk]:
     key = f"12 CFR {part}.{target}" if target.isdigit() else f"12 CFR {part} Appendix {target}"
     title = f"Official interpretation of {key.removeprefix('12 CFR ')}{paragraph_ref(label[2:-1])}"
     text = "\n".join(flatten(c) for c in comments)
-    meta = {"regulation": NAMES[source], "interpretation": True}
+    meta: dict[str, Any] = {"regulation": NAMES[source], "interpretation": True}
+    if target in titles:
+        meta["heading"] = titles[target]
     return [Chunk(f"12 CFR {part} Supp. I, comment {ref}", key, title, text, source, meta)]
 
 
@@ -138,11 +152,11 @@ def gdpr_chunks(path: Path) -> list[Chunk]:
     """GDPR articles (by paragraph when long) and recitals."""
     data = load_json(path)
     try:
-        articles = [a for chapter in data["chapters"] for a in _articles(chapter)]
+        articles = [a for chapter in data["chapters"] for a in _articles(chapter, "")]
         recitals = data["recitals"]
     except (KeyError, TypeError) as exc:
         raise CorpusError(f"{path}: not the GDPR JSON layout") from exc
-    chunks = [c for article in articles for c in _article_chunks(article)]
+    chunks = [c for article, heading in articles for c in _article_chunks(article, heading)]
     chunks += [
         Chunk(
             f"GDPR Recital {r['number']}",
@@ -150,20 +164,21 @@ def gdpr_chunks(path: Path) -> list[Chunk]:
             f"GDPR Recital {r['number']}",
             clean_paragraph(r["text"]),
             "gdpr",
-            {"regulation": "GDPR"},
+            {"regulation": "GDPR", "recital": True},
         )
         for r in recitals
     ]
     return [piece for chunk in chunks for piece in split_long(chunk)]
 
 
-def _articles(node: Node) -> Iterator[Node]:
-    """Articles inside a chapter or section."""
+def _articles(node: Node, above: str) -> Iterator[tuple[Node, str]]:
+    """Articles inside a chapter or section, with the chapter and section titles above them."""
+    heading = " \u2014 ".join(t for t in (above, node.get("title", "")) if t)
     for item in node.get("contents", []):
         if item.get("type") == "article":
-            yield item
+            yield item, heading
         elif item.get("type") == "section":
-            yield from _articles(item)
+            yield from _articles(item, heading)
 
 
 def _point_text(point: Node) -> str:
@@ -173,14 +188,14 @@ def _point_text(point: Node) -> str:
     return clean_paragraph(" ".join(line for line in lines if line))
 
 
-def _article_chunks(article: Node) -> list[Chunk]:
+def _article_chunks(article: Node, heading: str) -> list[Chunk]:
     """One chunk per article, or per paragraph when the article is long."""
     key = f"GDPR Art. {article['number']}"
     title = f"GDPR Article {article['number']}: {article.get('title', '')}".strip()
     points = [p for p in article.get("contents", []) if isinstance(p, dict)]
     texts = [(p.get("number"), _point_text(p)) for p in points]
     whole = "\n".join(f"{n}. {t}" if n else t for n, t in texts)
-    meta = {"regulation": "GDPR"}
+    meta = {"regulation": "GDPR", "heading": heading}
     if len(whole) <= MAX_CHARS or len(texts) < 2:
         return [Chunk(key, key, title, whole, "gdpr", meta)]
     return [

@@ -175,3 +175,19 @@ def test_questions_gain_the_legal_term_of_their_plain_words(question: str, term:
 
     assert term in expand_query(question)
     assert expand_query("hello there") == "hello there"
+
+
+def test_embedded_text_leads_with_context_and_glosses(reg_chunks: list[Chunk]) -> None:
+    """The model reads 256 tokens: what a passage is about must come before the legal text."""
+    comment = next(c for c in reg_chunks if c.citation == "12 CFR 1005 Supp. I, comment 6(b)(1)")
+    lines = comment.embedding_text().split("\n")
+    assert (
+        lines[0]
+        == "Regulation E \u2014 \u00a7 1005.6 Liability of consumer for unauthorized transfers."
+    )
+    article = next(c for c in reg_chunks if c.citation == "GDPR Art. 17(1)")
+    head, title, glossed = article.embedding_text().split("\n")[:3]
+    assert "Rights of the data subject" in head and title.startswith("GDPR Article 17")
+    assert glossed.startswith("(In plain words:") and "delete my data" in glossed
+    recital = next(c for c in reg_chunks if c.citation == "GDPR Recital 71")
+    assert recital.metadata["recital"] and not article.metadata.get("recital")
