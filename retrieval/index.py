@@ -10,6 +10,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+import numpy as np
+import numpy.typing as npt
+
 from retrieval.chunks import Chunk
 from retrieval.embeddings import Embedder, shared_embedder
 
@@ -112,13 +115,17 @@ class CorpusIndex:
         """How many chunks the index holds."""
         return int(self.collection.count())
 
-    def all_chunks(self) -> list[Chunk]:
-        """Every stored chunk (for the lexical ranker)."""
-        got = self.collection.get(include=["documents", "metadatas"])
-        return [
+    def chunks_and_vectors(self) -> tuple[list[Chunk], npt.NDArray[np.float32]]:
+        """Every stored chunk with its embedding (for the in-memory searcher)."""
+        got = self.collection.get(include=["documents", "metadatas", "embeddings"])
+        chunks = [
             from_metadata(doc, meta)
             for doc, meta in zip(got["documents"], got["metadatas"], strict=True)
         ]
+        vectors = got["embeddings"]
+        if vectors is None or len(vectors) == 0:
+            return chunks, np.zeros((0, 0), dtype=np.float32)
+        return chunks, np.asarray(vectors, dtype=np.float32)
 
 
 def to_metadata(chunk: Chunk) -> dict[str, Any]:

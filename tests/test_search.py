@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
@@ -17,10 +18,12 @@ from typer.testing import CliRunner
 from advisor.cli import app
 from advisor.settings import get_settings
 from evals.retrieval_metrics import evaluate, load_questions
+from retrieval.chunks import Chunk
 from retrieval.index import CorpusIndex, chroma_client
 from retrieval.products import product_chunks
 from retrieval.regulations import cfpb_chunks
 from retrieval.search import HybridSearcher
+from retrieval.sections import SectionTable, rank_sections
 from retrieval.service import RetrievalService
 from tests.live import free_port
 from tests.retrieval_fixtures import REGULATIONS
@@ -158,3 +161,36 @@ def test_chat_answers_corpus_questions_with_quoted_citations(
     assert final["citations"] == [c["citation"] for c in cited]
     joke = done(chat_events(client, auth, "tell me a joke about pirates"))
     assert joke["finish_reason"] == "no_facts" and joke["citations"] == []
+
+
+def _table(sections: list[str], vectors: list[list[float]], recital: int = -1) -> SectionTable:
+    """A section table over tiny hand-made passages."""
+    chunks = [
+        Chunk(f"{s} [{i}]", s, s, "text", "gdpr", {"recital": True} if i == recital else {})
+        for i, s in enumerate(sections)
+    ]
+    return SectionTable.build(chunks, np.array(vectors, dtype=np.float32))
+
+
+def test_sections_rank_by_best_passage_centroid_and_words() -> None:
+    table = _table(["A", "A", "B"], [[1, 0], [0, 1], [0.9, 0.436]])
+    query = np.array([1, 0], dtype=np.float32)
+    none, everything = np.zeros(3, dtype=np.float32), np.ones(3, dtype=bool)
+    ranked = rank_sections(table, query, none, everything, 2)
+    assert [table.chunks[i].section for i, _, _ in ranked] == ["B", "A"]  # B's centroid is closer
+    assert ranked[1][0] == 0 and ranked[1][2] == pytest.approx(1.0)  # A shows its best passage
+    words = np.array([0, 0, 0], dtype=np.float32)
+    words[0] = 1.0
+    assert table.chunks[rank_sections(table, query, words, everything, 1)[0][0]].section == "A"
+    only_a = np.array([True, True, False])
+    assert {
+        table.chunks[i].section for i, _, _ in rank_sections(table, query, none, only_a, 5)
+    } == {"A"}
+
+
+def test_recitals_yield_to_articles_on_a_tie() -> None:
+    table = _table(["Recital 1", "Art. 1"], [[1, 0], [1, 0]], recital=0)
+    ranked = rank_sections(
+        table, np.array([1, 0], dtype=np.float32), np.zeros(2, np.float32), np.ones(2, bool), 2
+    )
+    assert [table.chunks[i].section for i, _, _ in ranked] == ["Art. 1", "Recital 1"]
