@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
 
-from presidio_analyzer import AnalyzerEngine, AnalyzerEngineProvider, RecognizerResult
+from presidio_analyzer import (
+    AnalyzerEngine,
+    AnalyzerEngineProvider,
+    PatternRecognizer,
+    RecognizerResult,
+)
 from presidio_anonymizer import AnonymizerEngine
 from presidio_anonymizer.entities import OperatorConfig
 
 from advisor.rails.offline import keep_offline
 from advisor.rails.policy import PiiPolicy
+from advisor.rails.postcodes import PostcodeFollower
 from advisor.rails.recognizers import banking_recognizers
 from advisor.rails.vault import Vault
 from advisor.settings import Settings
@@ -47,10 +55,17 @@ class Redaction:
 class PiiRedactor:
     """Finds PII under the policy and replaces it with per-session placeholders."""
 
-    def __init__(self, policy: PiiPolicy, analyzer: AnalyzerEngine) -> None:
+    def __init__(self, policy: PiiPolicy, analyzer: AnalyzerEngine, policy_dir: Path) -> None:
         self.policy, self.analyzer = policy, analyzer
         self.anonymizer, self.allowed = AnonymizerEngine(), policy.allowed  # type: ignore[no-untyped-call]
-        for recognizer in banking_recognizers(policy):
+        phrases = sorted((w for w in self.allowed if not w.isalnum()), key=len, reverse=True)
+        self.phrases = re.compile(rf"(?<!\w)(?:{'|'.join(map(re.escape, phrases))})(?!\w)", re.I)
+        self.postcodes = PostcodeFollower(policy.zip_code)
+        for recognizer in analyzer.registry.recognizers:
+            flags = policy.own_regex_flags.get(str(getattr(recognizer, "name", "")))
+            if flags is not None and isinstance(recognizer, PatternRecognizer):
+                recognizer.global_regex_flags = flags
+        for recognizer in banking_recognizers(policy, policy_dir):
             analyzer.registry.add_recognizer(recognizer)
 
     @classmethod
@@ -66,19 +81,20 @@ class PiiRedactor:
         provider = AnalyzerEngineProvider(
             analyzer_engine_conf_file=policy_dir / "pii_analyzer.yaml"
         )
-        return cls(policy, provider.create_engine())
+        return cls(policy, provider.create_engine(), policy_dir)
 
     def analyze(self, text: str) -> list[Entity]:
         """Non-overlapping PII spans in the text, best first on conflicts, in text order."""
         folded, origin = fold(text)
         found = self.analyzer.analyze(folded, language="en", entities=list(self.policy.entities))
-        kept = [r for r in found if self._keep(r, folded)]
-        chosen: list[Entity] = []
-        for r in sorted(kept, key=self._rank):
-            span = Entity(r.entity_type, origin[r.start], origin[r.end - 1] + 1, r.score)
-            if all(span.end <= c.start or span.start >= c.end for c in chosen):
-                chosen.append(span)
-        return sorted(chosen, key=lambda e: e.start)
+        inside = [m.span() for m in self.phrases.finditer(folded)]
+        kept = [r for r in found if self._keep(r, folded, inside)]
+        chosen = choose([*kept, *self.postcodes.candidates(folded, kept)], self._rank)
+        self.postcodes.join_blocks(folded, chosen)
+        spans = [
+            Entity(r.entity_type, origin[r.start], origin[r.end - 1] + 1, r.score) for r in chosen
+        ]
+        return sorted(spans, key=lambda e: e.start)
 
     def redact(self, text: str, vault: Vault | None = None) -> Redaction:
         """The text with each entity replaced by its placeholder in the (session's) vault."""
@@ -105,17 +121,35 @@ class PiiRedactor:
         priority = self.policy.entities[result.entity_type].priority
         return -priority, -result.score, result.start - result.end
 
-    def _keep(self, result: RecognizerResult, text: str) -> bool:
-        """Above the entity's threshold, and not an allow-listed word taken for a person."""
+    def _keep(self, result: RecognizerResult, text: str, inside: list[tuple[int, int]]) -> bool:
+        """Above the entity's threshold, and not allow-listed words or phrases as a person."""
         rule = self.policy.entities.get(result.entity_type)
         if rule is None or result.score < rule.threshold:
             return False
         if result.entity_type != "PERSON":
             return True
+        if any(a <= result.start and result.end <= b for a, b in inside):
+            return False
         span = text[result.start : result.end].strip()
         words = span.lower().replace("'s", "").split()
         acronym = span.isupper() and len(span) <= SHORT_ACRONYM
         return not acronym and not all(w.strip(".,") in self.allowed for w in words)
+
+
+def choose(
+    found: list[RecognizerResult], rank: Callable[[RecognizerResult], tuple[int, float, int]]
+) -> list[RecognizerResult]:
+    """Non-overlapping spans, best first; an overlapping span of the same type widens one."""
+    chosen: list[RecognizerResult] = []
+    for r in sorted(found, key=rank):
+        clash = [c for c in chosen if not (r.end <= c.start or r.start >= c.end)]
+        if not clash:
+            chosen.append(r)
+        elif len(clash) == 1 and clash[0].entity_type == r.entity_type:
+            start, end = min(r.start, clash[0].start), max(r.end, clash[0].end)
+            if all(end <= c.start or start >= c.end for c in chosen if c is not clash[0]):
+                clash[0].start, clash[0].end = start, end
+    return chosen
 
 
 def fold(text: str) -> tuple[str, list[int]]:

@@ -27,6 +27,14 @@ class EntityRule(BaseModel):
     restore: Literal["full", "last4"] = "full"
 
 
+class PatternRule(BaseModel):
+    """One regex of a recognizer, with the score of a match."""
+
+    name: str
+    regex: str
+    score: float
+
+
 class PersonCues(BaseModel):
     """Words that put the capitalised words after them in a person's context."""
 
@@ -43,12 +51,43 @@ class StreetRules(BaseModel):
     units: list[str]
     not_street_words: list[str]
     us_states: list[str]
+    context: list[str]
 
 
 class ZipRules(BaseModel):
-    """Words that make a five-digit number a ZIP code."""
+    """Words that make a five-digit number a ZIP code; postcodes that follow a street."""
 
     context: list[str]
+    postcodes: list[PatternRule]
+    # How far after a street line a postcode still belongs to it ("..., Austin, TX 78704").
+    follow_chars: int = 60
+
+
+class PersonNames(BaseModel):
+    """Where a gazetteer first name counts as a person (never on its own)."""
+
+    # Lower-case words right before a lower-case name ("pay sarah", "for marek").
+    cues: list[str]
+    # Phrases right after a capitalised name ("Bui Van Duc as a payee").
+    after: list[str]
+    # Names that are also everyday words: left out of the generated gazetteer.
+    not_names: list[str]
+
+
+class DriverLicenseRules(BaseModel):
+    """Words that announce a driver's licence number, and the shape of the number."""
+
+    cues: list[str]
+    number: str
+
+
+class PhoneRules(BaseModel):
+    """International phone numbers Presidio's regional parser misses."""
+
+    patterns: list[PatternRule]
+    context: list[str]
+    min_digits: int
+    max_digits: int
 
 
 class PiiPolicy(BaseModel):
@@ -59,6 +98,13 @@ class PiiPolicy(BaseModel):
     person_cues: PersonCues
     street_address: StreetRules
     zip_code: ZipRules
+    card_patterns: list[PatternRule]
+    # Predefined recognizers whose own regex flags beat the global ones (IBAN is upper-case:
+    # ignoring case lets "…1345 belongs" swallow a word and fail the checksum).
+    own_regex_flags: dict[str, int]
+    person_names: PersonNames
+    driver_license: DriverLicenseRules
+    phone: PhoneRules
 
     @property
     def allowed(self) -> frozenset[str]:

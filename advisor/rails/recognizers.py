@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
-from presidio_analyzer import Pattern, PatternRecognizer
+from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer
 
+from advisor.rails.id_recognizers import (
+    DriverLicenseCueRecognizer,
+    LoosePhoneRecognizer,
+    broad_card_recognizer,
+)
+from advisor.rails.names import GazetteerPersonRecognizer
 from advisor.rails.policy import PiiPolicy, StreetRules
 
 CASED = re.MULTILINE  # capitalisation carries meaning for names and state codes
@@ -17,30 +24,44 @@ def _any(words: list[str]) -> str:
     return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
 
 
+def _street_patterns(rules: StreetRules) -> list[Pattern]:
+    """US forms, continental forms, PO boxes and address lines, from the policy's words."""
+    units, suffixes = _any(rules.units), _any(rules.suffixes)
+    fused, prefixes = _any(rules.fused_suffixes), _any(rules.prefixes)
+    unit = rf"(?:,?\s+(?:(?:{units})\.?\s*#?|#)\s*\w{{1,6}})?"
+    house, word = r"\b\d{1,6}[a-z]?", r"[^\W\d_][\w'.\-]*"
+    words = rf"(?:(?:{word}|\d{{1,3}}(?:st|nd|rd|th))\s+){{1,4}}"
+    name = r"(?:[^\W\d_][\w'\-]*\s?){1,4}"
+    number = rf"\d{{1,5}}[a-z]?\b(?![.,]\d){unit}"
+    return [
+        Pattern("number street suffix", rf"{house}\s+{words}(?:{suffixes})\b\.?{unit}", 0.65),
+        Pattern("fused suffix number", rf"\b[^\W\d_]*(?:{fused})\s+\d{{1,5}}\w?\b{unit}", 0.6),
+        Pattern("prefix street", rf"{house},?\s+(?:{prefixes})\s+{name}", 0.6),
+        Pattern("unit", rf"\b(?:{units})\.?\s*#?\s*\d{{1,5}}[a-z]?\b", 0.5),
+        Pattern("po box", r"\bp\.?\s?o\.?\s?box\s+\d{1,7}\b", 0.7),
+        # A line of its own: "11 Školní 939" (house number, street, number).
+        Pattern("address line", rf"^[ \t]*\d{{1,4}}[ \t]+(?:{word}[ \t]+){{1,3}}{number}", 0.5),
+        # "Jakobi 69": only with address words before it (context lifts it over the threshold).
+        Pattern("name number (context)", rf"\b(?:{word}[ \t]){{1,3}}{number}", 0.15),
+    ]
+
+
 class StreetAddressRecognizer(PatternRecognizer):
     """House number plus street name and suffix ("1234 Elm Street, Apt 5"), EU forms too."""
 
     def __init__(self, rules: StreetRules) -> None:
         self.not_street = {w.lower() for w in rules.not_street_words}
-        units, suffixes = _any(rules.units), _any(rules.suffixes)
-        fused, prefixes = _any(rules.fused_suffixes), _any(rules.prefixes)
-        unit = rf"(?:,?\s+(?:{units})\.?\s*#?\s*\w{{1,6}})?"
-        words = r"(?:[^\W\d_][\w'.\-]*\s+){1,4}"
-        name = r"(?:[^\W\d_][\w'\-]*\s?){1,4}"
-        patterns = [
-            Pattern(
-                "number street suffix", rf"\b\d{{1,6}}\s+{words}(?:{suffixes})\b\.?{unit}", 0.65
-            ),
-            Pattern("fused suffix number", rf"\b[^\W\d_]*(?:{fused})\s+\d{{1,5}}\w?\b{unit}", 0.6),
-            Pattern("prefix street", rf"\b\d{{1,6}},?\s+(?:{prefixes})\s+{name}", 0.6),
-            Pattern("unit", rf"\b(?:{units})\.?\s*#?\s*\d{{1,5}}\b", 0.5),
-        ]
-        super().__init__("STREET_ADDRESS", name="StreetAddressRecognizer", patterns=patterns)
+        super().__init__(
+            "STREET_ADDRESS", name="StreetAddressRecognizer", patterns=_street_patterns(rules),
+            context=rules.context,
+        )  # fmt: skip
 
     def invalidate_result(self, pattern_text: str) -> bool:
         """Reject a match whose would-be street name is ordinary words ("2 cards on my way")."""
-        words = re.findall(r"[^\W\d_]+", pattern_text.lower())
-        return any(w in self.not_street for w in words[:-1])
+        text = pattern_text.lower()
+        words = re.findall(r"[^\W\d_]+", text)
+        named = words if re.search(r"\d\W*$", text) else words[:-1]
+        return any(w in self.not_street for w in named)
 
 
 class UsZipRecognizer(PatternRecognizer):
@@ -75,10 +96,14 @@ class PersonCueRecognizer(PatternRecognizer):
         )
 
 
-def banking_recognizers(policy: PiiPolicy) -> list[PatternRecognizer]:
+def banking_recognizers(policy: PiiPolicy, policy_dir: Path) -> list[EntityRecognizer]:
     """Every custom recognizer of the policy."""
     return [
         StreetAddressRecognizer(policy.street_address),
         UsZipRecognizer(policy.street_address, policy.zip_code.context),
         PersonCueRecognizer(policy),
+        GazetteerPersonRecognizer(policy.person_names, policy_dir, policy.allowed),
+        broad_card_recognizer(policy.card_patterns),
+        DriverLicenseCueRecognizer(policy.driver_license),
+        LoosePhoneRecognizer(policy.phone),
     ]

@@ -1,0 +1,59 @@
+"""Postcodes that follow a street line ("9 Rue de Rivoli, 75004 Paris", "..., Austin, TX 78704")."""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+from presidio_analyzer import RecognizerResult
+
+from advisor.rails.policy import ZipRules
+
+# Where an address sentence ends: ! ? ; or a full stop after a word (not "Apt." or "St.").
+SENTENCE_END = re.compile(r"[!?;]|(?<=[^\W\d]{4})\.(?:\s|$)")
+BLOCK_CHARS = 60
+
+
+class PostcodeFollower:
+    """Finds the postcode after each street line; a multi-line block joins the street span."""
+
+    def __init__(self, rules: ZipRules) -> None:
+        self.patterns = [(re.compile(r.regex), r.score) for r in rules.postcodes]
+        self.reach = rules.follow_chars
+
+    def candidates(self, text: str, found: list[RecognizerResult]) -> list[RecognizerResult]:
+        """A ZIP_CODE candidate after each street candidate (overlaps are settled later)."""
+        streets = [r for r in found if r.entity_type == "STREET_ADDRESS"]
+        taken = [r for r in found if r.entity_type != "PERSON"]  # spaCy reads "Leeds LS1" as one
+        zips = (self._postcode(text, street.end, taken) for street in streets)
+        return [z for z in zips if z is not None]
+
+    @staticmethod
+    def join_blocks(text: str, chosen: list[RecognizerResult]) -> None:
+        """Extend a street over the lines of its block up to the postcode that closes it."""
+        ordered = sorted(chosen, key=lambda r: r.start)
+        for street, after in itertools.pairwise(ordered):
+            between = text[street.end : after.start]
+            pair = (street.entity_type, after.entity_type) == ("STREET_ADDRESS", "ZIP_CODE")
+            if pair and "\n" in between and len(between) <= BLOCK_CHARS:
+                street.end += len(between.rstrip(" \t,"))
+
+    def _postcode(
+        self, text: str, begin: int, taken: list[RecognizerResult]
+    ) -> RecognizerResult | None:
+        """The first free postcode-shaped token before the sentence ends, if any."""
+        window = text[begin : begin + self.reach]
+        cut = SENTENCE_END.search(window)
+        window = window[: cut.start()] if cut else window
+        hits = [
+            RecognizerResult("ZIP_CODE", begin + m.start(), begin + m.end(), score)
+            for pattern, score in self.patterns
+            for m in pattern.finditer(window)
+        ]
+        free = [h for h in hits if all(_apart(t, h.start, h.end) for t in taken)]
+        return min(free, key=lambda h: h.start) if free else None
+
+
+def _apart(result: RecognizerResult, start: int, end: int) -> bool:
+    """The result does not overlap [start, end)."""
+    return result.end <= start or result.start >= end
