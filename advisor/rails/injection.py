@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from advisor.rails.injection_data import sentences, windows
+from advisor.rails.injection_data import sentences, speaks_to_reader, windows
 from advisor.rails.injection_rules import Pattern, Source, first_match, load_patterns
 from advisor.rails.normalize import normalize
 
@@ -21,7 +21,8 @@ log = logging.getLogger(__name__)
 
 Embed = Callable[[list[str]], np.ndarray]
 MAX_WINDOWS = 12  # per text: bounds the cost of a huge message
-MAX_SENTENCES = 48  # per document or memo
+MAX_SENTENCES = 64  # per document or memo
+MAX_DATA_UNITS = 16  # of those, the ones that speak to a reader are classified
 RULE_SIMILAR = "injection.similar_attack"
 RULE_IN_DATA = "injection.instruction_in_data"
 __all__ = ["RULE_IN_DATA", "RULE_SIMILAR", "InjectionDetector", "Source", "Verdict"]
@@ -44,6 +45,7 @@ class Head:
     coef: np.ndarray
     intercept: float
     threshold: float
+    memo_threshold: float = 0.5  # the data head's threshold for memos
 
     def scores(self, vectors: np.ndarray) -> np.ndarray:
         """Probability of attack for each row."""
@@ -76,7 +78,12 @@ class InjectionModel:
 
         raw = joblib.load(path)
         heads = {
-            n: Head(np.asarray(h["coef"]), float(h["intercept"]), float(h["threshold"]))
+            n: Head(
+                np.asarray(h["coef"]),
+                float(h["intercept"]),
+                float(h["threshold"]),
+                float(h.get("memo_threshold", h["threshold"])),
+            )
             for n, h in raw["heads"].items()
         }
         return cls(direct=heads["direct"], data=heads["data"], meta=dict(raw["meta"]))
@@ -153,6 +160,8 @@ class InjectionDetector:
         if self.threshold is not None:
             return self.threshold
         assert self.model is not None
+        if source == "memo":
+            return self.model.data.memo_threshold
         return (self.model.direct if source == "user" else self.model.data).threshold
 
     def scores(self, variant_lists: list[list[str]], source: Source) -> list[float]:
@@ -179,8 +188,10 @@ def units_of(variants: list[str], source: Source) -> list[str]:
         return (windows(base)[:MAX_WINDOWS] + [w for d in decoded for w in windows(d)[:1]])[
             : MAX_WINDOWS + 2
         ]
-    parts = sentences(base, min_words=2)[:MAX_SENTENCES] or ([base] if base else [])
-    return parts + [s for d in decoded for s in sentences(d, 2)[:2]]
+    parts = sentences(base, min_words=2)[:MAX_SENTENCES] + [
+        s for d in decoded for s in sentences(d, 2)[:2]
+    ]
+    return [s for s in parts if speaks_to_reader(s)][:MAX_DATA_UNITS]
 
 
 def _differs(base: str, variant: str) -> bool:

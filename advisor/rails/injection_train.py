@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -11,8 +12,22 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from advisor.rails.injection import Embed, Head, InjectionModel, default_embed, model_path
-from advisor.rails.injection_data import Corpus, fold_of, load_corpus, sentences, windows
+from advisor.rails.injection import (
+    MAX_SENTENCES,
+    Embed,
+    Head,
+    InjectionModel,
+    default_embed,
+    model_path,
+)
+from advisor.rails.injection_data import (
+    Corpus,
+    fold_of,
+    load_corpus,
+    sentences,
+    speaks_to_reader,
+    windows,
+)
 from advisor.rails.normalize import clean
 
 if TYPE_CHECKING:
@@ -21,6 +36,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TARGET_FPR = {"direct": 0.002, "data": 0.005}  # per benign text, on inner held-out folds
+RECIPE = "injection-v1"  # bump when the training recipe changes
+MEMO = "memo:"  # group prefix: memos are calibrated apart from passages
+DIRECT_DOCUMENTS = 300  # passages among the message head's negatives (windows are costly)
 _SECOND_PERSON = ("you", "your", "you're", "yourself")
 
 
@@ -28,9 +46,15 @@ _SECOND_PERSON = ("you", "your", "you're", "yourself")
 class Units:
     """The examples of one head: texts, labels and the split group each comes from."""
 
+    scored: Callable[[str], bool] = lambda _: True  # which units run-time checks classify
     texts: list[str] = field(default_factory=list)
     labels: list[int] = field(default_factory=list)
     groups: list[str] = field(default_factory=list)
+
+    def only(self, wanted: Callable[[str], bool]) -> Units:
+        """The units whose text is wanted."""
+        rows = [r for r in zip(self.texts, self.labels, self.groups, strict=True) if wanted(r[0])]
+        return Units(self.scored, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
 
     def add(self, texts: Sequence[str], label: int, group: str) -> None:
         """Add units that all belong to one group."""
@@ -48,7 +72,7 @@ def direct_units(corpus: Corpus, keep: Callable[[str], bool]) -> Units:
     for text in [*corpus.benign["banking77"], *corpus.benign["clinc150"], *corpus.memos]:
         if keep(text):
             units.add([clean(text)], 0, text)
-    for text in corpus.documents:
+    for text in corpus.documents[:DIRECT_DOCUMENTS]:
         if keep(text):
             units.add(windows(clean(text)), 0, text)
     return units
@@ -56,7 +80,7 @@ def direct_units(corpus: Corpus, keep: Callable[[str], bool]) -> Units:
 
 def data_units(corpus: Corpus, keep: Callable[[str], bool]) -> Units:
     """Data head: anything said to an assistant against document sentences and memos."""
-    units = Units()
+    units = Units(speaks_to_reader)
     for text in corpus.attacks["bipia"]:
         if keep(corpus.group(text)):
             units.add([clean(text)], 1, corpus.group(text))
@@ -65,16 +89,18 @@ def data_units(corpus: Corpus, keep: Callable[[str], bool]) -> Units:
         if keep(corpus.group(text)):
             units.add(said, 1, corpus.group(text))
     # Requests customers make of an assistant are out of place inside a document or memo.
-    requests = corpus.benign["banking77"][::4] + corpus.benign["clinc150"][::2]
+    requests = corpus.benign["banking77"][::3] + corpus.benign["clinc150"]
     for text in requests:
         if keep(text):
             units.add([clean(text)], 1, text)
+    units = units.only(speaks_to_reader)  # positives as checked at run time
+    # Negatives: every sentence, so the head learns what documents say, not only how they ask.
     for text in corpus.documents:
         if keep(text):
-            units.add(sentences(clean(text), 2), 0, text)
+            units.add(sentences(clean(text), 2)[:MAX_SENTENCES], 0, text)
     for text in corpus.memos:
         if keep(text):
-            units.add([clean(text)], 0, text)
+            units.add(sentences(clean(text), 1) or [clean(text)], 0, MEMO + text)
     return units
 
 
@@ -88,17 +114,28 @@ def fit_head(units: Units, vectors: np.ndarray, target_fpr: float) -> Head:
     from sklearn.linear_model import LogisticRegression
 
     labels, groups = np.asarray(units.labels), np.asarray(units.groups)
+    scored = np.asarray([units.scored(t) for t in units.texts])
     inner = np.asarray([fold_of(g, 3) for g in units.groups])
     benign_max: dict[str, float] = {}
     for k in range(3):
         clf = _logreg(LogisticRegression, vectors[inner != k], labels[inner != k])
         probs = clf.predict_proba(vectors[inner == k])[:, 1]
-        for g, y, p in zip(groups[inner == k], labels[inner == k], probs, strict=True):
-            if y == 0:
-                benign_max[g] = max(benign_max.get(g, 0.0), float(p))
-    threshold = max(0.5, float(np.quantile(list(benign_max.values()), 1.0 - target_fpr)))
+        held = inner == k
+        rows = zip(groups[held], labels[held], scored[held], probs, strict=True)
+        for g, y, counts, p in rows:
+            if y == 0:  # a benign text's score is the maximum over the units scored at run time
+                benign_max[g] = max(benign_max.get(g, 0.0), float(p) if counts else 0.0)
+    threshold = max(0.5, _quantile(benign_max, False, 1.0 - target_fpr))
+    memo_threshold = max(0.5, _quantile(benign_max, True, 1.0 - target_fpr))
     clf = _logreg(LogisticRegression, vectors, labels)
-    return Head(clf.coef_[0].astype(np.float32), float(clf.intercept_[0]), threshold)
+    coef = clf.coef_[0].astype(np.float32)
+    return Head(coef, float(clf.intercept_[0]), threshold, memo_threshold)
+
+
+def _quantile(scores: dict[str, float], memos: bool, q: float) -> float:
+    """The q-quantile of the memos' or the other texts' scores (0 when there are none)."""
+    values = [s for g, s in scores.items() if g.startswith(MEMO) == memos]
+    return float(np.quantile(values, q)) if values else 0.0
 
 
 def _logreg(cls: type, vectors: np.ndarray, labels: np.ndarray) -> Any:
@@ -126,38 +163,58 @@ class CachedEmbed:
         self.cache: dict[str, np.ndarray] = {}
         if path and path.is_file():
             data = np.load(path, allow_pickle=False)
-            self.cache = dict(zip(data["texts"].tolist(), data["vectors"], strict=True))
+            self.cache = dict(zip(data["keys"].tolist(), data["vectors"], strict=True))
 
     def __call__(self, texts: list[str]) -> np.ndarray:
         """Vectors for texts, computing only the new ones."""
-        missing = list(dict.fromkeys(t for t in texts if t not in self.cache))
-        for start in range(0, len(missing), 512):
-            batch = missing[start : start + 512]
-            self.cache.update(zip(batch, self.embed(batch), strict=True))
+        keys = [_key(t) for t in texts]
+        todo = list({k: t for k, t in zip(keys, texts, strict=True) if k not in self.cache}.items())
+        for start in range(0, len(todo), 256):
+            batch = todo[start : start + 256]
+            vectors = self.embed([t for _, t in batch])
+            self.cache.update(zip([k for k, _ in batch], vectors, strict=True))
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
-        return np.stack([self.cache[t] for t in texts])
+        return np.stack([self.cache[k] for k in keys])
 
     def save(self) -> None:
-        """Write the cache next to the model."""
+        """Write the cache (text hashes and vectors) next to the model."""
         if self.path and self.cache:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            texts = list(self.cache)
-            np.savez(
-                self.path, texts=np.asarray(texts), vectors=np.stack(list(self.cache.values()))
-            )
+            keys, vectors = np.asarray(list(self.cache)), np.stack(list(self.cache.values()))
+            np.savez(self.path, keys=keys, vectors=vectors.astype(np.float32))
 
 
-def train_injection_model(settings: Settings, embed: Embed | None = None) -> Path | None:
-    """Train on settings.shared_data_dir into the model path; None when the data is missing."""
+def _key(text: str) -> str:
+    """A short, stable key for a text."""
+    return hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=12).hexdigest()
+
+
+def train_injection_model(
+    settings: Settings, embed: Embed | None = None, force: bool = False
+) -> Path | None:
+    """Train from the shared data into var/ unless trained on the same already; None: no data."""
+    shared, path = Path(settings.shared_data_dir), model_path(settings)
     try:
-        corpus = load_corpus(Path(settings.shared_data_dir))
-    except (OSError, ValueError) as exc:
+        stamp = fingerprint(shared)
+        if not force and path.is_file() and InjectionModel.read(path).meta.get("data") == stamp:
+            return path
+        corpus = load_corpus(shared)
+    except (OSError, ValueError, KeyError) as exc:
         log.warning("injection training data unavailable (%s): model not trained", exc)
         return None
-    path = model_path(settings)
     cached = CachedEmbed(embed or default_embed(), path.parent / "injection-embeddings.npz")
     model = train_model(corpus, cached)
+    model.meta["data"] = stamp
     cached.save()
     model.save(path)
     return path
+
+
+def fingerprint(shared: Path) -> str:
+    """What the model was trained from: the recipe version and the data files' sizes and times."""
+    files = sorted(
+        p for d in ("attacks", "intents", "regulations") for p in (shared / d).rglob("*")
+    )
+    parts = [RECIPE] + [f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
