@@ -125,3 +125,29 @@ def fake_draft(request: object) -> str:
     """The draft line of the prompt."""
     content = request.messages[-1].content  # type: ignore[attr-defined]
     return str(content.split("Draft: ")[-1].strip())
+
+
+def test_echoed_message_never_reaches_the_customer(
+    client: TestClient, auth: dict[str, str], fake: FakeBackend
+) -> None:
+    message = (
+        "hi, I'm Maria Gonzalez and my email is maria.g@example.com - what's my checking balance?"
+    )
+    fake.script = lambda request: (
+        f"{request.messages[-1].content.split('Question: ')[1].split(chr(10))[0]}."
+    )
+    events = chat_events(client, auth, message)
+    shown = streamed_text(events)
+    assert "maria.g@example.com" not in shown and "<<<" not in shown
+    assert any(d["rule"] == "quality.echoes_message" for n, d in events if n == "guard")
+    assert done(events)["grounding"] == "fallback"
+
+
+def test_partial_answer_is_completed_from_the_draft(
+    client: TestClient, auth: dict[str, str], fake: FakeBackend
+) -> None:
+    fake.script = lambda request: "Here is your answer. This one is a guaranteed return."
+    events = chat_events(client, auth, "What's my checking balance?")
+    final = done(events)["text"]
+    assert final.startswith("Here is your answer.") and "$" in final
+    assert "guaranteed return" not in final

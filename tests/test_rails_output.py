@@ -105,3 +105,16 @@ def test_refused(inputs: InputRails, text: str, rule: str | None) -> None:
 @pytest.mark.parametrize("text", ANSWERED)
 def test_answered(inputs: InputRails, text: str) -> None:
     assert inputs.refusal(text) is None
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "You asked: my social is <SSN_1> in case you need it again.",
+        "<<<what is my balance>>> Your balance is fine.",
+    ],
+)
+def test_echo_of_the_message_is_dropped(rails: OutputRails, sentence: str) -> None:
+    spoken = RailContext(question="thanks. my social is <SSN_1> in case you need it again")
+    fixed, found = rails.check(sentence, spoken)
+    assert fixed.strip() == "" and [f.rule for f in found] == ["quality.echoes_message"]

@@ -9,7 +9,8 @@ from advisor.chat.events import ChatEvent
 from advisor.rails.output import Intervention, OutputRails, RailContext, RailViolation
 from advisor.rails.vault import Vault
 
-SENTENCES = re.compile(r"[^.!?\n]+(?:[.!?]+|\n|$)\s*")
+# A sentence ends at . ! or ? followed by a space or the end (not inside "$1,017.37"), or a newline.
+SENTENCE = re.compile(r"[^\n]*?(?:[.!?](?=\s|$)|\n|$)\s*")
 
 
 class GuardedStream:
@@ -38,7 +39,7 @@ class GuardedStream:
     def whole(self, text: str) -> list[ChatEvent]:
         """Deterministic text, checked sentence by sentence, as word tokens; may raise."""
         out: list[ChatEvent] = []
-        for sentence in SENTENCES.findall(text) or [text]:
+        for sentence in split_sentences(text) or [text]:
             checked, found = (
                 self.rails.check(sentence, self.context) if self.rails else (sentence, [])
             )
@@ -49,6 +50,11 @@ class GuardedStream:
     def restore(self, text: str) -> str:
         """Placeholders back to the customer's own values (as the policy shows them)."""
         return self.vault.restore(text) if self.vault else text
+
+
+def split_sentences(text: str) -> list[str]:
+    """The text's sentences, each with its trailing space."""
+    return [m.group(0) for m in SENTENCE.finditer(text) if m.group(0)]
 
 
 def guard_events(found: list[Intervention]) -> list[ChatEvent]:
@@ -62,4 +68,4 @@ def word_tokens(text: str) -> list[ChatEvent]:
     return [events.token(w if i == 0 else f" {w}") for i, w in enumerate(words)]
 
 
-__all__ = ["GuardedStream", "RailViolation", "guard_events", "word_tokens"]
+__all__ = ["GuardedStream", "RailViolation", "guard_events", "split_sentences", "word_tokens"]

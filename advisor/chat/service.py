@@ -13,7 +13,13 @@ from advisor.chat import events
 from advisor.chat.bridge import iterate_in_thread
 from advisor.chat.citations import citation_events, find_passages, quoted_answer
 from advisor.chat.events import ChatEvent
-from advisor.chat.guarded import GuardedStream, RailViolation, guard_events, word_tokens
+from advisor.chat.guarded import (
+    GuardedStream,
+    RailViolation,
+    guard_events,
+    split_sentences,
+    word_tokens,
+)
 from advisor.chat.turn import Incomplete, Outcome, Turn, check_complete, done_data
 from advisor.chat.validation import clean_message
 from advisor.context_service import ContextService
@@ -27,6 +33,7 @@ from advisor.rails.service import Rails, spotlight
 from advisor.settings import Settings
 from advisor.store import TurnRecord, load_session, new_session_id, recent_turns, save_turn
 from portfolio_context.db import session_scope
+from portfolio_context.facts import Fact
 from prompts import load_prompt
 
 if TYPE_CHECKING:
@@ -172,7 +179,7 @@ class ChatService:
         if self.rails is None:
             return GuardedStream(None, RailContext(), turn.vault)
         topic = turn.selection.topic if turn.selection else None
-        context = self.rails.context(topic, verifier, trusted, self.system, quoted)
+        context = self.rails.context(topic, verifier, trusted, self.system, turn.message, quoted)
         return GuardedStream(self.rails.outputs, context, turn.vault)
 
     async def _answer(self, turn: Turn, hold: Hold, outcome: Outcome) -> AsyncIterator[ChatEvent]:
@@ -241,18 +248,22 @@ class ChatService:
         selection: Selection,
         outcome: Outcome,
     ) -> AsyncIterator[ChatEvent]:
-        """Replace what was shown with the draft (or keep verified sentences that suffice)."""
+        """Replace what was shown with the draft, or complete verified sentences with it."""
         shown = shown.strip()
-        if hold == "sentence" and shown and verifier.states(shown, selection.facts[0]):
+        missing = [f for f in selection.facts if not (shown and verifier.states(shown, f))]
+        if hold == "sentence" and shown and not missing:
             outcome.text, outcome.grounding, outcome.finish_reason = shown, "truncated", "stop"
             yield events.grounding("truncated", reason)
             return
         retract = hold == "number" and bool(shown)
         yield events.grounding("fallback", reason, retract=retract)
-        text = selection.draft if retract or not shown else f" {selection.draft}"
-        for event in word_tokens(text):
+        if retract or not shown:
+            addition, final = selection.draft, selection.draft
+        else:  # sentences already shown stay: add the draft's sentences for what they missed
+            addition = " " + draft_for(selection.draft, missing, verifier)
+            final = shown + addition
+        for event in word_tokens(addition):
             yield event
-        final = selection.draft if retract or not shown else f"{shown} {selection.draft}"
         outcome.text, outcome.grounding, outcome.finish_reason = final, "fallback", "fallback"
 
     def token_budget(self, draft: str) -> int:
@@ -282,3 +293,10 @@ class ChatService:
             len(fact_ids),
             elapsed,
         )
+
+
+def draft_for(draft: str, missing: list[Fact], verifier: Verifier) -> str:
+    """The draft's sentences that state the missing facts (the whole draft if none do)."""
+    sentences = [s.strip() for s in split_sentences(draft)]
+    chosen = [s for s in sentences if any(verifier.states(s, f) for f in missing)]
+    return " ".join(chosen) or draft

@@ -12,6 +12,7 @@ from advisor.rails.offline import keep_offline
 from advisor.rails.output_policy import OutputPolicy
 from advisor.rails.validators import (
     Grounded,
+    NoEcho,
     NoGuaranteedReturns,
     NoOtherPersonData,
     NoPromptLeak,
@@ -53,6 +54,7 @@ class RailContext:
     verifier: Verifier | None = None
     canary: str = ""
     system_prompt: str = ""
+    question: str = ""
     trusted: str = ""
     quoted: bool = False
     pii: PiiFinder | None = None
@@ -64,6 +66,7 @@ class RailContext:
             "verifier": self.verifier,
             "canary": self.canary,
             "system_prompt": self.system_prompt,
+            "question": "" if self.quoted else self.question,
             "quoted": self.quoted,
             "credit_context": (self.topic or "") in CREDIT_TOPICS,
             "pii": None if self.quoted else self._untrusted_pii,
@@ -84,6 +87,7 @@ class OutputRails:
         self.fallback_rules = {policy.leak.id, policy.grounded.id}
         self.guard = Guard(name="advisor-output").use(
             NoPromptLeak(policy),
+            NoEcho(policy),
             Grounded(policy),
             NoGuaranteedReturns(policy),
             NoProtectedBasis(policy),
@@ -102,7 +106,7 @@ class OutputRails:
         for item in found:
             if item.action == "fallback":
                 raise RailViolation(item)
-        fixed = str(outcome.validated_output) if found else text
+        fixed = text if not found else str(outcome.validated_output or "")
         return _keep_spacing(text, fixed), found
 
     def closing(self, answer: str, context: RailContext) -> tuple[str, Intervention | None]:
@@ -112,7 +116,8 @@ class OutputRails:
             return "", None
         item = Intervention(rule.id, "append", "investment content without the disclaimer")
         context.interventions.append(item)
-        return f" {rule.text}", item
+        stop = "" if not answer.strip() or answer.rstrip()[-1] in ".!?" else "."
+        return f"{stop} {rule.text}", item
 
 
 def _failures(outcome: Any) -> list[Any]:

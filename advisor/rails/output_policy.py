@@ -45,6 +45,12 @@ class LeakRule(Rule):
     system_prompt_ngram: int
 
 
+class EchoRule(Rule):
+    """Parroting the customer's message."""
+
+    ngram: int
+
+
 class ReplaceRule(Rule):
     """A value removed and replaced by a marker."""
 
@@ -58,6 +64,7 @@ class OutputPolicy(BaseModel):
     guarantees: PatternRule
     protected_basis: ProtectedBasisRule
     leak: LeakRule
+    echo: EchoRule
     other_person: ReplaceRule
     grounded: Rule
 

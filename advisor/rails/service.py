@@ -81,6 +81,7 @@ class Rails:
         verifier: Verifier | None,
         trusted: str,
         system: str,
+        question: str = "",
         quoted: bool = False,
     ) -> RailContext:
         """The rail context of one answer."""
@@ -89,6 +90,7 @@ class Rails:
             verifier=verifier,
             canary=self.canary,
             system_prompt=system,
+            question=question,
             trusted=trusted,
             quoted=quoted,
             pii=self.pii_spans,

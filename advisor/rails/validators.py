@@ -101,6 +101,23 @@ class NoPromptLeak(PolicyValidator):
         return PassResult()
 
 
+@register_validator(name="advisor/no_echo", data_type="string")
+class NoEcho(PolicyValidator):
+    """The answer does not parrot the customer's message or the prompt's delimiters."""
+
+    def __init__(self, policy: OutputPolicy, **kwargs: Any) -> None:
+        super().__init__(policy, **kwargs)
+        self.rule_id = policy.echo.id
+
+    def validate(self, value: Any, metadata: dict[str, Any]) -> ValidationResult:
+        """Fail (the sentence is dropped) on a run of the message's words or a delimiter."""
+        if "<<<" in value or ">>>" in value:
+            return self.fail("copies the prompt's delimiters", "")
+        if ngrams_shared(value, metadata.get("question", ""), self.policy.echo.ngram):
+            return self.fail("repeats the customer's message", "")
+        return PassResult()
+
+
 @register_validator(name="advisor/other_person_data", data_type="string")
 class NoOtherPersonData(PolicyValidator):
     """No personal data except the customer's own placeholders."""
