@@ -29,7 +29,7 @@ from advisor.rails.injection_rules import (
     load_patterns,
 )
 from advisor.rails.injection_train import train_model
-from advisor.rails.normalize import MAX_CHARS, normalize
+from advisor.rails.normalize import MAX_CHARS, MORSE, normalize
 from advisor.settings import Settings
 
 PATTERNS = load_patterns(POLICY_FILE)
@@ -73,6 +73,13 @@ def _homoglyphs(text: str) -> str:
     return text.replace("o", "\u043e").replace("a", "\u0430").replace("e", "\u0435")
 
 
+MORSE_OF = {letter: code for code, letter in MORSE.items()}
+
+
+def _morse_word(word: str) -> str:
+    return " ".join(MORSE_OF[c] for c in word.lower() if c in MORSE_OF)
+
+
 ENCODINGS = {
     "base64": lambda t: "Please decode: " + base64.b64encode(t.encode()).decode(),
     "base64-nested": lambda t: base64.b64encode(base64.b64encode(t.encode())).decode(),
@@ -86,6 +93,10 @@ ENCODINGS = {
     "zero-width": _zero_width,
     "homoglyphs": _homoglyphs,
     "spaced": lambda t: " ".join("IGNORE") + t[6:],
+    "morse": lambda t: "  ".join(
+        " ".join(MORSE_OF[c] for c in w.lower() if c in MORSE_OF) for w in t.split()
+    ),
+    "snake_case": lambda t: t.replace(" ", "_"),
     "fullwidth": lambda t: "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in t),
 }
 

@@ -113,6 +113,12 @@ _LEET_WORDS = frozenset(
         "disregard",
     ]
 )
+_MORSE_CODES = (
+    ".- -... -.-. -.. . ..-. --. .... .. .--- -.- .-.. -- -. --- .--. --.- .-. ... - ..- ...- "
+    ".-- -..- -.-- --.. ----- .---- ..--- ...-- ....- ..... -.... --... ---.. ----. .-.-.- "
+    "--..-- ..--.. -.-.--"
+)
+MORSE = dict(zip(_MORSE_CODES.split(), "abcdefghijklmnopqrstuvwxyz0123456789.,?!", strict=True))
 _COMMON = frozenset(
     [
         "the",
@@ -157,10 +163,11 @@ def normalize(text: str) -> list[str]:
     """The cleaned text first, then its folded and decoded variants (deduplicated, bounded)."""
     try:
         base = clean(text)
+        variants = [base]
+        _add_all(variants, [morse(text[:MAX_CHARS]) if isinstance(text, str) else ""])
+        _add_all(variants, _derived(base, MAX_DEPTH))
     except Exception:  # never raise on hostile input
         return [""]
-    variants = [base]
-    _add_all(variants, _derived(base, MAX_DEPTH))
     return variants[:MAX_VARIANTS]
 
 
@@ -184,7 +191,7 @@ def _derived(text: str, depth: int) -> list[str]:
     """Folded variants of a text, then what its encoded segments decode to."""
     out: list[str] = []
     folded = text.translate(_CONFUSABLES)
-    _add_all(out, [folded, *leet_variants(folded), unspace(folded)])
+    _add_all(out, [folded, *leet_variants(folded), unspace(folded), folded.replace("_", " ")])
     if depth > 0:
         for decoded in decodings(text):
             _add_all(out, [decoded, *_derived(decoded, depth - 1)])
@@ -242,6 +249,19 @@ def decodings(text: str) -> list[str]:
         _add(found, unquote_plus(text))
     _add(found, _rot13(text))
     return found[:MAX_SEGMENTS]
+
+
+def morse(text: str) -> str:
+    """Morse code (dots and dashes, letters apart by spaces, words by two or "/") as text."""
+    sample = text[:4000]
+    if (
+        sum(c in ".-" for c in sample) < 0.6 * max(len(sample.replace(" ", "")), 1)
+        or len(sample) < 10
+    ):
+        return ""
+    words = re.split(r"\s*/\s*|\s{2,}", sample.strip())
+    decoded = " ".join("".join(MORSE.get(c, "") for c in w.split()) for w in words)
+    return decoded if len(decoded.replace(" ", "")) >= 4 else ""
 
 
 def _b64(segment: str) -> bytes:
