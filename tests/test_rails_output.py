@@ -114,7 +114,8 @@ def test_answered(inputs: InputRails, text: str) -> None:
         "<<<what is my balance>>> Your balance is fine.",
     ],
 )
-def test_echo_of_the_message_is_dropped(rails: OutputRails, sentence: str) -> None:
+def test_echo_of_the_message_forces_fallback(rails: OutputRails, sentence: str) -> None:
     spoken = RailContext(question="thanks. my social is <SSN_1> in case you need it again")
-    fixed, found = rails.check(sentence, spoken)
-    assert fixed.strip() == "" and [f.rule for f in found] == ["quality.echoes_message"]
+    with pytest.raises(RailViolation) as caught:
+        rails.check(sentence, spoken)
+    assert caught.value.intervention.rule == "quality.echoes_message"

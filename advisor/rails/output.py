@@ -84,7 +84,7 @@ class OutputRails:
     def __init__(self, policy: OutputPolicy) -> None:
         keep_offline()
         self.policy = policy
-        self.fallback_rules = {policy.leak.id, policy.grounded.id}
+        self.fallback_rules = {policy.leak.id, policy.grounded.id, policy.echo.id}
         self.guard = Guard(name="advisor-output").use(
             NoPromptLeak(policy),
             NoEcho(policy),
