@@ -14,7 +14,7 @@ from httpx_sse import connect_sse
 
 from evals.checks import CheckResult, Observed, run_checks
 from evals.golden_format import Conversation
-from evals.store_probe import stored_texts
+from evals.store_probe import LogTap, stored_texts
 
 Tokens = Callable[[str], str]
 
@@ -107,7 +107,10 @@ class Runner:
         """One streamed answer."""
         started, events = time.perf_counter(), []
         body = {"message": message, "session_id": session}
-        with connect_sse(self.client, "POST", "/v1/chat", json=body, headers=headers) as source:
+        with (
+            LogTap() as tap,
+            connect_sse(self.client, "POST", "/v1/chat", json=body, headers=headers) as source,
+        ):
             if source.response.status_code != 200:
                 source.response.read()
                 raise ValueError(f"HTTP {source.response.status_code}: {source.response.text}")
@@ -122,6 +125,7 @@ class Runner:
             latency_ms=(time.perf_counter() - started) * 1000,
             guards=[d for n, d in events if n == "guard"],
             stored=stored_texts(self.client, done.get("trace_id")),
+            logs=tap.lines,
         )
         return observed, done.get("session_id", session)
 

@@ -137,3 +137,27 @@ def test_runner_report_and_compare(client: TestClient, settings: Settings, tmp_p
     fixed = {**report, "results": [{**r, "passed": True} for r in report["results"]]}
     assert compare(fixed, report)["regressed"] == ["facts-broken"]
     assert compare(report, fixed)["fixed"] == ["facts-broken"]
+
+
+REDACTED_EVENT = [{"rule": "privacy.pii_redacted", "action": "fix", "reason": "CREDIT_CARD"}]
+
+
+@pytest.mark.parametrize(
+    ("guards", "stored", "logs", "status"),
+    [
+        (REDACTED_EVENT, ["card <CARD_1> - balance?", "Your balance is $5."], [], "passed"),
+        ([], ["card <CARD_1>"], [], "failed"),
+        (REDACTED_EVENT, ["card 4111 1111 1111 1111 - balance?"], [], "failed"),
+        (REDACTED_EVENT, [], ["turn text=card 4111 1111 1111 1111"], "failed"),
+    ],
+    ids=["clean", "not-reported", "stored", "logged"],
+)
+def test_redacted_check_reads_events_store_and_logs(
+    guards: list[dict[str, str]], stored: list[str], logs: list[str], status: str
+) -> None:
+    seen = Observed(
+        user="card 4111 1111 1111 1111 - balance?", text="Your balance is $5.", done={},
+        facts=[], citations=[], latency_ms=1.0, guards=guards, stored=stored, logs=logs,
+    )  # fmt: skip
+    [result] = run_checks(Expect(redacted=True), seen)
+    assert result.status == status, result.detail
