@@ -38,8 +38,8 @@ def load_names(policy_dir: Path) -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(e.lstrip("~") for e in entries), words
 
 
-def _provider_words(package: str, attrs: Iterable[str]) -> set[str]:
-    """Every folded word of the given list attributes over a Faker provider's locales."""
+def _provider_words(package: str, attrs: Iterable[str], whole: bool = False) -> set[str]:
+    """Every folded word (or only one-word value) of list attributes over a provider's locales."""
     base = importlib.import_module(package)
     words: set[str] = set()
     for module in pkgutil.iter_modules(base.__path__):
@@ -48,7 +48,8 @@ def _provider_words(package: str, attrs: Iterable[str]) -> set[str]:
             values = getattr(provider, attr, ())
             if isinstance(values, dict | list | tuple | set):
                 words.update(fold_name(str(v)) for v in values)
-    return {w for v in words for w in v.split() if WORD.fullmatch(w)}
+    values = {v for v in words if " " not in v} if whole else words
+    return {w for v in values for w in v.split() if WORD.fullmatch(w)}
 
 
 def _excluded(extra: Iterable[str]) -> set[str]:
@@ -56,7 +57,7 @@ def _excluded(extra: Iterable[str]) -> set[str]:
     from spacy.lang.en.stop_words import STOP_WORDS
 
     lorem = importlib.import_module("faker.providers.lorem.en_US").Provider.word_list
-    places = _provider_words("faker.providers.address", ("countries", "states", "cities"))
+    places = _provider_words("faker.providers.address", ("countries", "states", "cities"), True)
     return {fold_name(w) for w in (*lorem, *STOP_WORDS, *extra)} | places
 
 

@@ -61,10 +61,7 @@ class PiiRedactor:
         phrases = sorted((w for w in self.allowed if not w.isalnum()), key=len, reverse=True)
         self.phrases = re.compile(rf"(?<!\w)(?:{'|'.join(map(re.escape, phrases))})(?!\w)", re.I)
         self.postcodes = PostcodeFollower(policy.zip_code)
-        for recognizer in analyzer.registry.recognizers:
-            flags = policy.own_regex_flags.get(str(getattr(recognizer, "name", "")))
-            if flags is not None and isinstance(recognizer, PatternRecognizer):
-                recognizer.global_regex_flags = flags
+        tune_engine(analyzer, policy)
         for recognizer in banking_recognizers(policy, policy_dir):
             analyzer.registry.add_recognizer(recognizer)
 
@@ -90,6 +87,7 @@ class PiiRedactor:
         inside = [m.span() for m in self.phrases.finditer(folded)]
         kept = [r for r in found if self._keep(r, folded, inside)]
         chosen = choose([*kept, *self.postcodes.candidates(folded, kept)], self._rank)
+        chosen = join_names(folded, chosen)
         self.postcodes.join_blocks(folded, chosen)
         spans = [
             Entity(r.entity_type, origin[r.start], origin[r.end - 1] + 1, r.score) for r in chosen
@@ -136,6 +134,17 @@ class PiiRedactor:
         return not acronym and not all(w.strip(".,") in self.allowed for w in words)
 
 
+def tune_engine(analyzer: AnalyzerEngine, policy: PiiPolicy) -> None:
+    """Give recognizers their own regex flags back and switch off unneeded spaCy pipes."""
+    for recognizer in analyzer.registry.recognizers:
+        flags = policy.own_regex_flags.get(str(getattr(recognizer, "name", "")))
+        if flags is not None and isinstance(recognizer, PatternRecognizer):
+            recognizer.global_regex_flags = flags
+    nlp = getattr(analyzer.nlp_engine, "nlp", None) or {}
+    for pipeline in nlp.values():
+        pipeline.disable_pipes(*[p for p in policy.nlp_disable if p in pipeline.pipe_names])
+
+
 def choose(
     found: list[RecognizerResult], rank: Callable[[RecognizerResult], tuple[int, float, int]]
 ) -> list[RecognizerResult]:
@@ -150,6 +159,19 @@ def choose(
             if all(end <= c.start or start >= c.end for c in chosen if c is not clash[0]):
                 clash[0].start, clash[0].end = start, end
     return chosen
+
+
+def join_names(text: str, chosen: list[RecognizerResult]) -> list[RecognizerResult]:
+    """Adjacent people with only a space between are one name ("tomasz" + "kowalczyk")."""
+    joined: list[RecognizerResult] = []
+    for r in sorted(chosen, key=lambda r: r.start):
+        last = joined[-1] if joined else None
+        same = last is not None and last.entity_type == r.entity_type == "PERSON"
+        if same and last is not None and text[last.end : r.start] == " ":
+            last.end = r.end
+        else:
+            joined.append(r)
+    return joined
 
 
 def fold(text: str) -> tuple[str, list[int]]:

@@ -94,6 +94,7 @@ class PiiPolicy(BaseModel):
     """Which entities are redacted, how, and what must survive."""
 
     entities: dict[str, EntityRule]
+    nlp_disable: list[str] = []
     allow_words: dict[str, list[str]]
     person_cues: PersonCues
     street_address: StreetRules

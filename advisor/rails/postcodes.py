@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import re
 
 from presidio_analyzer import RecognizerResult
@@ -12,6 +11,10 @@ from advisor.rails.policy import ZipRules
 # Where an address sentence ends: ! ? ; or a full stop after a word (not "Apt." or "St.").
 SENTENCE_END = re.compile(r"[!?;]|(?<=[^\W\d]{4})\.(?:\s|$)")
 BLOCK_CHARS = 60
+# What may sit between a street and its postcode, or end its line: capitalised place names,
+# state codes, units and numbers ("#7, Austin, Texas", "\nErwetegem\n, VOV\n Serbia").
+LOCALITY = re.compile(r"(?:[ \t.,]*(?:[A-Z][\w'\-]*\.?|#?\d{1,5}[a-zA-Z]?))+[ \t.,]*")
+LINE_END = re.compile(r"[ \t]*(?:\n|$)")
 
 
 class PostcodeFollower:
@@ -30,13 +33,12 @@ class PostcodeFollower:
 
     @staticmethod
     def join_blocks(text: str, chosen: list[RecognizerResult]) -> None:
-        """Extend a street over the lines of its block up to the postcode that closes it."""
+        """Extend a street over its town lines: up to its postcode, or to the end of its line."""
         ordered = sorted(chosen, key=lambda r: r.start)
-        for street, after in itertools.pairwise(ordered):
-            between = text[street.end : after.start]
-            pair = (street.entity_type, after.entity_type) == ("STREET_ADDRESS", "ZIP_CODE")
-            if pair and "\n" in between and len(between) <= BLOCK_CHARS:
-                street.end += len(between.rstrip(" \t,"))
+        for i, street in enumerate(ordered):
+            if street.entity_type == "STREET_ADDRESS":
+                after = ordered[i + 1] if i + 1 < len(ordered) else None
+                street.end += _town_length(text, street.end, after)
 
     def _postcode(
         self, text: str, begin: int, taken: list[RecognizerResult]
@@ -57,3 +59,15 @@ class PostcodeFollower:
 def _apart(result: RecognizerResult, start: int, end: int) -> bool:
     """The result does not overlap [start, end)."""
     return result.end <= start or result.start >= end
+
+
+def _town_length(text: str, start: int, after: RecognizerResult | None) -> int:
+    """How far the street's town part reaches: to its postcode, or to the end of its line."""
+    if after is not None and after.entity_type == "ZIP_CODE":
+        between = text[start : after.start]
+        if len(between) <= BLOCK_CHARS and ("\n" in between or LOCALITY.fullmatch(between)):
+            return len(between.rstrip(" \t,"))
+    town = LOCALITY.match(text, start, after.start if after is not None else len(text))
+    if town and LINE_END.match(text, town.end()):
+        return len(town.group().rstrip(" \t.,"))
+    return 0

@@ -26,13 +26,15 @@ def _any(words: list[str]) -> str:
 
 def _street_patterns(rules: StreetRules) -> list[Pattern]:
     """US forms, continental forms, PO boxes and address lines, from the policy's words."""
+    stop = rf"(?!(?:{_any(rules.not_street_words)})\b)"
     units, suffixes = _any(rules.units), _any(rules.suffixes)
     fused, prefixes = _any(rules.fused_suffixes), _any(rules.prefixes)
     unit = rf"(?:,?\s+(?:(?:{units})\.?\s*#?|#)\s*\w{{1,6}})?"
     house, word = r"\b\d{1,6}[a-z]?", r"[^\W\d_][\w'.\-]*"
     words = rf"(?:(?:{word}|\d{{1,3}}(?:st|nd|rd|th))\s+){{1,4}}"
     name = r"(?:[^\W\d_][\w'\-]*\s?){1,4}"
-    number = rf"\d{{1,5}}[a-z]?\b(?![.,]\d){unit}"
+    number = rf"\d{{1,4}}[a-z]?\b(?![.,]\d){unit}"
+    line_words = rf"(?:{stop}{word}[ \t]+){{1,3}}"
     return [
         Pattern("number street suffix", rf"{house}\s+{words}(?:{suffixes})\b\.?{unit}", 0.65),
         Pattern("fused suffix number", rf"\b[^\W\d_]*(?:{fused})\s+\d{{1,5}}\w?\b{unit}", 0.6),
@@ -40,9 +42,9 @@ def _street_patterns(rules: StreetRules) -> list[Pattern]:
         Pattern("unit", rf"\b(?:{units})\.?\s*#?\s*\d{{1,5}}[a-z]?\b", 0.5),
         Pattern("po box", r"\bp\.?\s?o\.?\s?box\s+\d{1,7}\b", 0.7),
         # A line of its own: "11 Školní 939" (house number, street, number).
-        Pattern("address line", rf"^[ \t]*\d{{1,4}}[ \t]+(?:{word}[ \t]+){{1,3}}{number}", 0.5),
+        Pattern("address line", rf"^[ \t]*\d{{1,4}}[ \t]+{line_words}{number}", 0.5),
         # "Jakobi 69": only with address words before it (context lifts it over the threshold).
-        Pattern("name number (context)", rf"\b(?:{word}[ \t]){{1,3}}{number}", 0.15),
+        Pattern("name number (context)", rf"\b(?:{stop}{word}[ \t]){{1,3}}{number}", 0.15),
     ]
 
 
@@ -59,7 +61,7 @@ class StreetAddressRecognizer(PatternRecognizer):
     def invalidate_result(self, pattern_text: str) -> bool:
         """Reject a match whose would-be street name is ordinary words ("2 cards on my way")."""
         text = pattern_text.lower()
-        words = re.findall(r"[^\W\d_]+", text)
+        words = re.findall(r"(?<!\w)[^\W\d_]+", text)  # not the "a" of house number "17a"
         named = words if re.search(r"\d\W*$", text) else words[:-1]
         return any(w in self.not_street for w in named)
 
