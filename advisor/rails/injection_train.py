@@ -218,3 +218,18 @@ def fingerprint(shared: Path) -> str:
     )
     parts = [RECIPE] + [f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+def main() -> None:
+    """`python -m advisor.rails.injection_train [--force]`: train into var/rails/."""
+    import sys
+
+    from advisor.settings import Settings
+
+    logging.basicConfig(level=logging.WARNING)
+    path = train_injection_model(Settings(), force="--force" in sys.argv[1:])
+    print(f"injection model: {path}" if path else "no training data: heuristics only")
+
+
+if __name__ == "__main__":
+    main()
