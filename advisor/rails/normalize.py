@@ -24,8 +24,8 @@ _CONFUSABLES = str.maketrans(
     "ABESIJKMHOPCTXYaeijospcyxdhlgABEZHIKMNOPTYXaopitvvxk",
 )
 # Leetspeak: 1, ! and | read as i (or as l: "a11", "ru1es"), 3 e, 4 a, 0 o, 5 s, 7 t, @ a, $ s.
-_LEET_I = str.maketrans("1!|34057@$89", "iiieaotsasbg")
-_LEET_L = str.maketrans("1!|34057@$89", "lileaotsasbg")
+_LEET_I = str.maketrans("1!|34057@$89", "iiieaostasbg")
+_LEET_L = str.maketrans("1!|34057@$89", "lileaostasbg")
 _TOKEN = re.compile(r"\S+")
 _LEET_CHARS = frozenset("0123456789@$!|")
 _SPACED = re.compile(r"\b(?:[A-Za-z][ .\-_*]){3,40}[A-Za-z]\b")
