@@ -24,7 +24,7 @@ REDACTED = [
     ("eu street", "new address Nassaustraat 123 in Utrecht", "Nassaustraat 123", "STREET_ADDRESS"),
     ("zip after state", "Springfield, IL 62704", "62704", "ZIP_CODE"),
     ("person", "please add John Smith to my account", "John Smith", "PERSON"),
-    ("titled lower-case name", "join accounts with ms. wijtze", "wijtze", "PERSON"),
+    ("titled lower-case name", "join accounts with ms. wijtze", "ms. wijtze", "PERSON"),
     ("ip", "login from 58.74.121.78 was not me", "58.74.121.78", "IP_ADDRESS"),
     ("2-series mastercard", "my new Mastercard 2223 0000 4841 0010 was declined", "2223 0000 4841 0010", "CREDIT_CARD"),
     ("iban before a word", "my account GB82WEST12345698765432 hasn't been credited", "GB82WEST12345698765432", "IBAN_CODE"),
@@ -50,6 +50,17 @@ REDACTED = [
     ("gazetteer name", "Can Oksana collect my card?", "Oksana", "PERSON"),
     ("full name", "Ana Lucia Torres, ITIN 955-90-1123", "Ana Lucia Torres", "PERSON"),
     ("maiden name", "Her maiden name is Lindqvist", "Lindqvist", "PERSON"),
+    ("title joins the name", "Please ask Dr Hannah Okafor to sign", "Dr Hannah Okafor", "PERSON"),
+    ("name particles", "transfer it to Pieter van der Berg today", "Pieter van der Berg", "PERSON"),
+    ("name at line start", "oksana petrenko\n12 Dovzhenka St", "oksana petrenko", "PERSON"),
+    ("phone 3-3-3 after call", "please call me on 612 448 903", "612 448 903", "PHONE_NUMBER"),
+    ("phone 4-4 after phone word", "my mobile is 4412 9087", "4412 9087", "PHONE_NUMBER"),
+    ("phone slash", "office 30/457 2291 mornings", "30/457 2291", "PHONE_NUMBER"),
+    ("latin street", "send the card to Via Garibaldi, 12 in Turin", "Via Garibaldi, 12", "STREET_ADDRESS"),
+    ("spanish street", "vivo en Calle de Alcalá 48 Piso 3", "Calle de Alcalá 48 Piso 3", "STREET_ADDRESS"),
+    ("house number comma", "my address is 68, Gandhi Road", "68, Gandhi Road", "STREET_ADDRESS"),
+    ("usps suffix", "I moved to 4026 Bishop Crossing last month", "4026 Bishop Crossing", "STREET_ADDRESS"),
+    ("address block", "Jo Bloggs\n27 Elm Grove\nLeeds\nLS6 2AB", "27 Elm Grove\nLeeds", "STREET_ADDRESS"),
 ]  # fmt: skip
 
 SURVIVES = [
@@ -73,6 +84,11 @@ SURVIVES = [
     "I moved 500 dollars to savings last week",
     "Why is there a fee of 2.5 % on 25 03 2025 transfers?",
     "send 20 to savings for dinner",
+    "the number of transfers was 10 000 000 last year",
+    "send it via Zelle 50 dollars",
+    "I need 3 cards for my kids by next week",
+    "Is the 5 euro fee per top up normal?",
+    "can I use Apple Pay in Hong Kong?",
 ]
 
 

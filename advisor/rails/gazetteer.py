@@ -19,7 +19,7 @@ from typing import Any
 
 NAMES_FILE = "person_names.txt"
 HEADER = "# First names from Faker's person providers (MIT licence), folded; see gazetteer.py\n"
-WORD = re.compile(r"[a-z][a-z'\-]{2,}")
+WORD = re.compile(r"[^\W\d_][^\W\d_'\-]{2,}")
 NAME_ATTRS = ("first_names", "first_names_male", "first_names_female", "first_romanized_names")
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from presidio_analyzer import Pattern, PatternRecognizer
+from presidio_analyzer import Pattern, PatternRecognizer, RecognizerResult
+from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import CreditCardRecognizer
 
 from advisor.rails.policy import DriverLicenseRules, PatternRule, PhoneRules
@@ -16,8 +17,10 @@ NOT_PHONE = (
     re.compile(r"\d{4}[-./]\d{1,2}[-./]\d{1,2}"),  # ISO date
     re.compile(r"\d{1,2}[-./]\d{1,2}[-./]\d{2,4}"),  # day/month/year
     re.compile(r"\d{1,3}(?:\.\d{1,3}){3}"),  # IPv4
-    re.compile(r"\d{1,3}(?:[ .,]\d{3})+"),  # an amount in thousands
 )
+AMOUNT = re.compile(r"\d{1,3}(?:[ .,]\d{3})+")  # "792 601 815" or 1 250 000 won: needs context
+AMOUNT_SCORE = 0.05
+CUE_SCORE, CUE_BEFORE, CUE_AFTER = 0.5, 40, 12  # a phone word this close before/after
 
 
 def patterns(rules: list[PatternRule]) -> list[Pattern]:
@@ -52,16 +55,42 @@ class LoosePhoneRecognizer(PatternRecognizer):
 
     def __init__(self, rules: PhoneRules) -> None:
         self.min_digits, self.max_digits = rules.min_digits, rules.max_digits
+        # Presidio's context check skips stop words ("call"): phone words are matched here.
+        self.cue, self.strong = _words(rules.context), _words(rules.amount_context)
         super().__init__(
             "PHONE_NUMBER", name="LoosePhoneRecognizer", patterns=patterns(rules.patterns),
-            context=rules.context,
         )  # fmt: skip
 
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        """Matches; one shaped like an amount in thousands counts only with phone words."""
+        results = super().analyze(text, entities, nlp_artifacts, regex_flags)
+        for r in results:
+            amount = AMOUNT.fullmatch(text[r.start : r.end]) is not None
+            if amount:
+                r.score = min(r.score, AMOUNT_SCORE)
+            near = (
+                f"{text[max(0, r.start - CUE_BEFORE) : r.start]} {text[r.end : r.end + CUE_AFTER]}"
+            )
+            if (self.strong if amount else self.cue).search(near):
+                r.score = max(r.score, CUE_SCORE)
+        return results
+
     def invalidate_result(self, pattern_text: str) -> bool:
-        """Wrong digit count, or a date, IP address or amount rather than a phone number."""
+        """Wrong digit count, or a date or an IP address rather than a phone number."""
         number = EXTENSION.sub("", pattern_text.strip())
         digits = sum(ch.isdigit() for ch in number)
         if not self.min_digits <= digits <= self.max_digits:
             return True
         prefixed = number.startswith(("+", "(", "00"))
         return not prefixed and any(p.fullmatch(number) for p in NOT_PHONE)
+
+
+def _words(words: list[str]) -> re.Pattern[str]:
+    """A case-insensitive regex of whole words."""
+    return re.compile(rf"\b(?:{'|'.join(map(re.escape, words))})\b", re.IGNORECASE)

@@ -13,7 +13,7 @@ from advisor.rails.policy import PersonNames
 
 TOKEN = re.compile(r"[^\W\d_][\w'\-]*")
 SCORE = 0.6
-MAX_WORDS = 3
+MAX_WORDS = 5
 # Cues strong enough to take a name that is also an English word ("pay sarah $20").
 STRONG = frozenset({"pay", "paid", "send", "sent", "owe", "owes", "thank", "thanks", "dear",
                     "hi", "hey", "named", "called"})  # fmt: skip
@@ -30,6 +30,7 @@ class GazetteerPersonRecognizer(EntityRecognizer):
     def __init__(self, rules: PersonNames, policy_dir: Path, allowed: frozenset[str]) -> None:
         self.names, self.words = load_names(policy_dir)
         self.cues, self.allowed = frozenset(rules.cues), allowed
+        self.particles = frozenset(rules.particles)
         self.after = tuple(f" {a}" for a in rules.after)
         super().__init__(["PERSON"], name="GazetteerPersonRecognizer")
 
@@ -67,8 +68,18 @@ class GazetteerPersonRecognizer(EntityRecognizer):
         if cased:
             ok = not common or prev in self.cues or end - i > 1 or after
         else:
-            ok = prev in STRONG or (prev in self.cues and not common)
+            first = i == 0 or "\n" in text[tokens[i - 1].end() : tokens[i].start()]
+            ok = prev in STRONG or (not common and (prev in self.cues or (first and end - i > 1)))
         return end if ok else i
+
+    def _particle_leads(self, text: str, tokens: list[re.Match[str]], j: int) -> bool:
+        """Particles at j lead to a capitalised name word ("van den Bergh")."""
+        k = j
+        while k < len(tokens) and self._key(tokens[k]) in self.particles:
+            if k + 1 >= len(tokens) or not _adjacent(text, tokens[k], tokens[k + 1]):
+                return False
+            k += 1
+        return k < len(tokens) and tokens[k].group()[0].isupper()
 
     def _extend(
         self, text: str, tokens: list[re.Match[str]], i: int, cased: bool, proper: set[int]
@@ -80,6 +91,8 @@ class GazetteerPersonRecognizer(EntityRecognizer):
             if key in self.allowed or word.isupper():
                 break
             fits = word[0].isupper() if cased else tokens[j].start() in proper
+            if cased and key in self.particles and self._particle_leads(text, tokens, j):
+                fits = True
             if not fits or (not cased and key in self.cues):
                 break
             j += 1

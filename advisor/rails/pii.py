@@ -25,6 +25,7 @@ from advisor.rails.recognizers import banking_recognizers
 from advisor.rails.vault import Vault
 from advisor.settings import Settings
 
+TITLE_CHARS = 12  # how far before a name its title may start
 SHORT_ACRONYM = 5  # an all-caps PERSON this short is an acronym (ATM, EUR), not a name
 
 
@@ -61,6 +62,8 @@ class PiiRedactor:
         phrases = sorted((w for w in self.allowed if not w.isalnum()), key=len, reverse=True)
         self.phrases = re.compile(rf"(?<!\w)(?:{'|'.join(map(re.escape, phrases))})(?!\w)", re.I)
         self.postcodes = PostcodeFollower(policy.zip_code)
+        titles = "|".join(map(re.escape, policy.person_names.titles)) or "(?!)"
+        self.title = re.compile(rf"\b(?:{titles})\.?\s+$", re.IGNORECASE)
         tune_engine(analyzer, policy)
         for recognizer in banking_recognizers(policy, policy_dir):
             analyzer.registry.add_recognizer(recognizer)
@@ -88,9 +91,12 @@ class PiiRedactor:
         kept = [r for r in found if self._keep(r, folded, inside)]
         chosen = choose([*kept, *self.postcodes.candidates(folded, kept)], self._rank)
         chosen = join_names(folded, chosen)
-        self.postcodes.join_blocks(folded, chosen)
+        self._take_titles(folded, chosen)
+        chosen = self.postcodes.join_blocks(folded, chosen)
         spans = [
-            Entity(r.entity_type, origin[r.start], origin[r.end - 1] + 1, r.score) for r in chosen
+            Entity(r.entity_type, origin[r.start], origin[r.end - 1] + 1, r.score)
+            for r in map(partial(trim, folded), chosen)
+            if r.end > r.start
         ]
         return sorted(spans, key=lambda e: e.start)
 
@@ -114,6 +120,15 @@ class PiiRedactor:
         redacted = self.anonymizer.anonymize(text, results, operators)  # type: ignore[arg-type]
         return Redaction(text, redacted.text, entities)
 
+    def _take_titles(self, text: str, chosen: list[RecognizerResult]) -> None:
+        """A person's span starts at its title ("Dr Joshua Gray"), if a free one precedes it."""
+        for r in chosen:
+            title = self.title.search(text, max(0, r.start - TITLE_CHARS), r.start)
+            if r.entity_type != "PERSON" or title is None:
+                continue
+            if all(c is r or c.end <= title.start() or c.start >= r.start for c in chosen):
+                r.start = title.start()
+
     def _rank(self, result: RecognizerResult) -> tuple[int, float, int]:
         """Overlaps go to the higher priority, then the higher score, then the longer span."""
         priority = self.policy.entities[result.entity_type].priority
@@ -132,6 +147,14 @@ class PiiRedactor:
         words = span.lower().replace("'s", "").split()
         acronym = span.isupper() and len(span) <= SHORT_ACRONYM
         return not acronym and not all(w.strip(".,") in self.allowed for w in words)
+
+
+def trim(text: str, result: RecognizerResult) -> RecognizerResult:
+    """The result without whitespace at its ends."""
+    span = text[result.start : result.end]
+    result.start += len(span) - len(span.lstrip())
+    result.end -= len(span) - len(span.rstrip())
+    return result
 
 
 def tune_engine(analyzer: AnalyzerEngine, policy: PiiPolicy) -> None:

@@ -46,7 +46,9 @@ class StreetRules(BaseModel):
     """The vocabulary of street addresses."""
 
     suffixes: list[str]
+    more_suffixes: list[str] = []
     fused_suffixes: list[str]
+    name_first: list[str] = []
     prefixes: list[str]
     units: list[str]
     not_street_words: list[str]
@@ -72,6 +74,10 @@ class PersonNames(BaseModel):
     after: list[str]
     # Names that are also everyday words: left out of the generated gazetteer.
     not_names: list[str]
+    # Lower-case parts inside a name ("Owen van den Bergh", "Genoveva del Pujol").
+    particles: list[str] = []
+    # Titles that belong to the name span ("Dr Joshua Gray", "Sig.ra Matilda Cusano").
+    titles: list[str] = []
 
 
 class DriverLicenseRules(BaseModel):
@@ -86,6 +92,8 @@ class PhoneRules(BaseModel):
 
     patterns: list[PatternRule]
     context: list[str]
+    # Words that make a number shaped like an amount ("792 601 815") a phone number.
+    amount_context: list[str]
     min_digits: int
     max_digits: int
 

@@ -32,13 +32,25 @@ class PostcodeFollower:
         return [z for z in zips if z is not None]
 
     @staticmethod
-    def join_blocks(text: str, chosen: list[RecognizerResult]) -> None:
-        """Extend a street over its town lines: up to its postcode, or to the end of its line."""
-        ordered = sorted(chosen, key=lambda r: r.start)
+    def join_blocks(text: str, chosen: list[RecognizerResult]) -> list[RecognizerResult]:
+        """Extend a street over its town lines: up to its postcode, or to the end of its line.
+
+        A town the NER model took for a person ("..., Monte Gil, Canada") joins the street.
+        """
+        ordered = sorted((r for r in chosen if r.entity_type != "PERSON"), key=lambda r: r.start)
         for i, street in enumerate(ordered):
             if street.entity_type == "STREET_ADDRESS":
                 after = ordered[i + 1] if i + 1 < len(ordered) else None
                 street.end += _town_length(text, street.end, after)
+        streets = [r for r in ordered if r.entity_type == "STREET_ADDRESS"]
+        kept = []
+        for r in chosen:
+            hit = [s for s in streets if r.entity_type == "PERSON" and _overlap(s, r)]
+            for street in hit:
+                street.start, street.end = min(street.start, r.start), max(street.end, r.end)
+            if not hit:
+                kept.append(r)
+        return kept
 
     def _postcode(
         self, text: str, begin: int, taken: list[RecognizerResult]
@@ -66,8 +78,16 @@ def _town_length(text: str, start: int, after: RecognizerResult | None) -> int:
     if after is not None and after.entity_type == "ZIP_CODE":
         between = text[start : after.start]
         if len(between) <= BLOCK_CHARS and ("\n" in between or LOCALITY.fullmatch(between)):
-            return len(between.rstrip(" \t,"))
+            return len(between.rstrip(" \t\n,"))
     town = LOCALITY.match(text, start, after.start if after is not None else len(text))
-    if town and LINE_END.match(text, town.end()):
-        return len(town.group().rstrip(" \t.,"))
+    if town is None:
+        return 0
+    listed = town.group().lstrip().startswith(",") and text[town.end() : town.end() + 1].islower()
+    if LINE_END.match(text, town.end()) or listed:  # ", Monte Gil, Canada for post mail"
+        return len(town.group().rstrip(" \t\n.,"))
     return 0
+
+
+def _overlap(a: RecognizerResult, b: RecognizerResult) -> bool:
+    """The two spans share a character."""
+    return a.start < b.end and b.start < a.end

@@ -27,18 +27,22 @@ def _any(words: list[str]) -> str:
 def _street_patterns(rules: StreetRules) -> list[Pattern]:
     """US forms, continental forms, PO boxes and address lines, from the policy's words."""
     stop = rf"(?!(?:{_any(rules.not_street_words)})\b)"
-    units, suffixes = _any(rules.units), _any(rules.suffixes)
+    units, suffixes = _any(rules.units), _any([*rules.suffixes, *rules.more_suffixes])
+    # Capitalised entries match only capitalised ("Via Roma 5", not "pay via Zelle 50").
+    first = "|".join(w if w.islower() else f"(?-i:{w})" for w in _any(rules.name_first).split("|"))
     fused, prefixes = _any(rules.fused_suffixes), _any(rules.prefixes)
     unit = rf"(?:,?\s+(?:(?:{units})\.?\s*#?|#)\s*\w{{1,6}})?"
-    house, word = r"\b\d{1,6}[a-z]?", r"[^\W\d_][\w'.\-]*"
+    house, word = r"\b\d{1,6}[a-z]?,?", r"[^\W\d_][\w'.\-]*"
     words = rf"(?:(?:{word}|\d{{1,3}}(?:st|nd|rd|th))\s+){{1,4}}"
     name = r"(?:[^\W\d_][\w'\-]*\s?){1,4}"
     number = rf"\d{{1,4}}[a-z]?\b(?![.,]\d){unit}"
     line_words = rf"(?:{stop}{word}[ \t]+){{1,3}}"
+    lead = rf"(?:{stop}[^\W\d_][\w'\-]*[ \t])?"  # "Korte Noordsstraat 307"
     return [
         Pattern("number street suffix", rf"{house}\s+{words}(?:{suffixes})\b\.?{unit}", 0.65),
-        Pattern("fused suffix number", rf"\b[^\W\d_]*(?:{fused})\s+\d{{1,5}}\w?\b{unit}", 0.6),
-        Pattern("prefix street", rf"{house},?\s+(?:{prefixes})\s+{name}", 0.6),
+        Pattern("fused suffix number", rf"\b{lead}\w*(?:{fused})\s+\d{{1,5}}\w?\b{unit}", 0.6),
+        Pattern("prefix street", rf"{house}\s+(?:{prefixes})\s+{name}", 0.6),
+        Pattern("type name number", rf"(?<!\w)(?:{first})\s+{name},?\s+{number}", 0.6),
         Pattern("unit", rf"\b(?:{units})\.?\s*#?\s*\d{{1,5}}[a-z]?\b", 0.5),
         Pattern("po box", r"\bp\.?\s?o\.?\s?box\s+\d{1,7}\b", 0.7),
         # A line of its own: "11 Školní 939" (house number, street, number).
