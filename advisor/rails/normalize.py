@@ -191,7 +191,7 @@ def _letters(token: str) -> str:
     return "".join(c for c in token.lower() if c.isalpha())
 
 
-def _fold_token(token: str, table: dict[int, str]) -> str:
+def _fold_token(token: str, table: dict[int, int]) -> str:
     """A word of letters mixed with digits or symbols, folded; any other token unchanged."""
     if len(token) > 40 or not any(c in _LEET_CHARS for c in token):
         return token
