@@ -8,8 +8,9 @@ from presidio_analyzer import RecognizerResult
 
 from advisor.rails.policy import ZipRules
 
-# Where an address sentence ends: ! ? ; or a full stop after a word (not "Apt." or "St.").
-SENTENCE_END = re.compile(r"[!?;]|(?<=[^\W\d]{4})\.(?:\s|$)")
+# Where an address sentence ends: ! ? ; after a word (not a "???" bullet), or a full stop
+# after a word (not "Apt." or "St.").
+SENTENCE_END = re.compile(r"(?<=\w)[!?;]|(?<=[^\W\d]{4})\.(?:\s|$)")
 BLOCK_CHARS = 60
 # What may sit between a street and its postcode, or end its line: capitalised place names,
 # state codes, units and numbers ("#7, Austin, Texas", "\nErwetegem\n, VOV\n Serbia").
