@@ -17,10 +17,17 @@ from advisor.chat.guarded import (
     GuardedStream,
     RailViolation,
     guard_events,
-    split_sentences,
     word_tokens,
 )
-from advisor.chat.turn import Incomplete, Outcome, Turn, check_complete, done_data
+from advisor.chat.turn import (
+    Incomplete,
+    Outcome,
+    Turn,
+    check_complete,
+    done_data,
+    draft_for,
+    handoff_outranks,
+)
 from advisor.chat.validation import clean_message
 from advisor.context_service import ContextService
 from advisor.errors import AdvisorError
@@ -33,7 +40,6 @@ from advisor.rails.service import Rails, spotlight
 from advisor.settings import Settings
 from advisor.store import TurnRecord, load_session, new_session_id, recent_turns, save_turn
 from portfolio_context.db import session_scope
-from portfolio_context.facts import Fact
 from prompts import load_prompt
 
 if TYPE_CHECKING:
@@ -93,9 +99,13 @@ class ChatService:
         if screened is not None:
             turn.vault, turn.refusal = screened.vault, screened.refusal
             turn.interventions = screened.interventions
+        selection = select_facts(text, view, slots)
+        if handoff_outranks(turn.refusal, selection):
+            turn.interventions = [i for i in turn.interventions if i is not turn.refusal]
+            turn.refusal = None
         if turn.refusal is None:
-            turn.selection = select_facts(text, view, slots)
-            turn.passages = [] if turn.selection else find_passages(self.retrieval, text)
+            turn.selection = selection
+            turn.passages = [] if selection else find_passages(self.retrieval, text)
         return turn
 
     def prepare_stateless(self, customer_id: str, asked: list[str]) -> Turn:
@@ -293,10 +303,3 @@ class ChatService:
             len(fact_ids),
             elapsed,
         )
-
-
-def draft_for(draft: str, missing: list[Fact], verifier: Verifier) -> str:
-    """The draft's sentences that state the missing facts (the whole draft if none do)."""
-    sentences = [s.strip() for s in split_sentences(draft)]
-    chosen = [s for s in sentences if any(verifier.states(s, f) for f in missing)]
-    return " ".join(chosen) or draft

@@ -7,11 +7,14 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+from advisor.chat.guarded import split_sentences
 from advisor.grounding.selection import Selection
 from advisor.grounding.verify import Verifier
 from advisor.llm.base import ChatMessage
+from advisor.rails.injection import RULE_SIMILAR
 from advisor.rails.output import Intervention
 from advisor.rails.vault import Vault
+from portfolio_context.facts import Fact
 from portfolio_context.view import Customer360
 from retrieval.search import Hit
 
@@ -86,3 +89,25 @@ def check_complete(text: str, selection: Selection, verifier: Verifier, hit_budg
 def _ms(seconds: float | None) -> float | None:
     """Seconds as rounded milliseconds."""
     return None if seconds is None else round(seconds * 1000, 1)
+
+
+def handoff_outranks(refusal: Intervention | None, selection: Selection | None) -> bool:
+    """A request for a banker gets the handoff even when only the classifier doubted it.
+
+    The handoff answer is deterministic, runs no model and reveals nothing, so a classifier
+    false alarm there ("connect me to an advisor") costs the customer the banker for nothing.
+    Pattern and policy refusals stand.
+    """
+    return (
+        refusal is not None
+        and refusal.rule == RULE_SIMILAR
+        and selection is not None
+        and selection.topic == "handoff"
+    )
+
+
+def draft_for(draft: str, missing: list[Fact], verifier: Verifier) -> str:
+    """The draft's sentences that state the missing facts (the whole draft if none do)."""
+    sentences = [s.strip() for s in split_sentences(draft)]
+    chosen = [s for s in sentences if any(verifier.states(s, f) for f in missing)]
+    return " ".join(chosen) or draft

@@ -10,6 +10,8 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 # What a text is made of for the classifier: windows of words (MiniLM sees 256 word pieces).
 WINDOW_WORDS = 120
 WINDOW_STRIDE = 100
@@ -128,7 +130,7 @@ def load_corpus(shared_dir: Path, max_documents: int = 1500) -> Corpus:
     attacks, groups = load_attacks(shared_dir / "attacks")
     return Corpus(
         attacks=attacks,
-        benign=load_benign(shared_dir / "intents"),
+        benign=load_benign(shared_dir / "intents") | load_assistant_nlu(shared_dir),
         documents=load_documents(shared_dir / "regulations", max_documents),
         memos=synthetic_memos(400),
         groups=groups,
@@ -162,6 +164,25 @@ def load_benign(directory: Path) -> dict[str, list[str]]:
         "banking77": banking,
         "clinc150": [str(row[0]) for rows in clinc.values() for row in rows],
     }
+
+
+def load_assistant_nlu(shared_dir: Path) -> dict[str, list[str]]:
+    """A banking assistant's NLU examples (asking for a human, greetings, chit-chat), if present.
+
+    Banking77 and CLINC have no "can I talk to a human?": without these the classifier took
+    requests for a banker for jailbreaks.
+    """
+    path = shared_dir / "conversations" / "rasa_financial_demo_nlu.yml"
+    if not path.is_file():
+        return {}
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    texts = []
+    for block in data.get("nlu", []):
+        for line in str(block.get("examples", "")).splitlines():
+            text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", line.strip().lstrip("- ").strip())
+            if text:
+                texts.append(text)
+    return {"assistant_nlu": texts}
 
 
 def load_documents(regulations_dir: Path, limit: int) -> list[str]:

