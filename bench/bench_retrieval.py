@@ -69,7 +69,11 @@ def render(result: dict[str, Any], argv: list[str]) -> str:
     return "\n".join(
         [
             BEGIN,
-            "## Retrieval (regulations + product corpus, hybrid dense + BM25, RRF)",
+            "## Retrieval (regulations + product corpus, hybrid dense + BM25 by section)",
+            "",
+            "Each section scores its best passage's cosine + its centroid's cosine + 0.4 x its "
+            "best BM25 (scaled to the query's best), all passages scored exactly in memory; the "
+            "query gains the legal terms of its plain words (`retrieval/glossary.yaml`).",
             "",
             f"Command: `{' '.join(['python', *argv])}` ({dt.date.today()}). Section-level recall@5 "
             f"and MRR@5 on {quality['questions']} labelled customer questions "
