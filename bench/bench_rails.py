@@ -60,14 +60,17 @@ class Stopwatch:
         setattr(owner, name, timed)
 
 
-async def one_turn(chat: ChatService, customer: str, question: str) -> dict[str, float]:
-    """Wall time of a whole turn and of its first visible text."""
-    start, first = time.perf_counter(), None
+async def one_turn(chat: ChatService, customer: str, question: str) -> dict[str, Any]:
+    """Wall time of a whole turn, of its first visible text, and how the answer ended."""
+    start, first, outcome = time.perf_counter(), None, "?"
     turn = chat.prepare(customer, question, None)
     async for event in chat.stream(turn):
         if event.event == "token" and first is None:
             first = time.perf_counter() - start
-    return {"turn": time.perf_counter() - start, "first_visible": first or float("nan")}
+        elif event.event == "done":
+            outcome = str(event.data["grounding"])
+    elapsed = time.perf_counter() - start
+    return {"turn": elapsed, "first_visible": first or float("nan"), "outcome": outcome}
 
 
 async def measure(settings: Settings, url: str, rounds: int) -> dict[str, Any]:
@@ -80,8 +83,8 @@ async def measure(settings: Settings, url: str, rounds: int) -> dict[str, Any]:
     guarded = ChatService(settings, context, backend, None, rails)
     bare = ChatService(settings, context, backend, None, None)
     backend.warm(guarded.messages_for_warmup())
-    on: list[dict[str, float]] = []
-    off: list[dict[str, float]] = []
+    on: list[dict[str, Any]] = []
+    off: list[dict[str, Any]] = []
     rails_s: list[float] = []
     for _ in range(rounds):
         for customer, question in QUESTIONS:
@@ -115,12 +118,18 @@ def render(result: dict[str, Any], argv: list[str]) -> str:
         f"| turn time with / without rails (median) | {ratio:.3f} |",
         f"| first visible text without rails (median) | {seen_off:.0f} ms |",
         f"| first visible text with rails, sentence held until checked | {seen_on:.0f} ms |",
+        f"| model-worded answers, without / with rails | {kept(off)} / {kept(on)} |",
         "",
         "The rails' own cost is the first two rows (target: at most 5% of the turn). Holding each",
         "sentence until it is checked moves the first visible text to the end of the first",
         "sentence; that is the price of never showing a violation, not computation.",
         END,
     ])  # fmt: skip
+
+
+def kept(turns: list[dict[str, Any]]) -> str:
+    """How many answers ended as the model's text (not the draft)."""
+    return f"{sum(t['outcome'] in ('model', 'truncated') for t in turns)} of {len(turns)}"
 
 
 def main() -> None:
