@@ -26,7 +26,8 @@ class GuardedStream:
         """Guard events and the token for a released piece; raises RailViolation."""
         checked, found = self.rails.check(text, self.context) if self.rails else (text, [])
         self.shown += checked
-        return [*guard_events(found), events.token(self.restore(checked))]
+        # A checked sentence goes out word by word, like every other answer text.
+        return [*guard_events(found), *word_tokens(self.restore(checked))]
 
     def closing(self) -> list[ChatEvent]:
         """The closing text the rails add (the investment disclaimer), as events."""
@@ -65,7 +66,8 @@ def guard_events(found: list[Intervention]) -> list[ChatEvent]:
 def word_tokens(text: str) -> list[ChatEvent]:
     """Deterministic text as word-sized token events, spaces kept."""
     words = text.split(" ")
-    return [events.token(w if i == 0 else f" {w}") for i, w in enumerate(words)]
+    pieces = [w if i == 0 else f" {w}" for i, w in enumerate(words)]
+    return [events.token(piece) for piece in pieces if piece]
 
 
 __all__ = ["GuardedStream", "RailViolation", "guard_events", "split_sentences", "word_tokens"]
