@@ -106,6 +106,9 @@ class ChatService:
         if turn.refusal is None:
             turn.selection = selection
             turn.passages = [] if selection else find_passages(self.retrieval, text)
+        if self.rails is not None and turn.passages:
+            turn.passages, dropped = self.rails.screen_passages(turn.passages)
+            turn.interventions += dropped
         return turn
 
     def prepare_stateless(self, customer_id: str, asked: list[str]) -> Turn:

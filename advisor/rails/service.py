@@ -8,13 +8,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from advisor.grounding.verify import Verifier
-from advisor.rails.injection import InjectionDetector
+from advisor.rails.injection import RULE_IN_DATA, InjectionDetector
 from advisor.rails.input import InputRails
 from advisor.rails.output import Intervention, OutputRails, RailContext
 from advisor.rails.output_policy import InputPolicy, OutputPolicy
 from advisor.rails.pii import PiiRedactor, Redaction
 from advisor.rails.vault import Vault, VaultStore
 from advisor.settings import Settings
+from retrieval.search import Hit
 
 SPOTLIGHT_OPEN, SPOTLIGHT_CLOSE = "<<<", ">>>"
 
@@ -67,6 +68,20 @@ class Rails:
             screened.refusal = refusal
             screened.interventions.append(refusal)
         return screened
+
+    def screen_passages(self, hits: list[Hit]) -> tuple[list[Hit], list[Intervention]]:
+        """Retrieved passages without those that carry instructions (indirect injection)."""
+        detector = self.inputs.detector
+        if detector is None or not hits:
+            return hits, []
+        verdicts = detector.check_many([hit.chunk.text for hit in hits], "document")
+        kept = [hit for hit, verdict in zip(hits, verdicts, strict=True) if not verdict.blocked]
+        dropped = [
+            Intervention(v.rule or RULE_IN_DATA, "fix", f"passage {h.chunk.citation} dropped")
+            for h, v in zip(hits, verdicts, strict=True)
+            if v.blocked
+        ]
+        return kept, dropped
 
     def system_prompt(self, system: str) -> str:
         """The system prompt with the spotlighting rule and the canary (static per process)."""
