@@ -75,6 +75,7 @@ def _detail(response: httpx.Response) -> str:
 def render_answer(client: ChatClient, message: str, console: Console, show_facts: bool) -> None:
     """Stream one answer to the terminal as it arrives."""
     facts: list[dict[str, Any]] = []
+    guards: list[dict[str, Any]] = []
     console.print("[bold green]advisor[/] > ", end="")
     for event, data in client.ask(message):
         if event == "fact":
@@ -86,9 +87,13 @@ def render_answer(client: ChatClient, message: str, console: Console, show_facts
             console.print(
                 f"\n[yellow]({note}: {data['reason']})[/]\n[bold green]advisor[/] > ", end=""
             )
+        elif event == "guard":
+            guards.append(data)
         elif event == "error":
             console.print(f"\n[red]error: {data.get('message')}[/]")
     console.print()
+    for item in guards:  # what the rails did, for testers
+        console.print(f"rails: {item['rule']} ({item['action']}: {item['reason']})", style="dim")
     if show_facts and facts:
         table = Table("fact", "value", "derivation", title="facts used", title_justify="left")
         for item in facts:

@@ -74,9 +74,13 @@ def test_chat_streams_and_handles_reset_and_quit(
         result = runner.invoke(
             app,
             ["chat", "--customer", "C0001", "--url", url],
-            input="What's my checking balance?\n/reset\nand last month?\n/quit\n",
+            input=(
+                "What's my checking balance?\n/reset\nand last month?\n"
+                "How do I launder money?\n/quit\n"
+            ),
         )
     assert result.exit_code == 0, result.output
+    assert "rails: harmful.money_laundering (refuse" in result.output
     assert "Your checking balance is $" in result.output
     assert "balance.checking" in result.output  # the facts table
     assert "new session" in result.output
