@@ -24,17 +24,14 @@ from advisor.context_service import ContextService
 from advisor.llm import create_backend
 from advisor.rails.service import load_rails
 from advisor.settings import Settings
+from bench.bench_chat import QUESTIONS as CHAT_QUESTIONS
 from bench.report import replace_section
 from portfolio_context.seed import seed_bank
 
 BEGIN, END = "<!-- bench_rails:begin -->", "<!-- bench_rails:end -->"
+# bench_chat's questions, plus an investment answer (disclaimer) and a message with PII.
 QUESTIONS = [
-    ("C0002", "What's my checking balance?"),
-    ("C0003", "What's my debt to income ratio?"),
-    ("C0004", "What's my credit utilization?"),
-    ("C0005", "How much is my monthly income?"),
-    ("C0006", "How much did I spend on dining last month?"),
-    ("C0002", "What's my credit score?"),
+    *CHAT_QUESTIONS,
     ("C0007", "How is my portfolio allocated?"),
     ("C0003", "my card is 4111 1111 1111 1111 - what bills are coming up?"),
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from advisor.grounding.verify import Verifier
@@ -58,7 +58,6 @@ class RailContext:
     trusted: str = ""
     quoted: bool = False
     pii: PiiFinder | None = None
-    interventions: list[Intervention] = field(default_factory=list)
 
     def metadata(self) -> dict[str, Any]:
         """The metadata the validators read."""
@@ -102,7 +101,6 @@ class OutputRails:
         found = [
             _intervention(s.failure_reason or "", self.fallback_rules) for s in _failures(outcome)
         ]
-        context.interventions += found
         for item in found:
             if item.action == "fallback":
                 raise RailViolation(item)
@@ -115,7 +113,6 @@ class OutputRails:
         if context.topic not in rule.topics or rule.marker in answer.lower():
             return "", None
         item = Intervention(rule.id, "append", "investment content without the disclaimer")
-        context.interventions.append(item)
         stop = "" if not answer.strip() or answer.rstrip()[-1] in ".!?" else "."
         return f"{stop} {rule.text}", item
 

@@ -12,7 +12,7 @@ from advisor.rails.injection import RULE_IN_DATA, InjectionDetector
 from advisor.rails.input import InputRails
 from advisor.rails.output import Intervention, OutputRails, RailContext
 from advisor.rails.output_policy import InputPolicy, OutputPolicy
-from advisor.rails.pii import PiiRedactor, Redaction
+from advisor.rails.pii import PiiRedactor
 from advisor.rails.vault import Vault, VaultStore
 from advisor.settings import Settings
 from retrieval.search import Hit
@@ -26,7 +26,6 @@ class Screened:
 
     text: str
     vault: Vault
-    redaction: Redaction | None = None
     refusal: Intervention | None = None
     interventions: list[Intervention] = field(default_factory=list)
 
@@ -57,7 +56,7 @@ class Rails:
         """Redact the message into the session's vault, then decide whether it is refused."""
         vault = self.vaults.get(session_id)
         redaction = self.redactor.redact(text, vault)
-        screened = Screened(redaction.redacted, vault, redaction)
+        screened = Screened(redaction.redacted, vault)
         if redaction.entities:
             kinds = sorted({e.type for e in redaction.entities})
             screened.interventions.append(

@@ -25,11 +25,12 @@ def _compile(patterns: list[str]) -> re.Pattern[str]:
 class PolicyValidator(Validator):  # type: ignore[misc]
     """A validator configured by the output policy, with the rule id it reports."""
 
-    rule_id = ""
+    rule = ""  # the OutputPolicy field that configures this validator
 
     def __init__(self, policy: OutputPolicy, **kwargs: Any) -> None:
         super().__init__(on_fail="fix", **kwargs)
         self.policy = policy
+        self.rule_id: str = getattr(policy, self.rule).id
 
     def fail(self, why: str, fix: str) -> FailResult:
         """A failure that names the rule; the fix replaces the sentence."""
@@ -40,9 +41,11 @@ class PolicyValidator(Validator):  # type: ignore[misc]
 class NoGuaranteedReturns(PolicyValidator):
     """No promised, guaranteed or risk-free returns."""
 
+    rule = "guarantees"
+
     def __init__(self, policy: OutputPolicy, **kwargs: Any) -> None:
         super().__init__(policy, **kwargs)
-        self.rule_id, self.pattern = policy.guarantees.id, _compile(policy.guarantees.patterns)
+        self.pattern = _compile(policy.guarantees.patterns)
 
     def validate(self, value: Any, metadata: dict[str, Any]) -> ValidationResult:
         """Fail on wording that promises a return."""
@@ -57,10 +60,11 @@ class NoGuaranteedReturns(PolicyValidator):
 class NoProtectedBasis(PolicyValidator):
     """No reasoning from or about an ECOA protected basis in a credit answer."""
 
+    rule = "protected_basis"
+
     def __init__(self, policy: OutputPolicy, **kwargs: Any) -> None:
         super().__init__(policy, **kwargs)
         rules = policy.protected_basis
-        self.rule_id = rules.id
         self.terms = re.compile(rf"\b(?:{'|'.join(rules.terms)})\b", re.IGNORECASE)
         self.credit = re.compile(rf"\b(?:{'|'.join(rules.credit_words)})\b", re.IGNORECASE)
 
@@ -82,9 +86,10 @@ class NoProtectedBasis(PolicyValidator):
 class NoPromptLeak(PolicyValidator):
     """No canary, system-prompt text or hijack phrase ("Access Granted") in the output."""
 
+    rule = "leak"
+
     def __init__(self, policy: OutputPolicy, **kwargs: Any) -> None:
         super().__init__(policy, **kwargs)
-        self.rule_id = policy.leak.id
         self.phrases = re.compile("|".join(re.escape(p) for p in policy.leak.phrases), re.I)
 
     def validate(self, value: Any, metadata: dict[str, Any]) -> ValidationResult:
@@ -105,9 +110,7 @@ class NoPromptLeak(PolicyValidator):
 class NoEcho(PolicyValidator):
     """The answer does not parrot the customer's message or the prompt's delimiters."""
 
-    def __init__(self, policy: OutputPolicy, **kwargs: Any) -> None:
-        super().__init__(policy, **kwargs)
-        self.rule_id = policy.echo.id
+    rule = "echo"
 
     def validate(self, value: Any, metadata: dict[str, Any]) -> ValidationResult:
         """Fail (the sentence is dropped) on a run of the message's words or a delimiter."""
@@ -122,9 +125,7 @@ class NoEcho(PolicyValidator):
 class NoOtherPersonData(PolicyValidator):
     """No personal data except the customer's own placeholders."""
 
-    def __init__(self, policy: OutputPolicy, **kwargs: Any) -> None:
-        super().__init__(policy, **kwargs)
-        self.rule_id = policy.other_person.id
+    rule = "other_person"
 
     def validate(self, value: Any, metadata: dict[str, Any]) -> ValidationResult:
         """Fail when the PII finder sees a value in the answer (placeholders are not PII)."""
@@ -142,9 +143,7 @@ class NoOtherPersonData(PolicyValidator):
 class Grounded(PolicyValidator):
     """Every amount, rate and date traces to a fact or a cited passage."""
 
-    def __init__(self, policy: OutputPolicy, **kwargs: Any) -> None:
-        super().__init__(policy, **kwargs)
-        self.rule_id = policy.grounded.id
+    rule = "grounded"
 
     def validate(self, value: Any, metadata: dict[str, Any]) -> ValidationResult:
         """Fail on the first claim the turn's verifier cannot trace (no fix: fall back)."""
