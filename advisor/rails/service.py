@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import secrets
+import hashlib
+import hmac
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from advisor.auth import signing_secret
 from advisor.grounding.verify import Verifier
 from advisor.rails.injection import RULE_IN_DATA, InjectionDetector
 from advisor.rails.input import InputRails
@@ -38,7 +40,7 @@ class Rails:
     ) -> None:
         self.redactor, self.inputs, self.outputs = redactor, inputs, outputs
         self.vaults = VaultStore(settings.rails.vault_max_sessions, settings.rails.vault_ttl_s)
-        self.canary = f"NB-{secrets.token_hex(6)}"
+        self.canary = canary_for(settings)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Rails:
@@ -113,6 +115,16 @@ class Rails:
     def pii_spans(self, text: str) -> list[tuple[int, int]]:
         """Where the text holds personal data."""
         return [(e.start, e.end) for e in self.redactor.analyze(text)]
+
+
+def canary_for(settings: Settings) -> str:
+    """The deployment's canary: secret (keyed by the signing secret) but stable across restarts.
+
+    A random one per process changed the system prompt, and so the model's wording, on every
+    start: golden runs were not reproducible.
+    """
+    key = signing_secret(settings).encode()
+    return "NB-" + hmac.new(key, b"advisor-canary", hashlib.sha256).hexdigest()[:12]
 
 
 def spotlight(text: str) -> str:
