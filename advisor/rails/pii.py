@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
@@ -18,15 +19,25 @@ from presidio_analyzer import (
 from presidio_anonymizer import AnonymizerEngine
 from presidio_anonymizer.entities import OperatorConfig
 
+from advisor.rails.gazetteer import load_names
 from advisor.rails.offline import keep_offline
 from advisor.rails.policy import PiiPolicy
 from advisor.rails.postcodes import PostcodeFollower
 from advisor.rails.recognizers import banking_recognizers
+from advisor.rails.unknown_names import (
+    Lexicon,
+    UnknownNameRecognizer,
+    grow_names,
+    listed_names,
+)
 from advisor.rails.vault import Vault
 from advisor.settings import Settings
 
 TITLE_CHARS = 12  # how far before a name its title may start
 SHORT_ACRONYM = 5  # an all-caps PERSON this short is an acronym (ATM, EUR), not a name
+# Longer texts are analysed in pieces: Presidio's context scoring is quadratic in the length
+# (a 94,000-character line took 66 s whole). A chat message is at most this long anyway.
+WINDOW_CHARS = 2000
 
 
 @dataclass(frozen=True)
@@ -65,7 +76,10 @@ class PiiRedactor:
         titles = "|".join(map(re.escape, policy.person_names.titles)) or "(?!)"
         self.title = re.compile(rf"\b(?:{titles})\.?\s+$", re.IGNORECASE)
         tune_engine(analyzer, policy)
-        for recognizer in banking_recognizers(policy, policy_dir):
+        pipeline = analyzer.nlp_engine.nlp["en"]  # type: ignore[attr-defined]
+        self.lexicon = Lexicon(pipeline, self.allowed, load_names(policy_dir)[0])
+        names = UnknownNameRecognizer(policy.unknown_names, self.lexicon)
+        for recognizer in [*banking_recognizers(policy, policy_dir), names]:
             analyzer.registry.add_recognizer(recognizer)
 
     @classmethod
@@ -86,19 +100,32 @@ class PiiRedactor:
     def analyze(self, text: str) -> list[Entity]:
         """Non-overlapping PII spans in the text, best first on conflicts, in text order."""
         folded, origin = fold(text)
-        found = self.analyzer.analyze(folded, language="en", entities=list(self.policy.entities))
-        inside = [m.span() for m in self.phrases.finditer(folded)]
-        kept = [r for r in found if self._keep(r, folded, inside)]
-        chosen = choose([*kept, *self.postcodes.candidates(folded, kept)], self._rank)
-        chosen = join_names(folded, chosen)
-        self._take_titles(folded, chosen)
-        chosen = self.postcodes.join_blocks(folded, chosen)
+        chosen = [r for s, e in windows(folded, WINDOW_CHARS) for r in self._window(folded, s, e)]
         spans = [
             Entity(r.entity_type, origin[r.start], origin[r.end - 1] + 1, r.score)
             for r in map(partial(trim, folded), chosen)
             if r.end > r.start
         ]
         return sorted(spans, key=lambda e: e.start)
+
+    def _window(self, text: str, start: int, end: int) -> list[RecognizerResult]:
+        """The chosen spans of text[start:end], in the coordinates of the whole text."""
+        chosen = self._analyze_folded(text[start:end])
+        for r in chosen:
+            r.start, r.end = r.start + start, r.end + start
+        return chosen
+
+    def _analyze_folded(self, folded: str) -> list[RecognizerResult]:
+        """Presidio's findings under the policy, with names and address blocks completed."""
+        found = self.analyzer.analyze(folded, language="en", entities=list(self.policy.entities))
+        inside = [m.span() for m in self.phrases.finditer(folded)]
+        kept = [r for r in found if self._keep(r, folded, inside)]
+        chosen = choose([*kept, *self.postcodes.candidates(folded, kept)], self._rank)
+        grow_names(folded, chosen, self.lexicon, self.policy.unknown_names.max_extra_words)
+        listed_names(folded, chosen, self.lexicon)
+        chosen = join_names(folded, chosen)
+        self._take_titles(folded, chosen)
+        return self.postcodes.join_blocks(folded, chosen)
 
     def redact(self, text: str, vault: Vault | None = None) -> Redaction:
         """The text with each entity replaced by its placeholder in the (session's) vault."""
@@ -149,6 +176,18 @@ class PiiRedactor:
         return not acronym and not all(w.strip(".,") in self.allowed for w in words)
 
 
+def windows(text: str, size: int) -> Iterator[tuple[int, int]]:
+    """Consecutive (start, end) pieces of at most size characters, cut after a line or sentence."""
+    start = 0
+    while len(text) - start > size:
+        cut = max(text.rfind("\n", start, start + size), text.rfind(". ", start, start + size))
+        cut = cut if cut > start else text.rfind(" ", start, start + size)
+        end = cut + 1 if cut > start else start + size
+        yield start, end
+        start = end
+    yield start, len(text)
+
+
 def trim(text: str, result: RecognizerResult) -> RecognizerResult:
     """The result without whitespace at its ends."""
     span = text[result.start : result.end]
@@ -171,17 +210,42 @@ def tune_engine(analyzer: AnalyzerEngine, policy: PiiPolicy) -> None:
 def choose(
     found: list[RecognizerResult], rank: Callable[[RecognizerResult], tuple[int, float, int]]
 ) -> list[RecognizerResult]:
-    """Non-overlapping spans, best first; an overlapping span of the same type widens one."""
+    """Non-overlapping spans, best first; an overlapping span of the same type widens one.
+
+    The chosen spans stay disjoint and sorted by start, so a clash is found by bisection.
+    """
     chosen: list[RecognizerResult] = []
+    starts: list[int] = []
     for r in sorted(found, key=rank):
-        clash = [c for c in chosen if not (r.end <= c.start or r.start >= c.end)]
+        at = bisect.bisect_left(starts, r.start)
+        clash = _clashes(chosen, at, r)
         if not clash:
-            chosen.append(r)
+            chosen.insert(at, r)
+            starts.insert(at, r.start)
         elif len(clash) == 1 and clash[0].entity_type == r.entity_type:
-            start, end = min(r.start, clash[0].start), max(r.end, clash[0].end)
-            if all(end <= c.start or start >= c.end for c in chosen if c is not clash[0]):
-                clash[0].start, clash[0].end = start, end
+            _widen(chosen, starts, clash[0], r)
     return chosen
+
+
+def _clashes(
+    chosen: list[RecognizerResult], at: int, r: RecognizerResult
+) -> list[RecognizerResult]:
+    """The chosen spans (sorted, disjoint) that overlap r, which would be inserted at `at`."""
+    clash = [chosen[at - 1]] if at and chosen[at - 1].end > r.start else []
+    while at < len(chosen) and chosen[at].start < r.end:
+        clash.append(chosen[at])
+        at += 1
+    return clash
+
+
+def _widen(
+    chosen: list[RecognizerResult], starts: list[int], kept: RecognizerResult, r: RecognizerResult
+) -> None:
+    """Widen a chosen span over r when that touches no other chosen span."""
+    i = bisect.bisect_left(starts, kept.start)
+    start, end = min(r.start, kept.start), max(r.end, kept.end)
+    if (i == 0 or chosen[i - 1].end <= start) and (i + 1 == len(chosen) or end <= starts[i + 1]):
+        kept.start, kept.end, starts[i] = start, end, start
 
 
 def join_names(text: str, chosen: list[RecognizerResult]) -> list[RecognizerResult]:

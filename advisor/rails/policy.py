@@ -80,6 +80,18 @@ class PersonNames(BaseModel):
     titles: list[str] = []
 
 
+class UnknownNameRules(BaseModel):
+    """Proper nouns that are no English word: which NER labels mean a name, which a place."""
+
+    score: float
+    name_labels: list[str]
+    place_labels: list[str]
+    # A lower-case unknown word right after these is a merchant or a place ("spent at nbag").
+    place_words: list[str] = []
+    # Words a name may grow by on either side when they are no English word ("kristin crnić").
+    max_extra_words: int = 2
+
+
 class DriverLicenseRules(BaseModel):
     """Words that announce a driver's licence number, and the shape of the number."""
 
@@ -112,6 +124,7 @@ class PiiPolicy(BaseModel):
     # ignoring case lets "…1345 belongs" swallow a word and fail the checksum).
     own_regex_flags: dict[str, int]
     person_names: PersonNames
+    unknown_names: UnknownNameRules
     driver_license: DriverLicenseRules
     phone: PhoneRules
 

@@ -1,0 +1,85 @@
+"""Names no list knows, table-driven: foreign proper nouns, name growth, listed names."""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+import pytest
+
+from advisor.rails.pii import PiiRedactor, windows
+from advisor.settings import Settings
+
+# (case, text, a name that a person span must cover)
+FOUND = [
+    ("vocative", "Marisca, can I please speak to your boss?", "Marisca"),
+    ("labelled ORG by the NER model", "This song by ex-Zombie Fukunaga is a gem", "Fukunaga"),
+    ("labelled PRODUCT", "Is there anything better than early Kasslin?", "Kasslin"),
+    ("possessive", "It was between him and Sumaya's kid", "Sumaya"),
+    ("grown by a foreign surname", "kristin crnić  98 árpád fejedelem útja 45", "kristin crnić"),
+    ("grown by a first name", "we need to add Ksenia Rushisvili to my account", "Ksenia Rushisvili"),
+    ("unknown full name", "we need to add Aybika Rushisvili as guardian", "Aybika Rushisvili"),
+    ("listed after a name", "They had 6: Hannah, Ksenia, Brajko and Kaypa.", "Kaypa"),
+    ("listed in the middle", "They had 6: Hannah, Ksenia, Brajko and Kaypa.", "Ksenia"),
+]  # fmt: skip
+
+# Banking words, inflections, chat words and places no name list holds: never a person.
+NOT_A_PERSON = [
+    "Are SWIFT Transfers available at this bank?",
+    "Where are the Mastercard ATMs?",
+    "Do you give out Visa or Mastercards?",
+    "Hey, how do I get my card to show in the app?",
+    "Can I get my statements as PDFs?",
+    "My card didn't work at the ATM in Notting Hill.",
+    "What are the current interbank exchange rates?",
+    "Um, my top up didn't work",
+    "Yikes! I didn't get the amount of money that I requested.",
+    "Why will my transfer not go through?! Keep getting an error message.",
+]
+
+
+@pytest.fixture(scope="module")
+def redactor() -> PiiRedactor:
+    """The redactor of the shipped policy."""
+    return PiiRedactor.from_settings(Settings())
+
+
+@pytest.mark.parametrize(("case", "text", "name"), FOUND, ids=[f[0] for f in FOUND])
+def test_unknown_names_are_found(redactor: PiiRedactor, case: str, text: str, name: str) -> None:
+    people = [text[e.start : e.end] for e in redactor.analyze(text) if e.type == "PERSON"]
+    assert any(name in person for person in people), people
+
+
+@pytest.mark.parametrize("text", NOT_A_PERSON)
+def test_words_and_places_are_not_people(redactor: PiiRedactor, text: str) -> None:
+    assert [text[e.start : e.end] for e in redactor.analyze(text)] == []
+
+
+def test_windows_cover_the_text_in_bounded_pieces() -> None:
+    text = "Pay Ana. Then Kaypa\nand more words here " * 40
+    pieces = list(windows(text, 100))
+    assert pieces[0][0] == 0 and pieces[-1][1] == len(text)
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(pieces))
+    assert all(0 < end - start <= 100 for start, end in pieces)
+
+
+def test_a_long_text_is_redacted_across_pieces(redactor: PiiRedactor) -> None:
+    line = "Pay Marisca Kowalczyk 40 dollars, card 4111 1111 1111 1111, then Dita and Kaypa. "
+    text = line * 60  # about 5,000 characters: three analysis pieces
+    result = redactor.redact(text)
+    assert "4111" not in result.redacted and "Marisca" not in result.redacted
+    assert result.redacted.count("<CARD_1>") == 60
+
+
+def test_redaction_time_grows_linearly_with_length(redactor: PiiRedactor) -> None:
+    line = "Pay Marisca Kowalczyk 40 dollars at 12 Elm Street, Leeds LS1 4AP, and Dita. "
+    short, long = line * 40, line * 400
+
+    def seconds(text: str) -> float:
+        began = time.perf_counter()
+        redactor.redact(text)
+        return time.perf_counter() - began
+
+    seconds(short)  # warm
+    ratio = seconds(long) / seconds(short)
+    assert ratio < 25, f"10x the text took {ratio:.0f}x the time: not linear"
