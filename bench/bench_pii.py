@@ -105,11 +105,15 @@ def ours_analyzer() -> Analyzer:
     return analyze
 
 
-def measure(name: str, factory: Callable[[], Analyzer], limit: int | None) -> dict[str, Any]:
+def measure(
+    name: str, factory: Callable[[], Analyzer], limit: int | None, heldout: Path | None
+) -> dict[str, Any]:
     """Build one analyzer, warm it up and score it on every data set."""
     analyze = factory()
     analyze("Warm up: send $20 to John Smith at john@example.com.")
     labelled = {"banking": load_banking_sentences(), "research": load_presidio_research()}
+    if heldout is not None:
+        labelled["heldout"] = load_presidio_research(heldout)
     report = evaluate(analyze, labelled, load_banking77()[:limit])
     print(f"{name}: measured", file=sys.stderr)
     return report
@@ -117,7 +121,7 @@ def measure(name: str, factory: Callable[[], Analyzer], limit: int | None) -> di
 
 def _recall_cell(report: dict[str, Any] | None, dataset: str, type_: str) -> str:
     """'privacy recall (type-exact)' for one type, or a dash."""
-    row = report and report[dataset]["recall"].get(type_)
+    row = report and report.get(dataset, {}).get("recall", {}).get(type_)
     if not row:
         return "-"
     return f"{row['recall']:.2f} ({row['type_exact_recall']:.2f})"
@@ -126,7 +130,7 @@ def _recall_cell(report: dict[str, Any] | None, dataset: str, type_: str) -> str
 def _gold(reports: dict[str, dict[str, Any]], dataset: str, type_: str) -> int:
     """Number of gold entities of a type in a data set."""
     for report in reports.values():
-        row = report[dataset]["recall"].get(type_)
+        row = report.get(dataset, {}).get("recall", {}).get(type_)
         if row:
             return int(row["gold"])
     return 0
@@ -137,7 +141,7 @@ def recall_rows(reports: dict[str, dict[str, Any]]) -> list[str]:
     vanilla, ours = reports.get("vanilla"), reports.get("ours")
     rows = []
     for type_ in [*TYPES, "ALL"]:
-        for dataset in ("banking", "research"):
+        for dataset in ("banking", "research", "heldout"):
             gold = _gold(reports, dataset, type_)
             if gold:
                 target = f"≥ {TARGETS[type_]:.2f}" if type_ in TARGETS else ""
@@ -214,7 +218,9 @@ def render(reports: dict[str, dict[str, Any]], argv: Sequence[str]) -> str:
             "span; type-exact recall (in parentheses) only by spans of its type. Data: "
             "`evals/pii/banking_sentences.yaml` (banking), presidio-research "
             "`generated_small.json` (research; types mapped in `evals/pii_metrics.py`), "
-            "Banking77 training utterances; details in `evals/pii/report.json`.",
+            "Banking77 training utterances; held-out (when given): presidio-evaluator's "
+            "templates filled with FakeNameGenerator people, a source our name list does not "
+            "use (`bench/pii_heldout.py`); details in `evals/pii/report.json`.",
             "",
             "| measure | set (gold) | vanilla Presidio | ours | target |",
             "|---|---|---|---|---|",
@@ -233,12 +239,13 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="BENCHMARKS.md to update")
     parser.add_argument("--only", choices=["vanilla", "ours"], help="measure one analyzer")
     parser.add_argument("--limit", type=int, help="first N Banking77 utterances (quick runs)")
+    parser.add_argument("--heldout", type=Path, help="a research-format set from pii_heldout.py")
     args = parser.parse_args()
     forbid_network()
     offline_tldextract()
     factories = {"vanilla": vanilla_analyzer, "ours": ours_analyzer}
     names = [args.only] if args.only else list(factories)
-    reports = {name: measure(name, factories[name], args.limit) for name in names}
+    reports = {name: measure(name, factories[name], args.limit, args.heldout) for name in names}
     if NETWORK_ATTEMPTS:
         raise SystemExit(f"network access attempted: {NETWORK_ATTEMPTS}")
     (PII_DIR / "report.json").write_text(json.dumps(reports, indent=2, ensure_ascii=False) + "\n")
