@@ -60,7 +60,9 @@ REDACTED = [
     ("spanish street", "vivo en Calle de Alcalá 48 Piso 3", "Calle de Alcalá 48 Piso 3", "STREET_ADDRESS"),
     ("house number comma", "my address is 68, Gandhi Road", "68, Gandhi Road", "STREET_ADDRESS"),
     ("usps suffix", "I moved to 4026 Bishop Crossing last month", "4026 Bishop Crossing", "STREET_ADDRESS"),
-    ("address block", "Jo Bloggs\n27 Elm Grove\nLeeds\nLS6 2AB", "27 Elm Grove\nLeeds", "STREET_ADDRESS"),
+    ("address block", "Jo Bloggs\n27 Elm Grove\nLeeds\nLS6 2AB", "27 Elm Grove\nLeeds\nLS6 2AB", "STREET_ADDRESS"),
+    ("block without a street type", "here: 63 30 N. Stadion\nULLINISH\n, nan\n 40839, thanks", "63 30 N. Stadion\nULLINISH\n, nan\n 40839", "STREET_ADDRESS"),
+    ("block with a czech postcode", "send it to 12 Na Poříčí\nPraha 1\n110 00 please", "12 Na Poříčí\nPraha 1\n110 00", "STREET_ADDRESS"),
 ]  # fmt: skip
 
 SURVIVES = [
@@ -89,6 +91,8 @@ SURVIVES = [
     "I need 3 cards for my kids by next week",
     "Is the 5 euro fee per top up normal?",
     "can I use Apple Pay in Hong Kong?",
+    "I paid 40 dollars on my card\nand 12345 is the reference",
+    "2 cards arrived\ntoday\n10001 points",
 ]
 
 

@@ -17,6 +17,11 @@ from advisor.rails.policy import PiiPolicy, StreetRules
 
 CASED = re.MULTILINE  # capitalisation carries meaning for names and state codes
 NAME = r"[A-Z][a-z'\-]+(?:\s+[A-Z][a-z'\-]+){0,2}"
+# Postcodes that close an address block: US ZIP(+4), UK, Dutch, Czech/Slovak/Greek, Polish.
+BLOCK_POSTCODE = (
+    r"\d{5}(?:-\d{4})?|[A-Za-z]{1,2}\d[A-Za-z\d]?\s?\d[A-Za-z]{2}|\d{4}\s?[A-Za-z]{2}"
+    r"|\d{3}\s\d{2}|\d{2}-\d{3}"
+)
 
 
 def _any(words: list[str]) -> str:
@@ -70,6 +75,26 @@ class StreetAddressRecognizer(PatternRecognizer):
         return any(w in self.not_street for w in named)
 
 
+class AddressBlockRecognizer(PatternRecognizer):
+    """A multi-line address: a house-number line, up to three short lines, then a postcode."""
+
+    def __init__(self, rules: StreetRules) -> None:
+        self.not_street = {w.lower() for w in rules.not_street_words}
+        line = r"[^\n?!]{0,40}"
+        first = rf"(?<![\w\-])\d{{1,5}}[a-z]?(?:[ \t]+\d{{1,5}})?[ \t,]+[^\W\d_]{line}\n"
+        last = rf"[ \t,]*(?:[^\n?!]{{0,30}}[ \t,])?(?:{BLOCK_POSTCODE})(?![\w\-]|[ \t]+\d)"
+        pattern = Pattern("address block", rf"{first}(?:{line}\n){{0,3}}{last}", 0.7)
+        super().__init__(
+            "STREET_ADDRESS", name="AddressBlockRecognizer", patterns=[pattern],
+            global_regex_flags=CASED,
+        )  # fmt: skip
+
+    def invalidate_result(self, pattern_text: str) -> bool:
+        """Reject a block whose first line is ordinary words ("2 cards on my way\n...")."""
+        first = pattern_text.split("\n", 1)[0].lower()
+        return any(w in self.not_street for w in re.findall(r"(?<!\w)[^\W\d_]+", first))
+
+
 class UsZipRecognizer(PatternRecognizer):
     """ZIP and ZIP+4 after a state code (strong) or near address words (context)."""
 
@@ -106,6 +131,7 @@ def banking_recognizers(policy: PiiPolicy, policy_dir: Path) -> list[EntityRecog
     """Every custom recognizer of the policy."""
     return [
         StreetAddressRecognizer(policy.street_address),
+        AddressBlockRecognizer(policy.street_address),
         UsZipRecognizer(policy.street_address, policy.zip_code.context),
         PersonCueRecognizer(policy),
         GazetteerPersonRecognizer(policy.person_names, policy_dir, policy.allowed),
