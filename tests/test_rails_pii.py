@@ -60,6 +60,13 @@ REDACTED = [
     ("spanish street", "vivo en Calle de Alcalá 48 Piso 3", "Calle de Alcalá 48 Piso 3", "STREET_ADDRESS"),
     ("house number comma", "my address is 68, Gandhi Road", "68, Gandhi Road", "STREET_ADDRESS"),
     ("usps suffix", "I moved to 4026 Bishop Crossing last month", "4026 Bishop Crossing", "STREET_ADDRESS"),
+    ("maestro 12 digits", "what is the limit for card 502031510998?", "502031510998", "CREDIT_CARD"),
+    ("uk nino after ssn cue", "Here's my SSN: ZZ 18 75 63 T", "ZZ 18 75 63 T", "NATIONAL_ID"),
+    ("codice fiscale", "my codice fiscale is CRNFDL09R65E897V", "CRNFDL09R65E897V", "NATIONAL_ID"),
+    ("pesel", "PESEL 92070629719 for the form", "92070629719", "NATIONAL_ID"),
+    ("dialled number, not an itin", "stop the texts to +34 972529038", "+34 972529038", "PHONE_NUMBER"),
+    ("phone with (0), not a name", "phone: +49(0)1165 560919 mornings", "+49(0)1165 560919", "PHONE_NUMBER"),
+    ("phone after answering", "They're not answering at 517 426 773", "517 426 773", "PHONE_NUMBER"),
     ("address block", "Jo Bloggs\n27 Elm Grove\nLeeds\nLS6 2AB", "27 Elm Grove\nLeeds\nLS6 2AB", "STREET_ADDRESS"),
     ("block without a street type", "here: 63 30 N. Stadion\nULLINISH\n, nan\n 40839, thanks", "63 30 N. Stadion\nULLINISH\n, nan\n 40839", "STREET_ADDRESS"),
     ("block with a czech postcode", "send it to 12 Na Poříčí\nPraha 1\n110 00 please", "12 Na Poříčí\nPraha 1\n110 00", "STREET_ADDRESS"),
@@ -93,6 +100,8 @@ SURVIVES = [
     "can I use Apple Pay in Hong Kong?",
     "I paid 40 dollars on my card\nand 12345 is the reference",
     "2 cards arrived\ntoday\n10001 points",
+    "I paid 500 dollars for the tin roof",
+    "order 123456789012 arrived yesterday",
 ]
 
 

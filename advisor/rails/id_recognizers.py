@@ -8,7 +8,7 @@ from presidio_analyzer import Pattern, PatternRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import CreditCardRecognizer
 
-from advisor.rails.policy import DriverLicenseRules, PatternRule, PhoneRules
+from advisor.rails.policy import CueIdRules, PatternRule, PhoneRules
 
 CASED = re.MULTILINE
 LICENSE_MIN_DIGITS = 5
@@ -33,20 +33,20 @@ def broad_card_recognizer(rules: list[PatternRule]) -> CreditCardRecognizer:
     return CreditCardRecognizer(patterns=patterns(rules), name="BroadCardRecognizer")
 
 
-class DriverLicenseCueRecognizer(PatternRecognizer):
-    """An ID-shaped token within a few words after "driver's license", "DL#", "licence no"."""
+class CueIdRecognizer(PatternRecognizer):
+    """An ID-shaped token within a few words after its cue ("driver's license", "my SSN is")."""
 
-    def __init__(self, rules: DriverLicenseRules) -> None:
+    def __init__(self, entity: str, rules: CueIdRules) -> None:
         cues = "|".join(re.escape(c) for c in sorted(rules.cues, key=len, reverse=True))
         lead = rf"(?<=(?i:\b(?:{cues}))\W{{0,3}}(?:[^\W\d][\w']*\W{{1,3}}){{0,5}})"
         pattern = Pattern("cue licence", rf"{lead}\b{rules.number}", 0.6)
         super().__init__(
-            "US_DRIVER_LICENSE", name="DriverLicenseCueRecognizer", patterns=[pattern],
+            entity, name=f"CueIdRecognizer:{entity}", patterns=[pattern],
             global_regex_flags=CASED,
         )  # fmt: skip
 
     def invalidate_result(self, pattern_text: str) -> bool:
-        """Too few digits for a licence number ("license expired 2 days ago")."""
+        """Too few digits for an ID number ("license expired 2 days ago")."""
         return sum(ch.isdigit() for ch in pattern_text) < LICENSE_MIN_DIGITS
 
 

@@ -118,6 +118,8 @@ class PiiRedactor:
     def _analyze_folded(self, folded: str) -> list[RecognizerResult]:
         """Presidio's findings under the policy, with names and address blocks completed."""
         found = self.analyzer.analyze(folded, language="en", entities=list(self.policy.entities))
+        phone = self.policy.entities["PHONE_NUMBER"].threshold
+        found = outside_dialled_numbers(folded, found, phone)
         inside = [m.span() for m in self.phrases.finditer(folded)]
         kept = [r for r in found if self._keep(r, folded, inside)]
         chosen = choose([*kept, *self.postcodes.candidates(folded, kept)], self._rank)
@@ -173,7 +175,25 @@ class PiiRedactor:
         span = text[result.start : result.end].strip()
         words = span.lower().replace("'s", "").split()
         acronym = span.isupper() and len(span) <= SHORT_ACRONYM
-        return not acronym and not all(w.strip(".,") in self.allowed for w in words)
+        numeric = any(ch.isdigit() for ch in span)  # "+49(0)1165" is no name
+        return not acronym and not numeric and not all(w.strip(".,") in self.allowed for w in words)
+
+
+def outside_dialled_numbers(
+    text: str, found: list[RecognizerResult], threshold: float
+) -> list[RecognizerResult]:
+    """Drop IDs read into the digits of a number dialled with its country code ("+34 9725...")."""
+    dialled = [
+        r
+        for r in found
+        if r.entity_type == "PHONE_NUMBER" and r.score >= threshold and text[r.start] in "+0"
+    ]
+    return [
+        r
+        for r in found
+        if r.entity_type == "PHONE_NUMBER"
+        or not any(d.start < r.start and r.end <= d.end for d in dialled)
+    ]
 
 
 def windows(text: str, size: int) -> Iterator[tuple[int, int]]:

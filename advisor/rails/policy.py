@@ -92,7 +92,7 @@ class UnknownNameRules(BaseModel):
     max_extra_words: int = 2
 
 
-class DriverLicenseRules(BaseModel):
+class CueIdRules(BaseModel):
     """Words that announce a driver's licence number, and the shape of the number."""
 
     cues: list[str]
@@ -125,7 +125,8 @@ class PiiPolicy(BaseModel):
     own_regex_flags: dict[str, int]
     person_names: PersonNames
     unknown_names: UnknownNameRules
-    driver_license: DriverLicenseRules
+    driver_license: CueIdRules
+    national_id: CueIdRules
     phone: PhoneRules
 
     @property

@@ -8,7 +8,7 @@ from pathlib import Path
 from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer
 
 from advisor.rails.id_recognizers import (
-    DriverLicenseCueRecognizer,
+    CueIdRecognizer,
     LoosePhoneRecognizer,
     broad_card_recognizer,
 )
@@ -136,6 +136,7 @@ def banking_recognizers(policy: PiiPolicy, policy_dir: Path) -> list[EntityRecog
         PersonCueRecognizer(policy),
         GazetteerPersonRecognizer(policy.person_names, policy_dir, policy.allowed),
         broad_card_recognizer(policy.card_patterns),
-        DriverLicenseCueRecognizer(policy.driver_license),
+        CueIdRecognizer("US_DRIVER_LICENSE", policy.driver_license),
+        CueIdRecognizer("NATIONAL_ID", policy.national_id),
         LoosePhoneRecognizer(policy.phone),
     ]
