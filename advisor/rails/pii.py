@@ -119,7 +119,7 @@ class PiiRedactor:
         """Presidio's findings under the policy, with names and address blocks completed."""
         found = self.analyzer.analyze(folded, language="en", entities=list(self.policy.entities))
         phone = self.policy.entities["PHONE_NUMBER"].threshold
-        found = outside_dialled_numbers(folded, found, phone)
+        found = outside_phone_numbers(folded, found, phone)
         inside = [m.span() for m in self.phrases.finditer(folded)]
         kept = [r for r in found if self._keep(r, folded, inside)]
         chosen = choose([*kept, *self.postcodes.candidates(folded, kept)], self._rank)
@@ -179,21 +179,28 @@ class PiiRedactor:
         return not acronym and not numeric and not all(w.strip(".,") in self.allowed for w in words)
 
 
-def outside_dialled_numbers(
+def outside_phone_numbers(
     text: str, found: list[RecognizerResult], threshold: float
 ) -> list[RecognizerResult]:
-    """Drop IDs read into the digits of a number dialled with its country code ("+34 9725...")."""
-    dialled = [
-        r
-        for r in found
-        if r.entity_type == "PHONE_NUMBER" and r.score >= threshold and text[r.start] in "+0"
-    ]
+    """Drop IDs read into part of a phone number: any after a country code ("+39 320452561"
+    holds a valid routing number), a weaker one otherwise ("96 228011 office")."""
+    phones = [r for r in found if r.entity_type == "PHONE_NUMBER" and r.score >= threshold]
+
+    def outranked(r: RecognizerResult, phone: RecognizerResult) -> bool:
+        dialled = text.startswith(("+", "00"), phone.start)
+        return _part_of(r, phone) and (dialled or r.score <= phone.score)
+
     return [
         r
         for r in found
-        if r.entity_type == "PHONE_NUMBER"
-        or not any(d.start < r.start and r.end <= d.end for d in dialled)
+        if r.entity_type == "PHONE_NUMBER" or not any(outranked(r, p) for p in phones)
     ]
+
+
+def _part_of(inner: RecognizerResult, outer: RecognizerResult) -> bool:
+    """The inner span lies within the outer one and is shorter."""
+    inside = outer.start <= inner.start and inner.end <= outer.end
+    return inside and inner.end - inner.start < outer.end - outer.start
 
 
 def windows(text: str, size: int) -> Iterator[tuple[int, int]]:
