@@ -22,7 +22,7 @@ from presidio_anonymizer.entities import OperatorConfig
 from advisor.rails.gazetteer import load_names
 from advisor.rails.offline import keep_offline
 from advisor.rails.policy import PiiPolicy
-from advisor.rails.postcodes import PostcodeFollower
+from advisor.rails.postcodes import PostcodeFollower, take_house_numbers
 from advisor.rails.recognizers import banking_recognizers
 from advisor.rails.unknown_names import (
     Lexicon,
@@ -127,6 +127,7 @@ class PiiRedactor:
         listed_names(folded, chosen, self.lexicon)
         chosen = join_names(folded, chosen)
         self._take_titles(folded, chosen)
+        take_house_numbers(folded, chosen)
         return self.postcodes.join_blocks(folded, chosen)
 
     def redact(self, text: str, vault: Vault | None = None) -> Redaction:

@@ -14,8 +14,16 @@ SENTENCE_END = re.compile(r"(?<=\w)[!?;]|(?<=[^\W\d]{4})\.(?:\s|$)")
 BLOCK_CHARS = 60
 # What may sit between a street and its postcode, or end its line: capitalised place names,
 # state codes, units and numbers ("#7, Austin, Texas", "\nErwetegem\n, VOV\n Serbia").
-LOCALITY = re.compile(r"(?:[ \t.,]*(?:[A-Z][\w'\-]*\.?|#?\d{1,5}[a-zA-Z]?))+[ \t.,]*")
+PARTICLE = r"(?:of|the|and|de|da|do|del|la|le|di|du|nad|upon|on|am|an|im|sur|en)"
+LOCALITY = re.compile(
+    rf"(?:[ \t.,]*(?:[A-Z][\w'\-]*\.?|#?\d{{1,5}}[a-zA-Z]?|{PARTICLE}(?=[ \t]+[A-Z])))+[ \t.,]*"
+)
 LINE_END = re.compile(r"[ \t]*(?:\n|$)")
+# Town, region and country lines under a street ("\n Apt. 252\n Kruså\n Georgia").
+TOWN_LINE = re.compile(rf"[ \t.,]*\n(?=[^\n]{{1,40}}(?:\n|$))(?:{LOCALITY.pattern})(?=\n|$)")
+MAX_TOWN_LINES = 3
+# House numbers written before the street name ("85 Kongshøj Allé 70", "21 170 London Place").
+HOUSE_NUMBERS = re.compile(r"(?<![\w.,\-])(?:\d{1,5}[a-zA-Z]?[ \t]+){1,2}$")
 
 
 class PostcodeFollower:
@@ -75,18 +83,45 @@ def _apart(result: RecognizerResult, start: int, end: int) -> bool:
 
 
 def _town_length(text: str, start: int, after: RecognizerResult | None) -> int:
-    """How far the street's town part reaches: to its postcode, or to the end of its line."""
+    """How far the street's town part reaches: to its postcode, or over its town lines."""
     if after is not None and after.entity_type == "ZIP_CODE":
         between = text[start : after.start]
         if len(between) <= BLOCK_CHARS and ("\n" in between or LOCALITY.fullmatch(between)):
             return len(between.rstrip(" \t\n,"))
     town = LOCALITY.match(text, start, after.start if after is not None else len(text))
     if town is None:
-        return 0
+        at_line_end = LINE_END.match(text, start) is not None
+        return _town_lines_end(text, start, after) - start if at_line_end else 0
     listed = town.group().lstrip().startswith(",") and text[town.end() : town.end() + 1].islower()
-    if LINE_END.match(text, town.end()) or listed:  # ", Monte Gil, Canada for post mail"
+    if listed:  # ", Monte Gil, Canada for post mail"
         return len(town.group().rstrip(" \t\n.,"))
+    if LINE_END.match(text, town.end()):
+        return _town_lines_end(text, town.end(), after) - start
     return 0
+
+
+def _town_lines_end(text: str, end: int, after: RecognizerResult | None) -> int:
+    """Where the street's block ends: its line, then up to three short town or country lines."""
+    end = len(text[:end].rstrip(" \t\n.,"))
+    limit = after.start if after is not None else len(text)
+    for _ in range(MAX_TOWN_LINES):
+        line = TOWN_LINE.match(text, end, limit)
+        if line is None:
+            break
+        end = len(text[: line.end()].rstrip(" \t\n.,"))
+    return end
+
+
+def take_house_numbers(text: str, chosen: list[RecognizerResult]) -> None:
+    """A street starts at the house numbers written before it, if nothing else holds them."""
+    ordered = sorted(chosen, key=lambda r: r.start)
+    for i, street in enumerate(ordered):
+        if street.entity_type != "STREET_ADDRESS":
+            continue
+        floor = ordered[i - 1].end if i else 0
+        numbers = HOUSE_NUMBERS.search(text, floor, street.start)
+        if numbers is not None:
+            street.start = numbers.start()
 
 
 def _overlap(a: RecognizerResult, b: RecognizerResult) -> bool:

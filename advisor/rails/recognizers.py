@@ -17,6 +17,7 @@ from advisor.rails.policy import PiiPolicy, StreetRules
 
 CASED = re.MULTILINE  # capitalisation carries meaning for names and state codes
 NAME = r"[A-Z][a-z'\-]+(?:\s+[A-Z][a-z'\-]+){0,2}"
+MILITARY = r"(?:USNS|USNV|USS|USCGC)\s+[^\W\d_][\w'\-]*|(?:PSC|Unit)\s+\d{4},?\s+Box\s+\d{4}"
 # Postcodes that close an address block: US ZIP(+4), UK, Dutch, Czech/Slovak/Greek, Polish.
 BLOCK_POSTCODE = (
     r"\d{5}(?:-\d{4})?|[A-Za-z]{1,2}\d[A-Za-z\d]?\s?\d[A-Za-z]{2}|\d{4}\s?[A-Za-z]{2}"
@@ -50,6 +51,8 @@ def _street_patterns(rules: StreetRules) -> list[Pattern]:
         Pattern("type name number", rf"(?<!\w)(?:{first})\s+{name},?\s+{number}", 0.6),
         Pattern("unit", rf"\b(?:{units})\.?\s*#?\s*\d{{1,5}}[a-z]?\b", 0.5),
         Pattern("po box", r"\bp\.?\s?o\.?\s?box\s+\d{1,7}\b", 0.7),
+        # US military mail: "USNS Vestergaard\nFPO AA 08331", "PSC 1234, Box 5678\nAPO AE 09012".
+        Pattern("military mail", rf"\b(?:{MILITARY})\s*\n?\s*[ADF]PO\s+A[AEP]\s+\d{{5}}\b", 0.7),
         # A line of its own: "11 Školní 939" (house number, street, number).
         Pattern("address line", rf"^[ \t]*\d{{1,4}}[ \t]+{line_words}{number}", 0.5),
         # "Jakobi 69": only with address words before it (context lifts it over the threshold).
