@@ -51,6 +51,7 @@ REDACTED = [
     ("full name", "Ana Lucia Torres, ITIN 955-90-1123", "Ana Lucia Torres", "PERSON"),
     ("maiden name", "Her maiden name is Lindqvist", "Lindqvist", "PERSON"),
     ("title joins the name", "Please ask Dr Hannah Okafor to sign", "Dr Hannah Okafor", "PERSON"),
+    ("title after a cue joins the name", "Hello, this is Dr. Kent Jaworski. Who are you?", "Dr. Kent Jaworski", "PERSON"),
     ("name particles", "transfer it to Pieter van der Berg today", "Pieter van der Berg", "PERSON"),
     ("name at line start", "oksana petrenko\n12 Dovzhenka St", "oksana petrenko", "PERSON"),
     ("phone 3-3-3 after call", "please call me on 612 448 903", "612 448 903", "PHONE_NUMBER"),

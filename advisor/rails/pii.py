@@ -73,6 +73,7 @@ class PiiRedactor:
         phrases = sorted((w for w in self.allowed if not w.isalnum()), key=len, reverse=True)
         self.phrases = re.compile(rf"(?<!\w)(?:{'|'.join(map(re.escape, phrases))})(?!\w)", re.I)
         self.postcodes = PostcodeFollower(policy.zip_code)
+        self.titles = frozenset(t.lower() for t in policy.person_names.titles)
         titles = "|".join(map(re.escape, policy.person_names.titles)) or "(?!)"
         self.title = re.compile(rf"\b(?:{titles})\.?\s+$", re.IGNORECASE)
         tune_engine(analyzer, policy)
@@ -177,7 +178,9 @@ class PiiRedactor:
         words = span.lower().replace("'s", "").split()
         acronym = span.isupper() and len(span) <= SHORT_ACRONYM
         numeric = any(ch.isdigit() for ch in span)  # "+49(0)1165" is no name
-        return not acronym and not numeric and not all(w.strip(".,") in self.allowed for w in words)
+        title = all(w.strip(".,") in self.titles for w in words)  # "Dr" joins its name later
+        allowed = all(w.strip(".,") in self.allowed for w in words)
+        return not acronym and not numeric and not title and not allowed
 
 
 def outside_phone_numbers(
