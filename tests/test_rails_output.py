@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from advisor.rails.input import InputRails
-from advisor.rails.output import OutputRails, RailContext, RailViolation
+from advisor.rails.output import OutputRails, PiiFinder, RailContext, RailViolation
 from advisor.rails.output_policy import InputPolicy, OutputPolicy
+from advisor.rails.pii import PiiRedactor
 from advisor.settings import Settings
 
 POLICY_DIR = Settings().rails.policy_dir
@@ -152,3 +153,44 @@ def test_poisoned_passage_is_dropped_before_it_is_quoted() -> None:
     kept, dropped = rails.screen_passages([clean, poisoned])
     assert kept == [clean]
     assert [d.rule.startswith("injection.") for d in dropped] == [True]
+
+
+# Another person's data in an answer is removed; the customer's own (trusted) values stay.
+OTHER_PERSON = [
+    ("name", "You could ask Marek Kowalczyk to co-sign.", "Marek Kowalczyk"),
+    ("card", "The card 4111 1111 1111 1111 was charged twice.", "4111 1111 1111 1111"),
+    ("phone", "Call the payee on 415-555-0198 to confirm.", "415-555-0198"),
+    ("email", "Write to nora.adeyemi88@gmail.com for the refund.", "nora.adeyemi88@gmail.com"),
+    ("lower-case name after a cue", "Then send it to marek.", "marek"),
+]
+OWN_VALUES = [
+    "You spent $412.50 at Kroger last month.",
+    "Your checking balance is $1,250.00 as of March 3.",
+    "your payroll from Contoso arrived on Friday.",
+]
+TRUSTED = "Groceries: $412.50 at Kroger. Checking balance $1,250.00 on March 3. Payroll: Contoso."
+
+
+@pytest.fixture(scope="module")
+def finder() -> PiiFinder:
+    """The shipped redactor as the other-person rail's PII finder."""
+    return PiiRedactor.from_settings(Settings()).untrusted_spans
+
+
+@pytest.mark.parametrize(("case", "text", "value"), OTHER_PERSON, ids=[o[0] for o in OTHER_PERSON])
+def test_other_persons_data_is_removed(
+    rails: OutputRails, finder: PiiFinder, case: str, text: str, value: str
+) -> None:
+    fixed, found = rails.check(text, RailContext(topic="balance", trusted=TRUSTED, pii=finder))
+    assert [f.rule for f in found] == ["privacy.other_person_data"]
+    assert value not in fixed
+
+
+@pytest.mark.parametrize("text", OWN_VALUES)
+def test_own_values_pass_the_other_person_rail(
+    rails: OutputRails, finder: PiiFinder, text: str
+) -> None:
+    assert rails.check(text, RailContext(topic="balance", trusted=TRUSTED, pii=finder)) == (
+        text,
+        [],
+    )

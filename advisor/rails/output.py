@@ -21,7 +21,8 @@ from advisor.rails.validators import (
 from guardrails import Guard
 
 Action = Literal["fix", "fallback", "refuse", "append"]
-PiiFinder = Callable[[str], list[tuple[int, int]]]
+# (text, trusted text) -> spans of personal data in the text that the trusted text lacks
+PiiFinder = Callable[[str, str], list[tuple[int, int]]]
 CREDIT_TOPICS = {"credit", "utilization", "credit_score", "dti", "debt", "loan", "credit_limit"}
 
 
@@ -73,8 +74,7 @@ class RailContext:
 
     def _untrusted_pii(self, text: str) -> list[tuple[int, int]]:
         """PII spans in the text that the turn's trusted text does not contain."""
-        found = self.pii(text) if self.pii else []
-        return [(s, e) for s, e in found if text[s:e] not in self.trusted]
+        return self.pii(text, self.trusted) if self.pii is not None else []
 
 
 class OutputRails:

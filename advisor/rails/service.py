@@ -109,12 +109,8 @@ class Rails:
             question=question,
             trusted=trusted,
             quoted=quoted,
-            pii=self.pii_spans,
+            pii=self.redactor.untrusted_spans,
         )
-
-    def pii_spans(self, text: str) -> list[tuple[int, int]]:
-        """Where the text holds personal data."""
-        return [(e.start, e.end) for e in self.redactor.analyze(text)]
 
 
 def canary_for(settings: Settings) -> str:
