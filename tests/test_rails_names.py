@@ -71,6 +71,30 @@ def test_a_long_text_is_redacted_across_pieces(redactor: PiiRedactor) -> None:
     assert result.redacted.count("<CARD_1>") == 60
 
 
+def test_an_entity_across_a_piece_boundary_is_found_whole(redactor: PiiRedactor) -> None:
+    text = "word " * 396 + "card 4111 1111 1111 1111 thanks"  # the cut falls inside the card
+    spans = [(e.type, text[e.start : e.end]) for e in redactor.analyze(text)]
+    assert spans == [("CREDIT_CARD", "4111 1111 1111 1111")]
+
+
+# Inputs that made a regex backtrack for seconds to hours: each must come back at once.
+BACKTRACKING = [
+    "my ssn is " + "1" * 105 + "x",
+    "Send it to 12 Main Street\n" + "A" * 39 + "!\nthanks",
+    "Send it to 12 Main Street\n" + "1" * 39 + "!\nthanks",
+    "12 Main Street " + "A" * 40 + ") 90210",
+]
+
+
+@pytest.mark.parametrize(
+    "text", BACKTRACKING, ids=["id digits", "town caps", "town digits", "locality"]
+)
+def test_no_regex_backtracks(redactor: PiiRedactor, text: str) -> None:
+    began = time.perf_counter()
+    redactor.analyze(text)
+    assert time.perf_counter() - began < 2.0  # a hang guard; a normal call takes milliseconds
+
+
 def test_redaction_time_grows_linearly_with_length(redactor: PiiRedactor) -> None:
     line = "Pay Marisca Kowalczyk 40 dollars at 12 Elm Street, Leeds LS1 4AP, and Dita. "
     short, long = line * 40, line * 400

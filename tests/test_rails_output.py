@@ -162,13 +162,18 @@ OTHER_PERSON = [
     ("phone", "Call the payee on 415-555-0198 to confirm.", "415-555-0198"),
     ("email", "Write to nora.adeyemi88@gmail.com for the refund.", "nora.adeyemi88@gmail.com"),
     ("lower-case name after a cue", "Then send it to marek.", "marek"),
+    ("lower-case english-word name", "I sent it to john smith.", "john smith"),
+    ("phone in trusted digit groups", "Call him on +1 555 0134 2290 today.", "555 0134 2290"),
 ]
 OWN_VALUES = [
     "You spent $412.50 at Kroger last month.",
     "Your checking balance is $1,250.00 as of March 3.",
     "your payroll from Contoso arrived on Friday.",
 ]
-TRUSTED = "Groceries: $412.50 at Kroger. Checking balance $1,250.00 on March 3. Payroll: Contoso."
+TRUSTED = (
+    "Groceries: $412.50 at Kroger. Checking balance $1,250.00 on March 3. Payroll: Contoso."
+    " Transfers: 555.12 on 4567, 0134 to rent, 2290 to savings."
+)
 
 
 @pytest.fixture(scope="module")

@@ -108,6 +108,8 @@ SURVIVES = [
     "I paid 40 dollars on my card\nand 12345 is the reference",
     "2 cards arrived\ntoday\n10001 points",
     "I paid 500 dollars for the tin roof",
+    "since March I paid 150000 to the landlord",
+    "a tiny deposit of 123456 arrived",
     "order 123456789012 arrived yesterday",
 ]
 

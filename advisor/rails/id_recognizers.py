@@ -38,7 +38,7 @@ class CueIdRecognizer(PatternRecognizer):
 
     def __init__(self, entity: str, rules: CueIdRules) -> None:
         cues = "|".join(re.escape(c) for c in sorted(rules.cues, key=len, reverse=True))
-        lead = rf"(?<=(?i:\b(?:{cues}))\W{{0,3}}(?:[^\W\d][\w']*\W{{1,3}}){{0,5}})"
+        lead = rf"(?<=(?i:\b(?:{cues})(?!\w))\W{{0,3}}(?:[^\W\d][\w']*\W{{1,3}}){{0,5}})"
         pattern = Pattern("cue licence", rf"{lead}\b{rules.number}", 0.6)
         super().__init__(
             entity, name=f"CueIdRecognizer:{entity}", patterns=[pattern],

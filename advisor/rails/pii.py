@@ -19,7 +19,7 @@ from presidio_analyzer import (
 from presidio_anonymizer import AnonymizerEngine
 from presidio_anonymizer.entities import OperatorConfig
 
-from advisor.rails.gazetteer import load_names
+from advisor.rails.gazetteer import fold_name, load_names
 from advisor.rails.offline import keep_offline
 from advisor.rails.policy import PiiPolicy
 from advisor.rails.postcodes import PostcodeFollower, take_house_numbers
@@ -36,9 +36,12 @@ from advisor.settings import Settings
 TITLE_CHARS = 12  # how far before a name its title may start
 SHORT_ACRONYM = 5  # an all-caps PERSON this short is an acronym (ATM, EUR), not a name
 PII_SHAPED = re.compile(r"[\w@.+\-']+")
+# Digits in groups read as one value ("+1 555 0134 2290", "$1,250.00", "March 3, 2026").
+DIGIT_RUN = re.compile(r"\+?\d(?:[\d.,/\-()]|[ ](?=[\d(]))*")
 # Longer texts are analysed in pieces: Presidio's context scoring is quadratic in the length
 # (a 94,000-character line took 66 s whole). A chat message is at most this long anyway.
 WINDOW_CHARS = 2000
+WINDOW_MARGIN = 300  # longer than any entity (an address block is at most about 250)
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,11 @@ class PiiRedactor:
     def analyze(self, text: str) -> list[Entity]:
         """Non-overlapping PII spans in the text, best first on conflicts, in text order."""
         folded, origin = fold(text)
-        chosen = [r for s, e in windows(folded, WINDOW_CHARS) for r in self._window(folded, s, e)]
+        chosen: list[RecognizerResult] = []
+        for start, cut in windows(folded, WINDOW_CHARS):
+            reach = max((r.end for r in chosen), default=0)
+            found = self._window(folded, start, min(len(folded), cut + WINDOW_MARGIN))
+            chosen += [r for r in found if reach <= r.start < cut]
         spans = [
             Entity(r.entity_type, origin[r.start], origin[r.end - 1] + 1, r.score)
             for r in map(partial(trim, folded), chosen)
@@ -141,19 +148,23 @@ class PiiRedactor:
         ]
 
     def _could_hold_pii(self, text: str, trusted: str) -> bool:
-        """A word the trusted text lacks that PII could hide in: one with a digit or an @, a
-        capitalised one after the first, or one that is no English word. Analysis (~6 ms a
-        sentence) runs only then; most of an answer's words are English or trusted facts."""
-        words = PII_SHAPED.findall(text)
+        """Whether the text has something PII could hide in that the trusted text lacks: a run of
+        digits, an @, a capitalised word after the first, a first name, or a word that is no
+        English word. Analysis (~6 ms a sentence) runs only then."""
+        if any(run.group().rstrip(" .,-/(") not in trusted for run in DIGIT_RUN.finditer(text)):
+            return True
+        names = self.lexicon.names
         return any(
-            word not in trusted
-            and (
-                any(c.isdigit() or c == "@" for c in word)
-                or (i > 0 and word[:1].isupper())
-                or not self.lexicon.knows(word.strip(".'-+"))
-            )
-            for i, word in enumerate(words)
+            "@" in word
+            or fold_name(word.strip(".'-+")).removesuffix("'s") in names
+            or (word not in trusted and ((i > 0 and word[:1].isupper()) or not self._english(word)))
+            for i, word in enumerate(PII_SHAPED.findall(text))
         )
+
+    def _english(self, word: str) -> bool:
+        """A word of the lexicon, or a number (numbers are judged as digit runs)."""
+        bare = word.strip(".'-+")
+        return not bare or any(c.isdigit() for c in bare) or self.lexicon.knows(bare)
 
     def redact(self, text: str, vault: Vault | None = None) -> Redaction:
         """The text with each entity replaced by its placeholder in the (session's) vault."""
@@ -232,7 +243,10 @@ def _part_of(inner: RecognizerResult, outer: RecognizerResult) -> bool:
 
 
 def windows(text: str, size: int) -> Iterator[tuple[int, int]]:
-    """Consecutive (start, end) pieces of at most size characters, cut after a line or sentence."""
+    """Consecutive (start, cut) pieces of at most size characters, cut after a line or sentence.
+
+    Each piece is analysed with WINDOW_MARGIN more characters, and keeps the spans that start
+    before its cut: an entity across a cut is found whole, once."""
     start = 0
     while len(text) - start > size:
         cut = max(text.rfind("\n", start, start + size), text.rfind(". ", start, start + size))

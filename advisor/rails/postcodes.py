@@ -15,8 +15,10 @@ BLOCK_CHARS = 60
 # What may sit between a street and its postcode, or end its line: capitalised place names,
 # state codes, units and numbers ("#7, Austin, Texas", "\nErwetegem\n, VOV\n Serbia").
 PARTICLE = r"(?:of|the|and|de|da|do|del|la|le|di|du|nad|upon|on|am|an|im|sur|en)"
+# Each word is taken atomically: a run like "AAAA…" or "1111…" is never re-split (backtracking).
 LOCALITY = re.compile(
-    rf"(?:[ \t.,]*(?:[A-Z][\w'\-]*\.?|#?\d{{1,5}}[a-zA-Z]?|{PARTICLE}(?=[ \t]+[A-Z])))+[ \t.,]*"
+    rf"(?:(?>[ \t.,]*(?:[A-Z][\w'\-]*\.?|#?\d{{1,5}}[a-zA-Z]?|{PARTICLE}(?=[ \t]+[A-Z]))))+"
+    r"[ \t.,]*"
 )
 LINE_END = re.compile(r"[ \t]*(?:\n|$)")
 # Town, region and country lines under a street ("\n Apt. 252\n Kruså\n Georgia").
