@@ -29,7 +29,10 @@ def fold_name(word: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
-def load_names(policy_dir: Path) -> tuple[frozenset[str], frozenset[str]]:
+Gazetteer = tuple[frozenset[str], frozenset[str]]  # every name, those also English words
+
+
+def load_names(policy_dir: Path) -> Gazetteer:
     """The shipped gazetteer: every name, and those that are also English words."""
     path = policy_dir / NAMES_FILE
     lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []

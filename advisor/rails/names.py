@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
-from advisor.rails.gazetteer import fold_name, load_names
+from advisor.rails.gazetteer import Gazetteer, fold_name
 from advisor.rails.policy import PersonNames
 
 TOKEN = re.compile(r"[^\W\d_][\w'\-]*")
@@ -27,15 +26,15 @@ class GazetteerPersonRecognizer(EntityRecognizer):
     English word only after a strong cue ("pay sarah").
     """
 
-    def __init__(self, rules: PersonNames, policy_dir: Path, allowed: frozenset[str]) -> None:
-        self.names, self.words = load_names(policy_dir)
+    def __init__(self, rules: PersonNames, gazetteer: Gazetteer, allowed: frozenset[str]) -> None:
+        self.names, self.words = gazetteer
         self.cues, self.allowed = frozenset(rules.cues), allowed
         self.particles = frozenset(rules.particles)
         self.after = tuple(f" {a}" for a in rules.after)
         super().__init__(["PERSON"], name="GazetteerPersonRecognizer")
 
     def load(self) -> None:
-        """Nothing to load: the gazetteer is read in the constructor."""
+        """Nothing to load: the gazetteer is given to the constructor."""
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None

@@ -82,9 +82,10 @@ class PiiRedactor:
         self.title = re.compile(rf"\b(?:{titles})\.?\s+$", re.IGNORECASE)
         tune_engine(analyzer, policy)
         pipeline = analyzer.nlp_engine.nlp["en"]  # type: ignore[attr-defined]
-        self.lexicon = Lexicon(pipeline, self.allowed, load_names(policy_dir)[0])
+        gazetteer = load_names(policy_dir)
+        self.lexicon = Lexicon(pipeline, self.allowed, gazetteer[0])
         names = UnknownNameRecognizer(policy.unknown_names, self.lexicon)
-        for recognizer in [*banking_recognizers(policy, policy_dir), names]:
+        for recognizer in [*banking_recognizers(policy, gazetteer), names]:
             analyzer.registry.add_recognizer(recognizer)
 
     @classmethod
@@ -106,10 +107,12 @@ class PiiRedactor:
         """Non-overlapping PII spans in the text, best first on conflicts, in text order."""
         folded, origin = fold(text)
         chosen: list[RecognizerResult] = []
+        reach = 0  # where the spans kept so far end: a later piece starts no span before it
         for start, cut in windows(folded, WINDOW_CHARS):
-            reach = max((r.end for r in chosen), default=0)
             found = self._window(folded, start, min(len(folded), cut + WINDOW_MARGIN))
-            chosen += [r for r in found if reach <= r.start < cut]
+            kept = [r for r in found if reach <= r.start < cut]
+            chosen += kept
+            reach = max([reach, *(r.end for r in kept)])
         spans = [
             Entity(r.entity_type, origin[r.start], origin[r.end - 1] + 1, r.score)
             for r in map(partial(trim, folded), chosen)

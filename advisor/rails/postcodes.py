@@ -7,6 +7,7 @@ import re
 from presidio_analyzer import RecognizerResult
 
 from advisor.rails.policy import ZipRules
+from advisor.rails.spans import with_bounds
 
 # Where an address sentence ends: ! ? ; after a word (not a "???" bullet), or a full stop
 # after a word (not "Apt." or "St.").
@@ -116,11 +117,9 @@ def _town_lines_end(text: str, end: int, after: RecognizerResult | None) -> int:
 
 def take_house_numbers(text: str, chosen: list[RecognizerResult]) -> None:
     """A street starts at the house numbers written before it, if nothing else holds them."""
-    ordered = sorted(chosen, key=lambda r: r.start)
-    for i, street in enumerate(ordered):
+    for street, floor, _ in with_bounds(chosen, len(text)):
         if street.entity_type != "STREET_ADDRESS":
             continue
-        floor = ordered[i - 1].end if i else 0
         numbers = HOUSE_NUMBERS.search(text, floor, street.start)
         if numbers is not None:
             street.start = numbers.start()

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer
 
+from advisor.rails.gazetteer import Gazetteer
 from advisor.rails.id_recognizers import (
     CueIdRecognizer,
     LoosePhoneRecognizer,
@@ -130,14 +130,14 @@ class PersonCueRecognizer(PatternRecognizer):
         )
 
 
-def banking_recognizers(policy: PiiPolicy, policy_dir: Path) -> list[EntityRecognizer]:
+def banking_recognizers(policy: PiiPolicy, gazetteer: Gazetteer) -> list[EntityRecognizer]:
     """Every custom recognizer of the policy."""
     return [
         StreetAddressRecognizer(policy.street_address),
         AddressBlockRecognizer(policy.street_address),
         UsZipRecognizer(policy.street_address, policy.zip_code.context),
         PersonCueRecognizer(policy),
-        GazetteerPersonRecognizer(policy.person_names, policy_dir, policy.allowed),
+        GazetteerPersonRecognizer(policy.person_names, gazetteer, policy.allowed),
         broad_card_recognizer(policy.card_patterns),
         CueIdRecognizer("US_DRIVER_LICENSE", policy.driver_license),
         CueIdRecognizer("NATIONAL_ID", policy.national_id),

@@ -17,6 +17,7 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from advisor.rails.gazetteer import fold_name
 from advisor.rails.policy import UnknownNameRules
+from advisor.rails.spans import with_bounds
 
 # One word of a name: letters, an optional O'/D' prefix and one hyphenated part ("Anne-Lise").
 NAME_WORD = re.compile(r"(?:[^\W\d_]')?[^\W\d_]{2,}(?:-[^\W\d_]{2,})?")
@@ -107,17 +108,14 @@ def grow_names(text: str, chosen: list[RecognizerResult], lexicon: Lexicon, max_
 
     The spans are disjoint, so a word can only clash with the neighbouring spans: linear time.
     """
-    ordered = sorted(chosen, key=lambda c: c.start)
-    for i, r in enumerate(ordered):
+    for r, floor, limit in with_bounds(chosen, len(text)):
         if r.entity_type != "PERSON":
             continue
-        limit = ordered[i + 1].start if i + 1 < len(ordered) else len(text)
         for _ in range(max_words):
             after = NAME_AFTER.match(text, r.end, limit)
             if after is None or not lexicon.may_join(after.group(1), text[r.start : r.end]):
                 break
             r.end = after.end()
-        floor = ordered[i - 1].end if i else 0
         for _ in range(max_words):
             before = NAME_BEFORE.search(text, floor, r.start)
             if before is None or not lexicon.may_join(before.group(1), text[r.start : r.end]):
@@ -137,11 +135,9 @@ def listed_names(text: str, chosen: list[RecognizerResult], lexicon: Lexicon) ->
 
     A list stops at the next found span, which continues it if it is a person: linear time.
     """
-    ordered = sorted(chosen, key=lambda c: c.start)
-    for i, person in enumerate(ordered):
+    for person, _, limit in with_bounds(chosen, len(text)):
         if person.entity_type != "PERSON":
             continue
-        limit = ordered[i + 1].start if i + 1 < len(ordered) else len(text)
         end = person.end
         while (item := LISTED.match(text, end, limit)) is not None:
             word = item.group(1)
