@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from advisor.api.app import create_app
 from advisor.auth import issue_token
+from advisor.rails.pii import PiiRedactor
 from advisor.settings import Settings
 from portfolio_context.seed import seed_bank
 from tests import fakes
@@ -44,6 +45,12 @@ def make_settings(var_dir: Path, url: str, **extra: object) -> Settings:
 def settings(tmp_path: Path, bank_url: str) -> Settings:
     """Test settings on the shared bank, fake back-end."""
     return make_settings(tmp_path, bank_url)
+
+
+@pytest.fixture(scope="session")
+def redactor() -> PiiRedactor:
+    """The redactor of the shipped policy, loaded once (spaCy and Presidio take seconds)."""
+    return PiiRedactor.from_settings(Settings())
 
 
 @pytest.fixture

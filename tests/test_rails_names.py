@@ -8,7 +8,6 @@ import time
 import pytest
 
 from advisor.rails.pii import PiiRedactor, windows
-from advisor.settings import Settings
 
 # (case, text, a name that a person span must cover)
 FOUND = [
@@ -36,12 +35,6 @@ NOT_A_PERSON = [
     "Yikes! I didn't get the amount of money that I requested.",
     "Why will my transfer not go through?! Keep getting an error message.",
 ]
-
-
-@pytest.fixture(scope="module")
-def redactor() -> PiiRedactor:
-    """The redactor of the shipped policy."""
-    return PiiRedactor.from_settings(Settings())
 
 
 @pytest.mark.parametrize(("case", "text", "name"), FOUND, ids=[f[0] for f in FOUND])

@@ -177,9 +177,9 @@ TRUSTED = (
 
 
 @pytest.fixture(scope="module")
-def finder() -> PiiFinder:
+def finder(redactor: PiiRedactor) -> PiiFinder:
     """The shipped redactor as the other-person rail's PII finder."""
-    return PiiRedactor.from_settings(Settings()).untrusted_spans
+    return redactor.untrusted_spans
 
 
 @pytest.mark.parametrize(("case", "text", "value"), OTHER_PERSON, ids=[o[0] for o in OTHER_PERSON])

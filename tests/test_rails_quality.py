@@ -7,7 +7,6 @@ from collections.abc import Callable
 import pytest
 
 from advisor.rails.pii import PiiRedactor
-from advisor.settings import Settings
 from evals.pii_metrics import (
     false_redactions,
     load_banking77,
@@ -22,9 +21,8 @@ MUST_BE_ALL = ["CREDIT_CARD", "IBAN_CODE", "US_SSN", "EMAIL_ADDRESS", "PHONE_NUM
 
 
 @pytest.fixture(scope="module")
-def analyze() -> Analyze:
+def analyze(redactor: PiiRedactor) -> Analyze:
     """Our redactor as the metrics expect it."""
-    redactor = PiiRedactor.from_settings(Settings())
     return lambda text: [(e.type, e.start, e.end) for e in redactor.analyze(text)]
 
 

@@ -11,7 +11,7 @@ from presidio_analyzer.predefined_recognizers import CreditCardRecognizer
 from advisor.rails.policy import CueIdRules, PatternRule, PhoneRules
 
 CASED = re.MULTILINE
-LICENSE_MIN_DIGITS = 5
+ID_MIN_DIGITS = 5
 EXTENSION = re.compile(r"\s?(?:x|ext\.?)\s?\d+$", re.IGNORECASE)
 NOT_PHONE = (
     re.compile(r"\d{4}[-./]\d{1,2}[-./]\d{1,2}"),  # ISO date
@@ -39,7 +39,7 @@ class CueIdRecognizer(PatternRecognizer):
     def __init__(self, entity: str, rules: CueIdRules) -> None:
         cues = "|".join(re.escape(c) for c in sorted(rules.cues, key=len, reverse=True))
         lead = rf"(?<=(?i:\b(?:{cues})(?!\w))\W{{0,3}}(?:[^\W\d][\w']*\W{{1,3}}){{0,5}})"
-        pattern = Pattern("cue licence", rf"{lead}\b{rules.number}", 0.6)
+        pattern = Pattern("cue id", rf"{lead}\b{rules.number}", 0.6)
         super().__init__(
             entity, name=f"CueIdRecognizer:{entity}", patterns=[pattern],
             global_regex_flags=CASED,
@@ -47,7 +47,7 @@ class CueIdRecognizer(PatternRecognizer):
 
     def invalidate_result(self, pattern_text: str) -> bool:
         """Too few digits for an ID number ("license expired 2 days ago")."""
-        return sum(ch.isdigit() for ch in pattern_text) < LICENSE_MIN_DIGITS
+        return sum(ch.isdigit() for ch in pattern_text) < ID_MIN_DIGITS
 
 
 class LoosePhoneRecognizer(PatternRecognizer):

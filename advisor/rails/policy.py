@@ -93,7 +93,7 @@ class UnknownNameRules(BaseModel):
 
 
 class CueIdRules(BaseModel):
-    """Words that announce a driver's licence number, and the shape of the number."""
+    """Words that announce an ID number (a driver's licence, an SSN), and the number's shape."""
 
     cues: list[str]
     number: str
