@@ -20,6 +20,9 @@ from evals.runner import Runner, run_all
 
 EVAL_SEED, EVAL_CUSTOMERS = 42, 50
 EVAL_AS_OF = dt.date(2026, 11, 28)  # fixed: golden turns name months ("last month" = 2026-10)
+# Fixed for in-process runs: the canary in the system prompt derives from the signing secret, and
+# a fresh clone's random secret changed the small model's wording (and verdicts) run to run.
+EVAL_SECRET = "golden-evaluation-only-" + "0" * 24
 
 
 def select(suites: list[str] | None, tag: str | None) -> list[Conversation]:
@@ -66,6 +69,8 @@ def evaluate(
     progress: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """Run and summarise; `url` targets a running server, else the in-process app."""
+    if not url:
+        settings = settings.model_copy(update={"jwt_secret": EVAL_SECRET})
 
     def tokens(customer: str) -> str:
         return issue_token(settings, customer)
