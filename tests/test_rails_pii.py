@@ -75,6 +75,10 @@ REDACTED = [
     ("military mail", "send a new one to USNS Vestergaard\nFPO AA 08331?", "USNS Vestergaard\nFPO AA 08331", "STREET_ADDRESS"),
     ("address block", "Jo Bloggs\n27 Elm Grove\nLeeds\nLS6 2AB", "27 Elm Grove\nLeeds\nLS6 2AB", "STREET_ADDRESS"),
     ("block without a street type", "here: 63 30 N. Stadion\nULLINISH\n, nan\n 40839, thanks", "63 30 N. Stadion\nULLINISH\n, nan\n 40839", "STREET_ADDRESS"),
+    ("street over a polish postcode line", "send it to ul. Sowia 84/2\n94-969 Racibórz.", "ul. Sowia 84/2\n94-969 Racibórz", "STREET_ADDRESS"),
+    ("street over an italian postcode line", "I moved to Vicolo Stretto, 7\n88100, Sant'Elia (CZ)", "Vicolo Stretto, 7\n88100, Sant'Elia (CZ)", "STREET_ADDRESS"),
+    ("dutch postcode on its own line", "post it to Marapad 412\n3041JX\nBierum please", "Marapad 412\n3041JX\nBierum", "STREET_ADDRESS"),
+    ("street without a number over a french postcode", "update it to rue Dumas\n21776 Renaud-sur-Mer for mail", "rue Dumas\n21776 Renaud-sur-Mer", "STREET_ADDRESS"),
     ("block with a czech postcode", "send it to 12 Na Poříčí\nPraha 1\n110 00 please", "12 Na Poříčí\nPraha 1\n110 00", "STREET_ADDRESS"),
 ]  # fmt: skip
 
@@ -135,6 +139,23 @@ def test_pseudonyms_are_stable_per_session_and_restored(redactor: PiiRedactor) -
     assert again.redacted == "and <PERSON_1> again"
     assert vault.restore("Paid <PERSON_1>.") == "Paid John Smith."
     assert vault.restore("card <CARD_1>") == "card \u2022\u2022\u2022\u2022 1111"
+
+
+@pytest.mark.parametrize(
+    ("written", "mended"),
+    [
+        ("Credit Card 1: $3,750.72", "Credit <CARD_1>: $3,750.72"),
+        ("your CARD_1 is fine", "your <CARD_1> is fine"),
+        ("hi <PERSON_1>", "hi <PERSON_1>"),
+        ("card 2 and CARD_10 are not this session's", "card 2 and CARD_10 are not this session's"),
+        ("Account 1 is the model's own numbering", "Account 1 is the model's own numbering"),
+    ],
+)
+def test_bare_placeholders_a_model_wrote_are_bracketed_again(written: str, mended: str) -> None:
+    vault = Vault()
+    vault.placeholder("CARD", "4111 1111 1111 1111", last4=True)
+    vault.placeholder("PERSON", "Ana Ruiz")
+    assert vault.mend(written) == mended
 
 
 def test_another_sessions_placeholders_are_not_restored(redactor: PiiRedactor) -> None:

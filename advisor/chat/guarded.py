@@ -24,6 +24,7 @@ class GuardedStream:
 
     def piece(self, text: str) -> list[ChatEvent]:
         """Guard events and the token for a released piece; raises RailViolation."""
+        text = self.vault.mend(text) if self.vault else text
         checked, found = self.rails.check(text, self.context) if self.rails else (text, [])
         self.shown += checked
         # A checked sentence goes out word by word, like every other answer text.

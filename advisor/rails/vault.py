@@ -29,6 +29,23 @@ class Vault:
             self.by_value[key], self.by_placeholder[name] = name, shown
         return self.by_value[key]
 
+    def mend(self, text: str) -> str:
+        """This session's placeholders that a model wrote bare ("Card 1", "CARD_1") bracketed again.
+
+        A small model often drops the brackets; unmended, "Credit Card 1" would reach the
+        customer with a number that traces to nothing.
+        """
+        kinds = "|".join(sorted(self.counts, key=len, reverse=True))
+        if not kinds:
+            return text
+        bare = re.compile(rf"<?\b({kinds})[ _]?(\d+)\b>?", re.IGNORECASE)
+
+        def bracketed(match: re.Match[str]) -> str:
+            name = f"<{match.group(1).upper()}_{match.group(2)}>"
+            return name if name in self.by_placeholder else match.group(0)
+
+        return bare.sub(bracketed, text)
+
     def restore(self, text: str) -> str:
         """Put this session's values back; unknown placeholders stay as they are."""
         return PLACEHOLDER.sub(lambda m: self.by_placeholder.get(m.group(0), m.group(0)), text)
