@@ -20,7 +20,24 @@ FOUND = [
     ("unknown full name", "we need to add Aybika Rushisvili as guardian", "Aybika Rushisvili"),
     ("listed after a name", "They had 6: Hannah, Ksenia, Brajko and Kaypa.", "Kaypa"),
     ("listed in the middle", "They had 6: Hannah, Ksenia, Brajko and Kaypa.", "Ksenia"),
+    ("lower case after 'call me'", "friends just call me wojtek", "wojtek"),
+    ("lower-case full name after 'my name is'", "my name is zdenka hruškova, hi", "zdenka hruškova"),
+    ("a later noun joins the name", "my name is emma tyndall and I need help", "emma tyndall"),
+    ("labelled a place, before a payee phrase", "please add Topi Sainio as a payee", "Topi Sainio"),
+    ("possessive before 'address'", "I need Ilkka Vuorinen's address updated", "Ilkka Vuorinen"),
+    ("a speaker's label", "serdar: did the rent go out?\nme: yes", "serdar"),
+    ("a role before a name", "my advisor Ojaswini rang yesterday", "Ojaswini"),
+    ("a name opening a sentence before a verb", "Jakob sent me the money. Thanks", "Jakob"),
 ]  # fmt: skip
+
+# Next to a cue, but no name: English words, a weekday, a contraction.
+CUED_WORDS = [
+    "Can you call me back tomorrow?",
+    "The branch said Tuesday was fine.",
+    "My friend hasn't got the money I sent.",
+    "my son wants a debit card",
+    "Answer: call me at five",
+]
 
 # Banking words, inflections, chat words and places no name list holds: never a person.
 NOT_A_PERSON = [
@@ -45,6 +62,11 @@ def test_unknown_names_are_found(redactor: PiiRedactor, case: str, text: str, na
 
 @pytest.mark.parametrize("text", NOT_A_PERSON)
 def test_words_and_places_are_not_people(redactor: PiiRedactor, text: str) -> None:
+    assert [text[e.start : e.end] for e in redactor.analyze(text)] == []
+
+
+@pytest.mark.parametrize("text", CUED_WORDS)
+def test_cues_take_no_english_word(redactor: PiiRedactor, text: str) -> None:
     assert [text[e.start : e.end] for e in redactor.analyze(text)] == []
 
 

@@ -26,11 +26,11 @@ def analyze(redactor: PiiRedactor) -> Analyze:
     return lambda text: [(e.type, e.start, e.end) for e in redactor.analyze(text)]
 
 
-# Person holds the target (0.95) on the research set; street holds today's level, just
-# under its 0.90 target there (see BENCHMARKS.md), so a regression fails here.
+# The targets (street 0.90, person 0.95) on the research set; the held-out set of the
+# same kind is measured by `make bench-pii` (it needs a package download).
 @pytest.mark.parametrize(
     ("loader", "street", "person"),
-    [(load_banking_sentences, 1.0, 1.0), (load_presidio_research, 0.89, 0.95)],
+    [(load_banking_sentences, 1.0, 1.0), (load_presidio_research, 0.90, 0.95)],
     ids=["banking", "research"],
 )
 def test_recall_targets(

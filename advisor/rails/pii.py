@@ -19,6 +19,7 @@ from presidio_analyzer import (
 from presidio_anonymizer import AnonymizerEngine
 from presidio_anonymizer.entities import OperatorConfig
 
+from advisor.rails.cue_names import CueNameRecognizer
 from advisor.rails.gazetteer import fold_name, load_names
 from advisor.rails.offline import keep_offline
 from advisor.rails.policy import PiiPolicy
@@ -85,7 +86,8 @@ class PiiRedactor:
         gazetteer = load_names(policy_dir)
         self.lexicon = Lexicon(pipeline, self.allowed, gazetteer[0])
         names = UnknownNameRecognizer(policy.unknown_names, self.lexicon)
-        for recognizer in [*banking_recognizers(policy, gazetteer), names]:
+        cued = CueNameRecognizer(policy.name_cues, policy.person_names.titles, self.lexicon)
+        for recognizer in [*banking_recognizers(policy, gazetteer), names, cued]:
             analyzer.registry.add_recognizer(recognizer)
 
     @classmethod

@@ -92,6 +92,17 @@ class UnknownNameRules(BaseModel):
     max_extra_words: int = 2
 
 
+class NameCueRules(BaseModel):
+    """Phrases next to which a foreign word or a known first name is a person, in any case."""
+
+    score: float
+    max_words: int = 3
+    # The name follows ("call me koppány", "my son tomasz").
+    before: list[str]
+    # The name precedes ("Topi Sainio's address", "Calan Stevenson as a beneficiary").
+    after: list[str]
+
+
 class CueIdRules(BaseModel):
     """Words that announce an ID number (a driver's licence, an SSN), and the number's shape."""
 
@@ -125,6 +136,7 @@ class PiiPolicy(BaseModel):
     own_regex_flags: dict[str, int]
     person_names: PersonNames
     unknown_names: UnknownNameRules
+    name_cues: NameCueRules
     driver_license: CueIdRules
     national_id: CueIdRules
     phone: PhoneRules

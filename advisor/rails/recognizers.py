@@ -24,6 +24,22 @@ BLOCK_POSTCODE = (
     r"|\d{3}\s\d{2}|\d{2}-\d{3}"
 )
 
+# A short street line over a "postcode town" line, the continental way ("ul. Sowia 84\n94-969
+# Racibórz", "Rotonda Munari, 22\n98077, Santo Stefano (ME)", "Marapad 412\n3041JX\nBierum").
+HOUSE = r"\d{1,5}[a-zA-Z]?(?:[/\-]\d{1,4}[a-zA-Z]?)?"  # "31/56", "7-3", "17a"
+
+
+def _town_block(rules: StreetRules) -> str:
+    """A street line's last words (no ordinary words) over a postcode and its town."""
+    stop = rf"(?i:{_any(rules.not_street_words)})\b"
+    word = rf"(?!{stop})[^\W\d_][\w'.\-]*"
+    town_word = rf"(?:{word}|\([A-Za-z]{{2}}\))"
+    town = rf"{town_word}(?:[ \t]+{town_word}){{0,5}}(?=[ \t]*(?:[.?!,;:]|$)|[ \t]+{stop})"
+    street = rf"(?:\d{{1,5}}[a-zA-Z]?,?[ \t]+)?(?:{word}[ \t,]+){{0,4}}{word}"
+    number = rf"(?:,?[ \t]+{HOUSE}(?:[ \t]+{word}[ \t]+\d{{1,3}})?)?"  # "3 piano 3"
+    after = rf"[ \t>]*(?:{BLOCK_POSTCODE})(?:,?[ \t]+|[ \t]*\n[ \t>]*){town}"
+    return rf"(?<![\w'.\-]){street}{number}[ \t]*\n{after}"
+
 
 def _any(words: list[str]) -> str:
     """A regex alternation of literal words, longest first."""
@@ -86,9 +102,12 @@ class AddressBlockRecognizer(PatternRecognizer):
         line = r"[^\n?!]{0,40}"
         first = rf"(?<![\w\-])\d{{1,5}}[a-z]?(?:[ \t]+\d{{1,5}})?[ \t,]+[^\W\d_]{line}\n"
         last = rf"[ \t,]*(?:[^\n?!]{{0,30}}[ \t,])?(?:{BLOCK_POSTCODE})(?![\w\-]|[ \t]+\d)"
-        pattern = Pattern("address block", rf"{first}(?:{line}\n){{0,3}}{last}", 0.7)
+        patterns = [
+            Pattern("address block", rf"{first}(?:{line}\n){{0,3}}{last}", 0.7),
+            Pattern("street over postcode town", _town_block(rules), 1.0),
+        ]
         super().__init__(
-            "STREET_ADDRESS", name="AddressBlockRecognizer", patterns=[pattern],
+            "STREET_ADDRESS", name="AddressBlockRecognizer", patterns=patterns,
             global_regex_flags=CASED,
         )  # fmt: skip
 
