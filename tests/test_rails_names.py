@@ -28,6 +28,11 @@ FOUND = [
     ("a speaker's label", "serdar: did the rent go out?\nme: yes", "serdar"),
     ("a role before a name", "my advisor Ojaswini rang yesterday", "Ojaswini"),
     ("a name opening a sentence before a verb", "Jakob sent me the money. Thanks", "Jakob"),
+    ("a name opening a clause", "I think that dariusz already paid it", "dariusz"),
+    ("listed before a name", "they were hosking, mccune and Ksenia Rushisvili", "hosking"),
+    ("the addressee line above a street", ">tomasz wrona\n>12 Elm Street\n>Leeds", "tomasz wrona"),
+    ("called by name at the start", "Radomira, can you check my card?", "Radomira"),
+    ("called by name at the end", "don't worry about it, Radomira!", "Radomira"),
 ]  # fmt: skip
 
 # Next to a cue, but no name: English words, a weekday, a contraction.
@@ -37,6 +42,10 @@ CUED_WORDS = [
     "My friend hasn't got the money I sent.",
     "my son wants a debit card",
     "Answer: call me at five",
+    "Hi I've been trying to top up my card",
+    "Can you tell me why a refund I'm owed is not showing?",
+    "Hi, Today I am facing the same issue.",
+    "C'mon, it's 2018, things happen at a click of a button.",
 ]
 
 # Banking words, inflections, chat words and places no name list holds: never a person.

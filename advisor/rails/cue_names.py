@@ -14,11 +14,14 @@ from typing import Any
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
-from advisor.rails.gazetteer import fold_name
 from advisor.rails.policy import NameCueRules
 from advisor.rails.unknown_names import NAME_WORD, Lexicon
 
-NOUN_TAGS = ("PROPN", "NOUN", "X")  # a name's later words as the tagger sees them
+NOUN_TAGS = ("PROPN", "NOUN", "X")
+CONJUNCTIONS = (
+    "SCONJ",
+    "CCONJ",
+)  # "that", "because", "but", "and" open a clause  # a name's later words as the tagger sees them
 SENTENCE_ENDS = frozenset({".", "!", "?", "\n", "\n\n", ">"})
 LOOK_BACK_CHARS = 80  # how far before a payee phrase its name words are looked for
 
@@ -42,6 +45,11 @@ class CueNameRecognizer(EntityRecognizer):
         self.cue_after = re.compile(rf"(?i:(?<=\w)[ \t]*(?:{after}))(?!\w)")
         self.words_before = re.compile(rf"(?<![\w'\-])((?:{word} )*{word})$")
         self.speaker = re.compile(rf"^[ \t>]*({word}(?: {word})?)[ \t]*:", re.MULTILINE)
+        # Called by name: "Helena, can I ...", "... don't go to town, Rayan!"
+        self.vocative = re.compile(
+            rf"(?:^|(?<=[.!?] ))({word}(?: {word})?),[ \t]|(?<=, )({word}(?: {word})?)[!?]",
+            re.MULTILINE,
+        )
         super().__init__(["PERSON"], name="CueNameRecognizer")
 
     def load(self) -> None:
@@ -57,18 +65,17 @@ class CueNameRecognizer(EntityRecognizer):
         spans = [self._leading(m.group(1), m.start(1), nouns) for m in cued]
         spans += [self._before(text, m.start()) for m in self.cue_after.finditer(text)]
         spans += [self._whole(m.group(1), m.start(1)) for m in self.speaker.finditer(text)]
-        spans += [(t.idx, t.idx + len(t.text)) for t in tokens if self._opens_sentence(t)]
+        spans += [
+            self._whole(m.group(m.lastindex or 1), m.start(m.lastindex or 1))
+            for m in self.vocative.finditer(text)
+        ]
+        spans += [(t.idx, t.idx + len(t.text)) for t in tokens if self._opens_clause(t)]
         score = self.rules.score
         return [RecognizerResult("PERSON", a, b, score) for a, b in filter(None, spans)]
 
     def is_name_word(self, word: str) -> bool:
-        """No common word, and either no English word or a known first name."""
-        key = fold_name(word).removesuffix("'s")
-        if word.isupper() or key in self.lexicon.common:
-            return False
-        return key in self.lexicon.names or self.lexicon.is_foreign_name_word(
-            word.removesuffix("'s")
-        )
+        """A known first name or no English word (a possessive aside), and no common word."""
+        return self.lexicon.is_name(word.removesuffix("'s"))
 
     def _leading(self, words: str, start: int, nouns: frozenset[int]) -> tuple[int, int] | None:
         """The name at the start of a run of words: then nouns too ("emma tyndall", not "wants")."""
@@ -103,11 +110,14 @@ class CueNameRecognizer(EntityRecognizer):
         """At least one of the words is a name word ("said Tuesday" holds none)."""
         return any(map(self.is_name_word, words))
 
-    def _opens_sentence(self, token: Any) -> bool:
-        """A name word opening a sentence before a verb ("Joel spent a year", "jakob is from")."""
-        first = token.i == 0 or token.nbor(-1).text in SENTENCE_ENDS
-        verb = token.i + 1 < len(token.doc) and token.nbor(1).pos_ in ("VERB", "AUX")
-        return first and verb and token.pos_ in NOUN_TAGS and self.is_name_word(token.text)
+    def _opens_clause(self, token: Any) -> bool:
+        """A name word opening a sentence or clause before its verb ("Joel spent a year",
+        "... that dresdner was influenced", "but Campbell just has to")."""
+        doc, i = token.doc, token.i
+        opens = i == 0 or doc[i - 1].text in SENTENCE_ENDS or doc[i - 1].pos_ in CONJUNCTIONS
+        after = [t.pos_ for t in doc[i + 1 : i + 3]]
+        verb = after[:1] in (["VERB"], ["AUX"]) or after in (["ADV", "VERB"], ["ADV", "AUX"])
+        return opens and verb and token.pos_ in NOUN_TAGS and self.is_name_word(token.text)
 
     def _whole(self, words: str, start: int) -> tuple[int, int] | None:
         """The words only if each of them is a name word (a speaker's label)."""

@@ -28,6 +28,7 @@ from advisor.rails.recognizers import banking_recognizers
 from advisor.rails.unknown_names import (
     Lexicon,
     UnknownNameRecognizer,
+    addressee_names,
     grow_names,
     listed_names,
 )
@@ -139,6 +140,7 @@ class PiiRedactor:
         chosen = choose([*kept, *self.postcodes.candidates(folded, kept)], self._rank)
         grow_names(folded, chosen, self.lexicon, self.policy.unknown_names.max_extra_words)
         listed_names(folded, chosen, self.lexicon)
+        addressee_names(folded, chosen, self.lexicon)
         chosen = join_names(folded, chosen)
         self._take_titles(folded, chosen)
         take_house_numbers(folded, chosen)

@@ -19,8 +19,9 @@ from advisor.rails.gazetteer import fold_name
 from advisor.rails.policy import UnknownNameRules
 from advisor.rails.spans import with_bounds
 
-# One word of a name: letters, an optional O'/D' prefix and one hyphenated part ("Anne-Lise").
-NAME_WORD = re.compile(r"(?:[^\W\d_]')?[^\W\d_]{2,}(?:-[^\W\d_]{2,})?")
+# One word of a name: letters, an optional O'/D' prefix (not "I've") and one hyphenated part
+# ("Anne-Lise").
+NAME_WORD = re.compile(r"(?:[^\W\d_]'(?!(?:ve|ll|re)\b))?[^\W\d_]{2,}(?:-[^\W\d_]{2,})?")
 INFLECTIONS: tuple[tuple[str, str], ...] = (("ies", "y"), ("es", ""), ("s", ""), ("ed", ""))
 INFLECTIONS += (("ed", "e"), ("ing", ""), ("ing", "e"), ("'s", ""))
 MIN_STEM = 3
@@ -50,6 +51,19 @@ class Lexicon:
             return False
         return not self.knows(word) and not self.knows(fold_name(word))
 
+    def listable(self, word: str) -> bool:
+        """Whether a word listed after a name is one: capitalised, or a name word."""
+        return self.is_name(word) or (word[0].isupper() and self._plain(word))
+
+    def is_name(self, word: str) -> bool:
+        """No common word, and a known first name or no English word (any case)."""
+        known = fold_name(word) in self.names
+        return self._plain(word) and (known or self.is_foreign_name_word(word))
+
+    def _plain(self, word: str) -> bool:
+        """Not a common word and not an acronym."""
+        return word.lower() not in self.common and not word.isupper()
+
     def may_join(self, word: str, name: str) -> bool:
         """Whether a word beside a name is part of it: foreign, a first name, or capitalised."""
         if not NAME_WORD.fullmatch(word) or word.lower() in self.common or word.isupper():
@@ -63,8 +77,9 @@ def _forms(word: str) -> Iterator[str]:
     """The word and its stems under the simple English inflections."""
     yield word
     for suffix, replacement in INFLECTIONS:
-        if word.endswith(suffix) and len(word) - len(suffix) >= MIN_STEM:
-            yield word[: -len(suffix)] + replacement
+        stem = word[: -len(suffix)] + replacement
+        if word.endswith(suffix) and len(stem) >= MIN_STEM:  # "owed" -> "owe"
+            yield stem
 
 
 class UnknownNameRecognizer(EntityRecognizer):
@@ -128,20 +143,52 @@ NAME_BEFORE = re.compile(rf"(?<![\w'\-])({NAME_WORD.pattern}) $")
 
 
 LISTED = re.compile(rf"(?:, | and | or | & )({NAME_WORD.pattern})(?![\w'\-])")
+LISTED_BEFORE = re.compile(rf"(?<![\w'\-])({NAME_WORD.pattern})(?:, | and | or | & )$")
+LIST_REACH = 40  # how far before a name the previous item of its list is looked for
 
 
 def listed_names(text: str, chosen: list[RecognizerResult], lexicon: Lexicon) -> None:
-    """Capitalised words listed after a name are names too ("Dita, Brajko and Kaypa").
+    """Name words listed before or after a name are names too ("Jan, Lucas, Dita and Kaypa").
 
-    A list stops at the next found span, which continues it if it is a person: linear time.
+    A list stops at the neighbouring found span, which continues it if it is a person.
     """
-    for person, _, limit in with_bounds(chosen, len(text)):
+    taken = {(r.start, r.end) for r in chosen}
+
+    def add(item: re.Match[str], score: float) -> None:
+        if item.span(1) not in taken:
+            taken.add(item.span(1))
+            chosen.append(RecognizerResult("PERSON", item.start(1), item.end(1), score))
+
+    for person, floor, limit in with_bounds(chosen, len(text)):
         if person.entity_type != "PERSON":
             continue
-        end = person.end
-        while (item := LISTED.match(text, end, limit)) is not None:
-            word = item.group(1)
-            if not word[0].isupper() or word.lower() in lexicon.common:
-                break
-            chosen.append(RecognizerResult("PERSON", item.start(1), item.end(1), person.score))
+        end, start = person.end, person.start
+        while (item := LISTED.match(text, end, limit)) and lexicon.listable(item.group(1)):
+            add(item, person.score)
             end = item.end(1)
+        while (
+            item := LISTED_BEFORE.search(text, max(floor, start - LIST_REACH), start)
+        ) and lexicon.is_name(item.group(1)):  # a sentence's first word is capitalised too
+            add(item, person.score)
+            start = item.start(1)
+
+
+LINE_WORDS = rf"{NAME_WORD.pattern}(?:[ \t]+{NAME_WORD.pattern}){{0,2}}"
+NAME_LINE = re.compile(rf"^[ \t>]*(?:[^\n:]*:[ \t]*)?({LINE_WORDS}),?[ \t]*$", re.MULTILINE)
+ADDRESSEE_LINES = 3  # how many lines above a street may hold its addressee (name, company)
+
+
+def addressee_names(text: str, chosen: list[RecognizerResult], lexicon: Lexicon) -> None:
+    """A line of name words above a street is its addressee ("alexia bustos\n630 jackson cape")."""
+    taken = [(r.start, r.end) for r in chosen]
+    for street, floor, _ in with_bounds(chosen, len(text)):
+        if street.entity_type != "STREET_ADDRESS":
+            continue
+        above = text[floor : street.start].split("\n")[-ADDRESSEE_LINES - 1 :]
+        offset = street.start - len("\n".join(above))  # `^` skips a partial first line
+        for line in NAME_LINE.finditer(text, offset, street.start):
+            words = line.group(1).split()
+            named = any(fold_name(w) in lexicon.names or not lexicon.knows(w) for w in words)
+            free = all(e <= line.start(1) or s >= line.end(1) for s, e in taken)
+            if named and free and all(map(lexicon.listable, words)):
+                chosen.append(RecognizerResult("PERSON", line.start(1), line.end(1), street.score))
