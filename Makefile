@@ -61,8 +61,9 @@ bench-retrieval: install
 
 # PII redaction: ours against vanilla Presidio, same data, same process (offline).
 # The held-out set is generated from the presidio-evaluator wheel (fetched by pip into var/).
+# Seed 2026 was never looked at while writing the rules (seed 99, the script's default, was).
 bench-pii: install
-	$(BIN)/python bench/pii_heldout.py --out var/pii_heldout/set.json
+	$(BIN)/python bench/pii_heldout.py --seed 2026 --out var/pii_heldout/set.json
 	$(BIN)/python bench/bench_pii.py --heldout var/pii_heldout/set.json --out BENCHMARKS.md
 
 clean:
