@@ -31,6 +31,9 @@ from portfolio_context.models import (
 )
 from portfolio_context.obligations import bill_facts, debt_facts, emergency_facts, upcoming_bills
 
+# Transactions whose counterparty may be a person (a P2P payee stays personal data).
+PERSON_CATEGORIES = frozenset({"Transfer", "Income", "P2P"})
+
 
 class CustomerNotFound(LookupError):
     """No customer with that id exists in the bank."""
@@ -47,6 +50,14 @@ class Customer360:
     def fact(self, fact_id: str) -> Fact | None:
         """The fact with this id, if the customer has it."""
         return next((f for f in self.facts if f.id == fact_id), None)
+
+    def merchants(self) -> frozenset[str]:
+        """Businesses the customer paid: names the advisor may read (never transfers to people)."""
+        return frozenset(
+            t.merchant
+            for t in self.ledger.transactions
+            if t.amount < 0 and t.category not in PERSON_CATEGORIES
+        )
 
     def to_json(self) -> dict[str, Any]:
         """The view as JSON for `/v1/customers/me/context`."""

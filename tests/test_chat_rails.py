@@ -32,6 +32,26 @@ def test_card_never_reaches_model_or_store(
     assert done(events)["grounding"] == "model"
 
 
+def customer_merchants(settings: Settings, customer_id: str) -> set[str]:
+    """The merchants a customer paid, straight from the bank's tables."""
+    query = text(
+        "SELECT DISTINCT t.merchant FROM transactions t JOIN accounts a ON a.id = t.account_id "
+        "WHERE a.customer_id = :cid AND t.amount < 0"
+    )
+    with create_engine(settings.resolved_database_url).connect() as db:
+        return {row[0] for row in db.execute(query, {"cid": customer_id})}
+
+
+def test_the_customers_merchant_is_kept_and_a_payee_is_not(
+    client: TestClient, auth: dict[str, str], settings: Settings
+) -> None:
+    assert "TICKETMASTER" in customer_merchants(settings, "C0001")  # the seeded bank's C0001
+    asked = "Why did Ticketmaster charge me, and did Marek Nowak get my $20?"
+    chat_events(client, auth, asked)
+    stored = [t for t in stored_texts(settings) if "charge me, and did" in t]
+    assert stored and all("Ticketmaster" in t and "Marek" not in t for t in stored)
+
+
 def test_own_name_is_restored_in_the_reply(
     client: TestClient, auth: dict[str, str], fake: FakeBackend
 ) -> None:

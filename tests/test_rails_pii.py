@@ -158,6 +158,17 @@ def test_bare_placeholders_a_model_wrote_are_bracketed_again(written: str, mende
     assert vault.mend(written) == mended
 
 
+def test_the_customers_own_merchants_are_kept_and_people_still_redacted(
+    redactor: PiiRedactor,
+) -> None:
+    text = "Why did Ticketmaster charge me twice? I also paid Parkwhiz and sent $20 to Marek Nowak"
+    merchants = frozenset({"TICKETMASTER", "PARKWHIZ", "OLIVE GARDEN"})
+    assert "Ticketmaster" not in redactor.redact(text).redacted  # unknown: taken for a person
+    kept = redactor.redact(text, merchants=merchants).redacted
+    assert "Ticketmaster" in kept and "Parkwhiz" in kept
+    assert "Marek Nowak" not in kept and "<PERSON_1>" in kept
+
+
 def test_another_sessions_placeholders_are_not_restored(redactor: PiiRedactor) -> None:
     store = VaultStore(max_sessions=10, ttl_s=60)
     redactor.redact("I am Maria Gonzalez", store.get("a"))

@@ -108,3 +108,14 @@ def test_display_formats(raw: Decimal | str, unit: str, shown: str) -> None:
 def test_fact_json_keeps_numbers_numeric() -> None:
     fact = Fact.number("x", "x", 10.005, "USD", "d")
     assert fact.to_json()["value"] == 10.01 and fact.to_json()["display"] == "$10.01"
+
+
+@pytest.mark.parametrize("cid", IDS)
+def test_merchants_are_businesses_paid_never_transfers(
+    views: dict[str, Customer360], cid: str
+) -> None:
+    view = views[cid]
+    paid = {t.merchant for t in view.ledger.transactions if t.amount < 0}
+    transfers = {t.merchant for t in view.ledger.transactions if t.category == "Transfer"}
+    assert view.merchants() and view.merchants() <= paid
+    assert not view.merchants() & transfers

@@ -92,7 +92,7 @@ class ChatService:
     ) -> Turn:
         """Redact and screen the message, then select facts or passages for what is left."""
         view = self.context.view(customer_id)
-        screened = self.rails.screen(text, sid) if self.rails else None
+        screened = self.rails.screen(text, sid, view.merchants()) if self.rails else None
         if screened is not None:
             text = screened.text
         turn = Turn(customer_id, sid, text, view, None, history)
@@ -116,7 +116,9 @@ class ChatService:
         texts = [clean_message(m, self.settings.max_message_chars) for m in asked]
         view, slots, sid = self.context.view(customer_id), Slots(), new_session_id()
         for earlier in texts[:-1]:
-            redacted = self.rails.screen(earlier, sid).text if self.rails else earlier
+            redacted = (
+                self.rails.screen(earlier, sid, view.merchants()).text if self.rails else earlier
+            )
             if previous := select_facts(redacted, view, slots):
                 slots = previous.slots
         return self._screened_turn(customer_id, sid, texts[-1], slots, [])

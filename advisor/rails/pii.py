@@ -173,9 +173,16 @@ class PiiRedactor:
         bare = word.strip(".'-+")
         return not bare or any(c.isdigit() for c in bare) or self.lexicon.knows(bare)
 
-    def redact(self, text: str, vault: Vault | None = None) -> Redaction:
-        """The text with each entity replaced by its placeholder in the (session's) vault."""
-        entities, vault = self.analyze(text), vault if vault is not None else Vault()
+    def redact(
+        self, text: str, vault: Vault | None = None, merchants: frozenset[str] = frozenset()
+    ) -> Redaction:
+        """The text with each entity replaced by its placeholder in the (session's) vault.
+
+        A "person" that is one of the customer's own merchants ("Ticketmaster") is kept.
+        """
+        keys = {merchant_key(m) for m in merchants}
+        found, vault = self.analyze(text), vault if vault is not None else Vault()
+        entities = [e for e in found if not _is_merchant(text, e, keys)]
         if not entities:
             return Redaction(text, text, [])
         results = [RecognizerResult(e.type, e.start, e.end, e.score) for e in entities]
@@ -281,6 +288,16 @@ def tune_engine(analyzer: AnalyzerEngine, policy: PiiPolicy) -> None:
     nlp = getattr(analyzer.nlp_engine, "nlp", None) or {}
     for pipeline in nlp.values():
         pipeline.disable_pipes(*[p for p in policy.nlp_disable if p in pipeline.pipe_names])
+
+
+def merchant_key(name: str) -> str:
+    """A merchant's name as compared ("TRADER JOE'S" and "Trader Joes" alike)."""
+    return re.sub(r"[\W_]+", "", name.casefold())
+
+
+def _is_merchant(text: str, entity: Entity, keys: set[str]) -> bool:
+    """A person span that names one of the given merchants."""
+    return entity.type == "PERSON" and merchant_key(text[entity.start : entity.end]) in keys
 
 
 def choose(

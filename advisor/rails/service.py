@@ -54,10 +54,13 @@ class Rails:
             OutputRails(OutputPolicy.load(policy_dir)),
         )
 
-    def screen(self, text: str, session_id: str) -> Screened:
-        """Redact the message into the session's vault, then decide whether it is refused."""
+    def screen(
+        self, text: str, session_id: str, merchants: frozenset[str] = frozenset()
+    ) -> Screened:
+        """Redact the message into the session's vault (the customer's merchants kept), then
+        decide whether it is refused."""
         vault = self.vaults.get(session_id)
-        redaction = self.redactor.redact(text, vault)
+        redaction = self.redactor.redact(text, vault, merchants)
         screened = Screened(redaction.redacted, vault)
         if redaction.entities:
             kinds = sorted({e.type for e in redaction.entities})
