@@ -79,6 +79,7 @@ REDACTED = [
     ("street over an italian postcode line", "I moved to Vicolo Stretto, 7\n88100, Sant'Elia (CZ)", "Vicolo Stretto, 7\n88100, Sant'Elia (CZ)", "STREET_ADDRESS"),
     ("dutch postcode on its own line", "post it to Marapad 412\n3041JX\nBierum please", "Marapad 412\n3041JX\nBierum", "STREET_ADDRESS"),
     ("street without a number over a french postcode", "update it to rue Dumas\n21776 Renaud-sur-Mer for mail", "rue Dumas\n21776 Renaud-sur-Mer", "STREET_ADDRESS"),
+    ("town and country after a unit", "it went to 56 ul. Karpacka 69 Apt. 837 Bydgoszcz Poland? odd", "56 ul. Karpacka 69 Apt. 837 Bydgoszcz Poland", "STREET_ADDRESS"),
     ("block with a czech postcode", "send it to 12 Na Poříčí\nPraha 1\n110 00 please", "12 Na Poříčí\nPraha 1\n110 00", "STREET_ADDRESS"),
 ]  # fmt: skip
 

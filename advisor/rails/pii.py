@@ -23,7 +23,7 @@ from advisor.rails.cue_names import CueNameRecognizer
 from advisor.rails.gazetteer import fold_name, load_names
 from advisor.rails.offline import keep_offline
 from advisor.rails.policy import PiiPolicy
-from advisor.rails.postcodes import PostcodeFollower, take_house_numbers
+from advisor.rails.postcodes import PostcodeFollower, UnitTowns, take_house_numbers
 from advisor.rails.recognizers import banking_recognizers
 from advisor.rails.unknown_names import (
     Lexicon,
@@ -79,6 +79,8 @@ class PiiRedactor:
         phrases = sorted((w for w in self.allowed if not w.isalnum()), key=len, reverse=True)
         self.phrases = re.compile(rf"(?<!\w)(?:{'|'.join(map(re.escape, phrases))})(?!\w)", re.I)
         self.postcodes = PostcodeFollower(policy.zip_code)
+        streets = policy.street_address
+        self.unit_towns = UnitTowns(streets.units, streets.not_street_words)
         self.titles = frozenset(t.lower() for t in policy.person_names.titles)
         titles = "|".join(map(re.escape, policy.person_names.titles)) or "(?!)"
         self.title = re.compile(rf"\b(?:{titles})\.?\s+$", re.IGNORECASE)
@@ -144,6 +146,7 @@ class PiiRedactor:
         chosen = join_names(folded, chosen)
         self._take_titles(folded, chosen)
         take_house_numbers(folded, chosen)
+        self.unit_towns.extend(folded, chosen)
         return self.postcodes.join_blocks(folded, chosen)
 
     def untrusted_spans(self, text: str, trusted: str = "") -> list[tuple[int, int]]:

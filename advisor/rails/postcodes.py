@@ -128,3 +128,29 @@ def take_house_numbers(text: str, chosen: list[RecognizerResult]) -> None:
 def _overlap(a: RecognizerResult, b: RecognizerResult) -> bool:
     """The two spans share a character."""
     return a.start < b.end and b.start < a.end
+
+
+class UnitTowns:
+    """The town, region and country written after a unit on the street's line ("... Apt. 837
+    Bydgoszcz Poland", "... suite 574, grundbach, bulgaria 46027"), up to the sentence's end."""
+
+    def __init__(self, units: list[str], ordinary: list[str]) -> None:
+        alternation = "|".join(re.escape(u) for u in sorted(units, key=len, reverse=True))
+        self.unit_end = re.compile(rf"(?i:\b(?:{alternation}))\.?\s*#?\s*\d{{1,5}}[a-zA-Z]?$")
+        stop = "|".join(re.escape(w) for w in sorted(ordinary, key=len, reverse=True))
+        word = rf"(?!(?i:{stop})\b)[^\W\d_][\w'.\-]*"
+        ends = rf"[ \t]*(?:[.?!;:\n]|$)|[ \t]+(?i:{stop})\b|,?[ \t]+\d"  # a sentence, a word, a ZIP
+        self.towns = re.compile(rf"(?:,?[ \t]+{word}){{1,6}}(?:,?[ \t]+\d{{5}})?(?={ends})")
+
+    def extend(self, text: str, chosen: list[RecognizerResult]) -> None:
+        """Widen each street that ends with a unit over the town words after it (a person
+        found there joins the street in `join_blocks`)."""
+        places = [r for r in chosen if r.entity_type != "PERSON"]  # a town taken for a person
+        for street, _, limit in with_bounds(places, len(text)):
+            if street.entity_type != "STREET_ADDRESS":
+                continue
+            if self.unit_end.search(text, street.start, street.end) is None:
+                continue
+            town = self.towns.match(text, street.end, limit)
+            if town is not None:
+                street.end = len(text[: town.end()].rstrip(" \t.,"))
