@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import select
@@ -51,6 +52,7 @@ class Customer360:
         """The fact with this id, if the customer has it."""
         return next((f for f in self.facts if f.id == fact_id), None)
 
+    @cached_property
     def merchants(self) -> frozenset[str]:
         """Businesses the customer paid: names the advisor may read (never transfers to people)."""
         return frozenset(

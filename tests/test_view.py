@@ -117,5 +117,5 @@ def test_merchants_are_businesses_paid_never_transfers(
     view = views[cid]
     paid = {t.merchant for t in view.ledger.transactions if t.amount < 0}
     transfers = {t.merchant for t in view.ledger.transactions if t.category == "Transfer"}
-    assert view.merchants() and view.merchants() <= paid
-    assert not view.merchants() & transfers
+    assert view.merchants and view.merchants <= paid
+    assert not view.merchants & transfers

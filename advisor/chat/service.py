@@ -92,7 +92,7 @@ class ChatService:
     ) -> Turn:
         """Redact and screen the message, then select facts or passages for what is left."""
         view = self.context.view(customer_id)
-        screened = self.rails.screen(text, sid, view.merchants()) if self.rails else None
+        screened = self.rails.screen(text, sid, view.merchants) if self.rails else None
         if screened is not None:
             text = screened.text
         turn = Turn(customer_id, sid, text, view, None, history)
@@ -117,7 +117,7 @@ class ChatService:
         view, slots, sid = self.context.view(customer_id), Slots(), new_session_id()
         for earlier in texts[:-1]:
             redacted = (
-                self.rails.screen(earlier, sid, view.merchants()).text if self.rails else earlier
+                self.rails.screen(earlier, sid, view.merchants).text if self.rails else earlier
             )
             if previous := select_facts(redacted, view, slots):
                 slots = previous.slots

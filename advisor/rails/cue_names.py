@@ -15,20 +15,14 @@ from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from advisor.rails.policy import NameCueRules
+from advisor.rails.recognizers import any_of
 from advisor.rails.unknown_names import NAME_WORD, Lexicon
 
-NOUN_TAGS = ("PROPN", "NOUN", "X")
-CONJUNCTIONS = (
-    "SCONJ",
-    "CCONJ",
-)  # "that", "because", "but", "and" open a clause  # a name's later words as the tagger sees them
+NOUN_TAGS = ("PROPN", "NOUN", "X")  # a name's later words as the tagger sees them
+CONJUNCTIONS = ("SCONJ", "CCONJ")  # "that", "because", "but", "and" open a clause
 SENTENCE_ENDS = frozenset({".", "!", "?", "\n", "\n\n", ">"})
+NOTHING = "(?!)"  # the alternation of an empty list matches nothing
 LOOK_BACK_CHARS = 80  # how far before a payee phrase its name words are looked for
-
-
-def _phrases(words: list[str]) -> str:
-    """A case-insensitive alternation of literal phrases, longest first."""
-    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) or "(?!)"
 
 
 class CueNameRecognizer(EntityRecognizer):
@@ -37,8 +31,8 @@ class CueNameRecognizer(EntityRecognizer):
     def __init__(self, rules: NameCueRules, titles: list[str], lexicon: Lexicon) -> None:
         self.rules, self.lexicon = rules, lexicon
         word, words = NAME_WORD.pattern, rf"{NAME_WORD.pattern}(?: {NAME_WORD.pattern})*"
-        title = rf"(?:(?i:{_phrases(titles)})\.?[ \t]+)?"
-        before, after = _phrases(rules.before), _phrases(rules.after)
+        title = rf"(?:(?i:{any_of(titles) or NOTHING})\.?[ \t]+)?"
+        before, after = any_of(rules.before) or NOTHING, any_of(rules.after) or NOTHING
         self.after_cue = re.compile(
             rf"(?i:(?<![\w'])(?:{before}))[ \t]+{title}({words})(?![\w'\-])"
         )
@@ -103,8 +97,7 @@ class CueNameRecognizer(EntityRecognizer):
 
     def _may_take(self, word: str) -> bool:
         """A name word, or a capitalised word that may belong to one ("Calan Stevenson")."""
-        capitalised = word[:1].isupper() and not word.isupper()
-        return self.is_name_word(word) or (capitalised and word.lower() not in self.lexicon.common)
+        return self.lexicon.listable(word.removesuffix("'s"))
 
     def _holds_name(self, words: list[str]) -> bool:
         """At least one of the words is a name word ("said Tuesday" holds none)."""

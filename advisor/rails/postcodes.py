@@ -7,6 +7,7 @@ import re
 from presidio_analyzer import RecognizerResult
 
 from advisor.rails.policy import ZipRules
+from advisor.rails.recognizers import any_of
 from advisor.rails.spans import with_bounds
 
 # Where an address sentence ends: ! ? ; after a word (not a "???" bullet), or a full stop
@@ -135,9 +136,8 @@ class UnitTowns:
     Bydgoszcz Poland", "... suite 574, grundbach, bulgaria 46027"), up to the sentence's end."""
 
     def __init__(self, units: list[str], ordinary: list[str]) -> None:
-        alternation = "|".join(re.escape(u) for u in sorted(units, key=len, reverse=True))
-        self.unit_end = re.compile(rf"(?i:\b(?:{alternation}))\.?\s*#?\s*\d{{1,5}}[a-zA-Z]?$")
-        stop = "|".join(re.escape(w) for w in sorted(ordinary, key=len, reverse=True))
+        self.unit_end = re.compile(rf"(?i:\b(?:{any_of(units)}))\.?\s*#?\s*\d{{1,5}}[a-zA-Z]?$")
+        stop = any_of(ordinary)
         word = rf"(?!(?i:{stop})\b)[^\W\d_][\w'.\-]*"
         ends = rf"[ \t]*(?:[.?!;:\n]|$)|[ \t]+(?i:{stop})\b|,?[ \t]+\d"  # a sentence, a word, a ZIP
         self.towns = re.compile(rf"(?:,?[ \t]+{word}){{1,6}}(?:,?[ \t]+\d{{5}})?(?={ends})")

@@ -31,7 +31,7 @@ HOUSE = r"\d{1,5}[a-zA-Z]?(?:[/\-]\d{1,4}[a-zA-Z]?)?"  # "31/56", "7-3", "17a"
 
 def _town_block(rules: StreetRules) -> str:
     """A street line's last words (no ordinary words) over a postcode and its town."""
-    stop = rf"(?i:{_any(rules.not_street_words)})\b"
+    stop = rf"(?i:{any_of(rules.not_street_words)})\b"
     word = rf"(?!{stop})[^\W\d_][\w'.\-]*"
     town_word = rf"(?:{word}|\([A-Za-z]{{2}}\))"
     town = rf"{town_word}(?:[ \t]+{town_word}){{0,5}}(?=[ \t]*(?:[.?!,;:]|$)|[ \t]+{stop})"
@@ -41,18 +41,20 @@ def _town_block(rules: StreetRules) -> str:
     return rf"(?<![\w'.\-]){street}{number}[ \t]*\n{after}"
 
 
-def _any(words: list[str]) -> str:
+def any_of(words: list[str]) -> str:
     """A regex alternation of literal words, longest first."""
     return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
 
 
 def _street_patterns(rules: StreetRules) -> list[Pattern]:
     """US forms, continental forms, PO boxes and address lines, from the policy's words."""
-    stop = rf"(?!(?:{_any(rules.not_street_words)})\b)"
-    units, suffixes = _any(rules.units), _any([*rules.suffixes, *rules.more_suffixes])
+    stop = rf"(?!(?:{any_of(rules.not_street_words)})\b)"
+    units, suffixes = any_of(rules.units), any_of([*rules.suffixes, *rules.more_suffixes])
     # Capitalised entries match only capitalised ("Via Roma 5", not "pay via Zelle 50").
-    first = "|".join(w if w.islower() else f"(?-i:{w})" for w in _any(rules.name_first).split("|"))
-    fused, prefixes = _any(rules.fused_suffixes), _any(rules.prefixes)
+    first = "|".join(
+        w if w.islower() else f"(?-i:{w})" for w in any_of(rules.name_first).split("|")
+    )
+    fused, prefixes = any_of(rules.fused_suffixes), any_of(rules.prefixes)
     unit = rf"(?:,?\s+(?:(?:{units})\.?\s*#?|#)\s*\w{{1,6}})?"
     house, word = r"\b\d{1,6}[a-z]?,?", r"[^\W\d_][\w'.\-]*"
     words = rf"(?:(?:{word}|\d{{1,3}}(?:st|nd|rd|th))\s+){{1,4}}"
@@ -138,7 +140,7 @@ class PersonCueRecognizer(PatternRecognizer):
 
     def __init__(self, policy: PiiPolicy) -> None:
         cues = policy.person_cues
-        titles, phrases = _any(cues.titles), _any(cues.phrases)
+        titles, phrases = any_of(cues.titles), any_of(cues.phrases)
         first = r"(?i:[a-z][a-z'\-]+)"
         patterns = [
             Pattern("title name", rf"(?<=(?i:\b(?:{titles}))\.?\s+){first}(?:\s+{NAME})?", 0.7),

@@ -188,7 +188,6 @@ def addressee_names(text: str, chosen: list[RecognizerResult], lexicon: Lexicon)
         offset = street.start - len("\n".join(above))  # `^` skips a partial first line
         for line in NAME_LINE.finditer(text, offset, street.start):
             words = line.group(1).split()
-            named = any(fold_name(w) in lexicon.names or not lexicon.knows(w) for w in words)
             free = all(e <= line.start(1) or s >= line.end(1) for s, e in taken)
-            if named and free and all(map(lexicon.listable, words)):
+            if free and any(map(lexicon.is_name, words)) and all(map(lexicon.listable, words)):
                 chosen.append(RecognizerResult("PERSON", line.start(1), line.end(1), street.score))
