@@ -9,6 +9,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
@@ -41,6 +43,50 @@ class Embedder:
                 convert_to_numpy=True,
             )
         return [list(map(float, v)) for v in vectors]
+
+    def token_vectors(self, texts: list[str], batch_size: int = 32) -> list[TokenVectors]:
+        """Each text's word pieces: last-layer vectors and (start, end) characters.
+
+        Texts longer than the model's window are read in overlapping windows; a piece in two
+        windows appears twice. One or two texts run on one thread (see injection.py).
+        """
+        import torch
+
+        pieces = self.model.tokenizer(
+            texts, truncation=True, max_length=self.model.max_seq_length, stride=WINDOW_STRIDE,
+            return_overflowing_tokens=True, return_offsets_mapping=True, padding=True,
+            return_tensors="pt",
+        )  # fmt: skip
+        owner = pieces.pop("overflow_to_sample_mapping").tolist()
+        offsets = pieces.pop("offset_mapping").numpy()
+        with self._lock, torch.inference_mode():
+            threads = torch.get_num_threads()
+            torch.set_num_threads(1 if len(texts) <= SINGLE_THREAD_TEXTS else threads)
+            try:
+                transformer = self.model[0].auto_model
+                batches = [
+                    {name: tensor[i : i + batch_size] for name, tensor in pieces.items()}
+                    for i in range(0, len(owner), batch_size)
+                ]
+                hidden = torch.cat([transformer(**b).last_hidden_state for b in batches]).numpy()
+            finally:
+                torch.set_num_threads(threads)
+        return [_gather(hidden, offsets, owner, i) for i in range(len(texts))]
+
+
+WINDOW_STRIDE = 64  # word pieces shared by consecutive windows of a long text
+SINGLE_THREAD_TEXTS = 2
+TokenVectors = tuple[np.ndarray, np.ndarray]  # (pieces x dim) vectors, (pieces x 2) offsets
+
+
+def _gather(hidden: np.ndarray, offsets: np.ndarray, owner: list[int], text: int) -> TokenVectors:
+    """The real (non-special, non-padding) pieces of one text across its windows."""
+    rows = [r for r, o in enumerate(owner) if o == text]
+    keep = [(r, j) for r in rows for j in range(offsets.shape[1]) if offsets[r, j, 1] > 0]
+    if not keep:
+        return np.zeros((0, hidden.shape[2]), np.float32), np.zeros((0, 2), np.int64)
+    index = tuple(np.array(keep).T)
+    return hidden[index].astype(np.float32), offsets[index].astype(np.int64)
 
 
 @lru_cache(maxsize=1)

@@ -21,6 +21,7 @@ from presidio_anonymizer.entities import OperatorConfig
 
 from advisor.rails.cue_names import CueNameRecognizer
 from advisor.rails.gazetteer import fold_name, load_names
+from advisor.rails.name_tagger import learned_recognizers
 from advisor.rails.offline import keep_offline
 from advisor.rails.policy import PiiPolicy
 from advisor.rails.postcodes import PostcodeFollower, UnitTowns, take_house_numbers
@@ -90,7 +91,8 @@ class PiiRedactor:
         self.lexicon = Lexicon(pipeline, self.allowed, gazetteer[0])
         names = UnknownNameRecognizer(policy.unknown_names, self.lexicon)
         cued = CueNameRecognizer(policy.name_cues, policy.person_names.titles, self.lexicon)
-        for recognizer in [*banking_recognizers(policy, gazetteer), names, cued]:
+        learned = learned_recognizers(policy.learned_names, self.lexicon, policy_dir)
+        for recognizer in [*banking_recognizers(policy, gazetteer), names, cued, *learned]:
             analyzer.registry.add_recognizer(recognizer)
 
     @classmethod

@@ -92,6 +92,14 @@ class UnknownNameRules(BaseModel):
     max_extra_words: int = 2
 
 
+class LearnedNameRules(BaseModel):
+    """The learned name tagger: its weights (relative to the policy dir) and when it speaks."""
+
+    weights: str
+    threshold: float
+    score: float
+
+
 class NameCueRules(BaseModel):
     """Phrases next to which a foreign word or a known first name is a person, in any case."""
 
@@ -137,6 +145,8 @@ class PiiPolicy(BaseModel):
     person_names: PersonNames
     unknown_names: UnknownNameRules
     name_cues: NameCueRules
+    # None: names come from rules and the NER model only.
+    learned_names: LearnedNameRules | None = None
     driver_license: CueIdRules
     national_id: CueIdRules
     phone: PhoneRules

@@ -1,0 +1,154 @@
+"""The learned name tagger, table-driven: what it adds to the rules, what it leaves alone."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import spacy
+
+from advisor.rails.name_tagger import (
+    LearnedNameRecognizer,
+    NameTagger,
+    TaggerWeights,
+    learned_recognizers,
+)
+from advisor.rails.name_tagger_train import (
+    Fillers,
+    fill,
+    read_templates,
+    templates_digest,
+)
+from advisor.rails.pii import PiiRedactor
+from advisor.rails.policy import PiiPolicy, PolicyError
+from advisor.settings import Settings
+from retrieval.embeddings import shared_embedder
+
+POLICY_DIR = Path(Settings().rails.policy_dir)
+
+# Names the rules alone miss (lower case, no cue, an English-word surname): the tagger finds.
+TAGGER_ONLY = [
+    ("we watched the tomasz brook documentary", "tomasz brook"),
+    ("a photo of kasimir lund on the wall", "kasimir lund"),
+    ("did ines costa get the money", "ines costa"),
+    ("the fee from the pavel novak transfer", "pavel novak"),
+    ("a gift for noemi stone", "noemi"),
+]
+
+# (text, words the tagger may score): capitalised English words opening a line, lower-case
+# English words in a text with capitals, stop words and digits are not its to decide.
+CANDIDATES = [
+    ("Sort out my card please", []),
+    ("Why did Waters charge me?", ["Waters"]),
+    ("my friend waters paid me", ["friend", "waters", "paid"]),
+    ("Pay 40 to Ksenia tomorrow", ["Ksenia"]),
+    ("Can I send money to my Mum?", ["Mum"]),
+]
+
+
+@pytest.fixture(scope="module")
+def recognizer(redactor: PiiRedactor) -> LearnedNameRecognizer:
+    """The learned recognizer registered in the shipped redactor."""
+    found = [r for r in redactor.analyzer.registry.recognizers if r.name == "LearnedNameRecognizer"]
+    assert len(found) == 1, "the shipped policy names the tagger's weights"
+    return found[0]  # type: ignore[return-value]
+
+
+@pytest.fixture
+def without_tagger(redactor: PiiRedactor, recognizer: LearnedNameRecognizer) -> Iterator[None]:
+    """The shipped redactor with the learned recognizer taken out for one test."""
+    redactor.analyzer.registry.remove_recognizer("LearnedNameRecognizer")
+    try:
+        yield
+    finally:
+        redactor.analyzer.registry.add_recognizer(recognizer)
+
+
+def people(redactor: PiiRedactor, text: str) -> list[str]:
+    """The person spans the redactor finds."""
+    return [text[e.start : e.end] for e in redactor.analyze(text) if e.type == "PERSON"]
+
+
+@pytest.mark.parametrize(("text", "name"), TAGGER_ONLY)
+def test_the_tagger_finds_names_the_rules_miss(redactor: PiiRedactor, text: str, name: str) -> None:
+    assert name in people(redactor, text)
+
+
+@pytest.mark.parametrize(("text", "name"), TAGGER_ONLY)
+def test_without_the_tagger_those_names_are_missed(
+    redactor: PiiRedactor, without_tagger: None, text: str, name: str
+) -> None:
+    assert name not in people(redactor, text)  # the row above is the tagger's doing
+
+
+@pytest.mark.parametrize(("text", "words"), CANDIDATES)
+def test_candidates_are_the_words_rules_leave_open(
+    recognizer: LearnedNameRecognizer, redactor: PiiRedactor, text: str, words: list[str]
+) -> None:
+    doc = redactor.analyzer.nlp_engine.nlp["en"](text)  # type: ignore[attr-defined]
+    assert [doc[i].text for i in recognizer.tagger.candidates(doc)] == words
+
+
+def test_without_candidates_minilm_is_not_run(recognizer: LearnedNameRecognizer) -> None:
+    calls: list[list[str]] = []
+
+    def vectorise(texts: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+        calls.append(texts)
+        return []
+
+    tagger = NameTagger(recognizer.tagger.lexicon, vectorise)
+    doc = spacy.blank("en")("What is the fee for this?")
+    assert tagger.probabilities(doc, recognizer.weights) == {} and calls == []
+
+
+def test_shipped_weights_were_trained_on_the_shipped_templates() -> None:
+    rules = PiiPolicy.load(POLICY_DIR).learned_names
+    assert rules is not None and 0.5 <= rules.threshold < 1
+    weights = TaggerWeights.read(POLICY_DIR / rules.weights)
+    assert weights.trained_on == templates_digest(POLICY_DIR), (
+        "templates.txt changed: retrain with python -m advisor.rails.name_tagger_train"
+    )
+    assert weights.coef.shape == (384 + 19,) and np.isfinite(weights.coef).all()
+
+
+def test_weights_round_trip_and_unreadable_weights_are_a_policy_error(tmp_path: Path) -> None:
+    weights = TaggerWeights(np.arange(3, dtype=np.float32), -1.5, "abc")
+    weights.save(tmp_path / "w.npz")
+    again = TaggerWeights.read(tmp_path / "w.npz")
+    assert again.coef.tolist() == [0, 1, 2] and again.intercept == -1.5
+    assert again.trained_on == "abc"
+    (tmp_path / "bad.npz").write_bytes(b"not numpy")
+    with pytest.raises(PolicyError, match="unreadable"):
+        TaggerWeights.read(tmp_path / "bad.npz")
+
+
+def test_a_policy_without_the_tagger_registers_none(recognizer: LearnedNameRecognizer) -> None:
+    assert learned_recognizers(None, recognizer.tagger.lexicon, POLICY_DIR) == []
+
+
+def test_token_vectors_map_pieces_to_characters() -> None:
+    text = "Pay Ksenia Rushisvili 40 dollars. " * 60  # longer than one 256-piece window
+    [(vectors, offsets)] = shared_embedder().token_vectors([text])
+    assert vectors.shape == (len(offsets), 384)
+    assert text[offsets[0][0] : offsets[0][1]].lower() == "pay"
+    assert offsets[:, 1].max() >= len(text.rstrip()) - 1  # the last window reaches the end
+
+
+@pytest.mark.parametrize(
+    ("template", "people_in_it"),
+    [("Pay {full} {amount} on {weekday}.", 1), ("{first}, {first} and {last}", 3),
+     ("{merchant} charged me twice.", 0)],
+)  # fmt: skip
+def test_a_filled_template_labels_exactly_its_people(template: str, people_in_it: int) -> None:
+    text, spans = fill(template, Fillers(random.Random(3)))
+    assert "{" not in text and len(spans) == people_in_it
+    assert all(text[s:e].strip() == text[s:e] and text[s:e] for s, e in spans)
+
+
+def test_templates_read_line_breaks_and_skip_comments(tmp_path: Path) -> None:
+    path = tmp_path / "t.txt"
+    path.write_text("# comment\n\nRegards,\\n{full}\n", encoding="utf-8")
+    assert read_templates(path) == ["Regards,\n{full}"]
