@@ -28,7 +28,11 @@ class Embedder:
 
     def __init__(self, path: Path | None = None) -> None:
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
 
+        # The hub's env switch is read when huggingface_hub is first imported, which may be
+        # before this module: the weight-loading bar would still print.
+        transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
         self.model: Any = SentenceTransformer(str(path or model_dir()), device="cpu")
         self._lock = threading.Lock()
 

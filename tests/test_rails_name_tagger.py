@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -51,25 +50,15 @@ CANDIDATES = [
 
 @pytest.fixture(scope="module")
 def recognizer(redactor: PiiRedactor) -> LearnedNameRecognizer:
-    """The learned recognizer registered in the shipped redactor."""
-    found = [r for r in redactor.analyzer.registry.recognizers if r.name == "LearnedNameRecognizer"]
-    assert len(found) == 1, "the shipped policy names the tagger's weights"
-    return found[0]  # type: ignore[return-value]
+    """The learned recognizer of the shipped redactor."""
+    assert len(redactor.learned) == 1, "the shipped policy names the tagger's weights"
+    return redactor.learned[0]  # type: ignore[return-value]
 
 
-@pytest.fixture
-def without_tagger(redactor: PiiRedactor, recognizer: LearnedNameRecognizer) -> Iterator[None]:
-    """The shipped redactor with the learned recognizer taken out for one test."""
-    redactor.analyzer.registry.remove_recognizer("LearnedNameRecognizer")
-    try:
-        yield
-    finally:
-        redactor.analyzer.registry.add_recognizer(recognizer)
-
-
-def people(redactor: PiiRedactor, text: str) -> list[str]:
+def people(redactor: PiiRedactor, text: str, learned: bool = True) -> list[str]:
     """The person spans the redactor finds."""
-    return [text[e.start : e.end] for e in redactor.analyze(text) if e.type == "PERSON"]
+    found = redactor.analyze(text, learned=learned)
+    return [text[e.start : e.end] for e in found if e.type == "PERSON"]
 
 
 @pytest.mark.parametrize(("text", "name"), TAGGER_ONLY)
@@ -79,9 +68,17 @@ def test_the_tagger_finds_names_the_rules_miss(redactor: PiiRedactor, text: str,
 
 @pytest.mark.parametrize(("text", "name"), TAGGER_ONLY)
 def test_without_the_tagger_those_names_are_missed(
-    redactor: PiiRedactor, without_tagger: None, text: str, name: str
+    redactor: PiiRedactor, text: str, name: str
 ) -> None:
-    assert name not in people(redactor, text)  # the row above is the tagger's doing
+    assert name not in people(redactor, text, learned=False)  # the row above is the tagger's
+
+
+def test_the_tagger_screens_customer_text_not_the_models_sentences(
+    redactor: PiiRedactor,
+) -> None:
+    text, name = TAGGER_ONLY[0]
+    assert name in redactor.redact(text).text and name not in redactor.redact(text).redacted
+    assert redactor.untrusted_spans(text) == []  # streamed sentences skip the tagger
 
 
 @pytest.mark.parametrize(("text", "words"), CANDIDATES)
