@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -35,6 +36,7 @@ class Embedder:
         transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
         self.model: Any = SentenceTransformer(str(path or model_dir()), device="cpu")
         self._lock = threading.Lock()
+        self._pooled: OrderedDict[str, np.ndarray] = OrderedDict()  # see remembered()
 
     def embed(self, texts: list[str], batch_size: int = 64) -> list[list[float]]:
         """Unit-length vectors, one per text."""
@@ -75,9 +77,36 @@ class Embedder:
                 hidden = torch.cat([transformer(**b).last_hidden_state for b in batches]).numpy()
             finally:
                 torch.set_num_threads(threads)
+            self._remember(texts, owner, hidden, pieces["attention_mask"].numpy())
         return [_gather(hidden, offsets, owner, i) for i in range(len(texts))]
 
+    def _remember(
+        self, texts: list[str], owner: list[int], hidden: np.ndarray, mask: np.ndarray
+    ) -> None:
+        """Keep the sentence embedding (mean-pooled, unit length, as `encode` makes it) of each
+        text read in one window: the injection check embeds the same message next."""
+        for i, text in enumerate(texts):
+            rows = [r for r, o in enumerate(owner) if o == i]
+            if len(rows) == 1:
+                weights = mask[rows[0]][:, None].astype(np.float32)
+                mean = (hidden[rows[0]] * weights).sum(axis=0) / max(float(weights.sum()), 1e-9)
+                self._pooled[text] = mean / max(float(np.linalg.norm(mean)), 1e-12)
+                self._pooled.move_to_end(text)
+        while len(self._pooled) > POOLED_TEXTS:
+            self._pooled.popitem(last=False)
 
+    @property
+    def dimension(self) -> int:
+        """The length of a sentence embedding."""
+        return int(self.model.get_sentence_embedding_dimension())
+
+    def remembered(self, texts: list[str]) -> list[np.ndarray | None]:
+        """The sentence embeddings token_vectors computed on the way, None where it did not."""
+        with self._lock:
+            return [self._pooled.get(text) for text in texts]
+
+
+POOLED_TEXTS = 32  # sentence embeddings kept from recent token_vectors calls
 WINDOW_STRIDE = 64  # word pieces shared by consecutive windows of a long text
 SINGLE_THREAD_TEXTS = 2
 TokenVectors = tuple[np.ndarray, np.ndarray]  # (pieces x dim) vectors, (pieces x 2) offsets

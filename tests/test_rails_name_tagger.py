@@ -149,3 +149,13 @@ def test_templates_read_line_breaks_and_skip_comments(tmp_path: Path) -> None:
     path = tmp_path / "t.txt"
     path.write_text("# comment\n\nRegards,\\n{full}\n", encoding="utf-8")
     assert read_templates(path) == ["Regards,\n{full}"]
+
+
+def test_a_message_the_tagger_read_is_not_embedded_again() -> None:
+    embedder = shared_embedder()
+    text = "my friend waters paid me back"
+    embedder.token_vectors([text])
+    [kept] = embedder.remembered([text])
+    assert kept is not None
+    assert np.allclose(kept, embedder.embed([text])[0], atol=1e-5)  # what encode makes
+    assert embedder.remembered(["a text never read"]) == [None]
