@@ -60,6 +60,7 @@ NOT_A_PERSON = [
     "Um, my top up didn't work",
     "Yikes! I didn't get the amount of money that I requested.",
     "Why will my transfer not go through?! Keep getting an error message.",
+    "bot: what's the card number?\nme: not telling you",
 ]
 
 
