@@ -33,6 +33,7 @@ FOUND = [
     ("the addressee line above a street", ">tomasz wrona\n>12 Elm Street\n>Leeds", "tomasz wrona"),
     ("called by name at the start", "Radomira, can you check my card?", "Radomira"),
     ("called by name at the end", "don't worry about it, Radomira!", "Radomira"),
+    ("particles join two found parts", "Wubbo van der Meulen phoned me", "Wubbo van der Meulen"),
 ]  # fmt: skip
 
 # Next to a cue, but no name: English words, a weekday, a contraction.

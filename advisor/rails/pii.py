@@ -44,6 +44,7 @@ DIGIT_RUN = re.compile(r"\+?\d(?:[\d.,/\-()]|[ ](?=[\d(]))*")
 # Longer texts are analysed in pieces: Presidio's context scoring is quadratic in the length
 # (a 94,000-character line took 23 s whole). A chat message is at most this long anyway.
 WINDOW_CHARS = 2000
+MAX_PARTICLES = 3  # "van der", "de la", "van den" between two parts of one name
 WINDOW_MARGIN = 300  # longer than any entity (an address block is at most about 250)
 
 
@@ -83,6 +84,7 @@ class PiiRedactor:
         streets = policy.street_address
         self.unit_towns = UnitTowns(streets.units, streets.not_street_words)
         self.titles = frozenset(t.lower() for t in policy.person_names.titles)
+        self.particles = frozenset(p.lower() for p in policy.person_names.particles)
         titles = "|".join(map(re.escape, policy.person_names.titles)) or "(?!)"
         self.title = re.compile(rf"\b(?:{titles})\.?\s+$", re.IGNORECASE)
         tune_engine(analyzer, policy)
@@ -154,7 +156,7 @@ class PiiRedactor:
         grow_names(folded, chosen, self.lexicon, self.policy.unknown_names.max_extra_words)
         listed_names(folded, chosen, self.lexicon)
         addressee_names(folded, chosen, self.lexicon)
-        chosen = join_names(folded, chosen)
+        chosen = join_names(folded, chosen, self.particles)
         self._take_titles(folded, chosen)
         take_house_numbers(folded, chosen)
         self.unit_towns.extend(folded, chosen)
@@ -358,17 +360,27 @@ def _widen(
         kept.start, kept.end, starts[i] = start, end, start
 
 
-def join_names(text: str, chosen: list[RecognizerResult]) -> list[RecognizerResult]:
-    """Adjacent people with only a space between are one name ("tomasz" + "kowalczyk")."""
+def join_names(
+    text: str, chosen: list[RecognizerResult], particles: frozenset[str] = frozenset()
+) -> list[RecognizerResult]:
+    """Adjacent people with only a space, or name particles, between are one name ("tomasz" +
+    "kowalczyk", "Frits" + " van den " + "Heuvel")."""
     joined: list[RecognizerResult] = []
     for r in sorted(chosen, key=lambda r: r.start):
         last = joined[-1] if joined else None
         same = last is not None and last.entity_type == r.entity_type == "PERSON"
-        if same and last is not None and text[last.end : r.start] == " ":
+        if same and last is not None and _name_gap(text[last.end : r.start], particles):
             last.end = r.end
         else:
             joined.append(r)
     return joined
+
+
+def _name_gap(gap: str, particles: frozenset[str]) -> bool:
+    """A single space, or up to three name particles between single spaces."""
+    words = gap[1:-1].split(" ") if len(gap) > 2 and gap[0] == gap[-1] == " " else []
+    in_name = 0 < len(words) <= MAX_PARTICLES and all(w.lower() in particles for w in words)
+    return gap == " " or in_name
 
 
 def fold(text: str) -> tuple[str, list[int]]:
