@@ -81,10 +81,13 @@ REDACTED = [
     ("street without a number over a french postcode", "update it to rue Dumas\n21776 Renaud-sur-Mer for mail", "rue Dumas\n21776 Renaud-sur-Mer", "STREET_ADDRESS"),
     ("town and country after a unit", "it went to 56 ul. Karpacka 69 Apt. 837 Bydgoszcz Poland? odd", "56 ul. Karpacka 69 Apt. 837 Bydgoszcz Poland", "STREET_ADDRESS"),
     ("block with a czech postcode", "send it to 12 Na Poříčí\nPraha 1\n110 00 please", "12 Na Poříčí\nPraha 1\n110 00", "STREET_ADDRESS"),
+    ("a crossing", "meet me at the corner of 5th Avenue and Main Street at noon", "the corner of 5th Avenue and Main Street", "STREET_ADDRESS"),
+    ("a continental crossing", "a taxi to the corner of siikasaarentie 19 and matković street please", "the corner of siikasaarentie 19 and matković street", "STREET_ADDRESS"),
 ]  # fmt: skip
 
 SURVIVES = [
     "I paid 20 EUR at the ATM in Russian Ruble",
+    "the ATM at the corner of my street and the park was empty",
     "Why did Apple Pay not work at Whole Foods?",
     "What is the APR on the Platinum Rewards card?",
     "I have 2 cards on my way",

@@ -62,6 +62,7 @@ def _street_patterns(rules: StreetRules) -> list[Pattern]:
     number = rf"\d{{1,4}}[a-z]?\b(?![.,]\d){unit}"
     line_words = rf"(?:{stop}{word}[ \t]+){{1,3}}"
     lead = rf"(?:{stop}[^\W\d_][\w'\-]*[ \t])?"  # "Korte Noordsstraat 307"
+    crossing = r"[^\n,;!?]{2,60}?\s(?:and|&)\s(?:[^\W\d_][\w'\-.]*\s){1,3}"
     return [
         Pattern("number street suffix", rf"{house}\s+{words}(?:{suffixes})\b\.?{unit}", 0.65),
         Pattern("fused suffix number", rf"\b{lead}\w*(?:{fused})\s+\d{{1,5}}\w?\b{unit}", 0.6),
@@ -69,6 +70,9 @@ def _street_patterns(rules: StreetRules) -> list[Pattern]:
         Pattern("type name number", rf"(?<!\w)(?:{first})\s+{name},?\s+{number}", 0.6),
         Pattern("unit", rf"\b(?:{units})\.?\s*#?\s*\d{{1,5}}[a-z]?\b", 0.5),
         Pattern("po box", r"\bp\.?\s?o\.?\s?box\s+\d{1,7}\b", 0.7),
+        # A crossing: "the corner of 5th Avenue and Main Street", "corner of Auenweg 85 and
+        # Kesä Street" (the second street ends in a street type).
+        Pattern("street crossing", rf"\b{CROSSING_HEAD.pattern}{crossing}(?:{suffixes})\b", 0.7),
         # US military mail: "USNS Vestergaard\nFPO AA 08331", "PSC 1234, Box 5678\nAPO AE 09012".
         Pattern("military mail", rf"\b(?:{MILITARY})\s*\n?\s*[ADF]PO\s+A[AEP]\s+\d{{5}}\b", 0.7),
         # A line of its own: "11 Školní 939" (house number, street, number).
@@ -89,11 +93,23 @@ class StreetAddressRecognizer(PatternRecognizer):
         )  # fmt: skip
 
     def invalidate_result(self, pattern_text: str) -> bool:
-        """Reject a match whose would-be street name is ordinary words ("2 cards on my way")."""
+        """Reject a match whose would-be street name is ordinary words ("2 cards on my way");
+        a crossing's two streets are judged one by one."""
         text = pattern_text.lower()
-        words = re.findall(r"(?<!\w)[^\W\d_]+", text)  # not the "a" of house number "17a"
-        named = words if re.search(r"\d\W*$", text) else words[:-1]
+        crossing = CROSSING_HEAD.match(text)
+        if crossing is None:
+            return self._ordinary(text)
+        return any(map(self._ordinary, CROSSING_AND.split(text[crossing.end() :], maxsplit=1)))
+
+    def _ordinary(self, street: str) -> bool:
+        """Whether one street's name words include an ordinary word."""
+        words = re.findall(r"(?<!\w)[^\W\d_]+", street)  # not the "a" of house number "17a"
+        named = words if re.search(r"\d\W*$", street) else words[:-1]
         return any(w in self.not_street for w in named)
+
+
+CROSSING_HEAD = re.compile(r"(?:the\s+)?corner\s+of\s+")
+CROSSING_AND = re.compile(r"\s(?:and|&)\s")
 
 
 class AddressBlockRecognizer(PatternRecognizer):
