@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from advisor.rails.pii import PiiRedactor, fold
+from advisor.rails.pii import PiiRedactor
 from advisor.rails.policy import PiiPolicy, PolicyError
+from advisor.rails.spans import fold
 from advisor.rails.vault import Vault, VaultStore
 
 REDACTED = [
