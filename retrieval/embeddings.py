@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from collections import OrderedDict
@@ -51,21 +52,19 @@ class Embedder:
         return [list(map(float, v)) for v in vectors]
 
     def token_vectors(self, texts: list[str], batch_size: int = 32) -> list[TokenVectors]:
-        """Each text's word pieces: last-layer vectors and (start, end) characters.
-
-        Texts longer than the model's window are read in overlapping windows; a piece in two
-        windows appears twice. One or two texts run on one thread (see injection.py).
-        """
+        """Each text's word pieces (once each, long texts read in overlapping windows): their
+        last-layer vectors and (start, end) characters."""
         import torch
 
-        pieces = self.model.tokenizer(
-            texts, truncation=True, max_length=self.model.max_seq_length, stride=WINDOW_STRIDE,
-            return_overflowing_tokens=True, return_offsets_mapping=True, padding=True,
-            return_tensors="pt",
-        )  # fmt: skip
-        owner = pieces.pop("overflow_to_sample_mapping").tolist()
-        offsets = pieces.pop("offset_mapping").numpy()
         with self._lock, torch.inference_mode():
+            # Under the lock: the fast tokenizer is shared, and each call resets its stride.
+            pieces = self.model.tokenizer(
+                texts, truncation=True, max_length=self.model.max_seq_length,
+                stride=WINDOW_STRIDE, return_overflowing_tokens=True,
+                return_offsets_mapping=True, padding=True, return_tensors="pt",
+            )  # fmt: skip
+            owner = pieces.pop("overflow_to_sample_mapping").tolist()
+            offsets = pieces.pop("offset_mapping").numpy()
             threads = torch.get_num_threads()
             torch.set_num_threads(1 if len(texts) <= SINGLE_THREAD_TEXTS else threads)
             try:
@@ -90,8 +89,9 @@ class Embedder:
             if len(rows) == 1:
                 weights = mask[rows[0]][:, None].astype(np.float32)
                 mean = (hidden[rows[0]] * weights).sum(axis=0) / max(float(weights.sum()), 1e-9)
-                self._pooled[text] = mean / max(float(np.linalg.norm(mean)), 1e-12)
-                self._pooled.move_to_end(text)
+                key = _key(text)
+                self._pooled[key] = mean / max(float(np.linalg.norm(mean)), 1e-12)
+                self._pooled.move_to_end(key)
         while len(self._pooled) > POOLED_TEXTS:
             self._pooled.popitem(last=False)
 
@@ -103,7 +103,7 @@ class Embedder:
     def remembered(self, texts: list[str]) -> list[np.ndarray | None]:
         """The sentence embeddings token_vectors computed on the way, None where it did not."""
         with self._lock:
-            return [self._pooled.get(text) for text in texts]
+            return [self._pooled.get(_key(text)) for text in texts]
 
 
 POOLED_TEXTS = 32  # sentence embeddings kept from recent token_vectors calls
@@ -112,13 +112,29 @@ SINGLE_THREAD_TEXTS = 2
 TokenVectors = tuple[np.ndarray, np.ndarray]  # (pieces x dim) vectors, (pieces x 2) offsets
 
 
+def _key(text: str) -> str:
+    """What a remembered embedding is filed under: a digest, not the (personal) text itself;
+    whitespace runs count as one space, as the tokenizer reads them."""
+    return hashlib.sha256(" ".join(text.split()).encode("utf-8", "replace")).hexdigest()
+
+
 def _gather(hidden: np.ndarray, offsets: np.ndarray, owner: list[int], text: int) -> TokenVectors:
-    """The real (non-special, non-padding) pieces of one text across its windows."""
-    rows = [r for r, o in enumerate(owner) if o == text]
-    keep = [(r, j) for r in rows for j in range(offsets.shape[1]) if offsets[r, j, 1] > 0]
-    if not keep:
+    """The real (non-special, non-padding) pieces of one text, each once: where two windows
+    overlap, from the window in which it sits furthest from an edge (the most context)."""
+    best: dict[tuple[int, int], tuple[int, int, int]] = {}  # span -> (room, row, column)
+    for row in (r for r, o in enumerate(owner) if o == text):
+        real = [j for j in range(offsets.shape[1]) if offsets[row, j, 1] > 0]
+        for rank, j in enumerate(real):
+            span, room = (
+                (int(offsets[row, j, 0]), int(offsets[row, j, 1])),
+                min(rank, len(real) - rank),
+            )
+            if span not in best or room > best[span][0]:
+                best[span] = (room, row, j)
+    if not best:
         return np.zeros((0, hidden.shape[2]), np.float32), np.zeros((0, 2), np.int64)
-    index = tuple(np.array(keep).T)
+    chosen = [best[span] for span in sorted(best)]
+    index = (np.array([c[1] for c in chosen]), np.array([c[2] for c in chosen]))
     return hidden[index].astype(np.float32), offsets[index].astype(np.int64)
 
 

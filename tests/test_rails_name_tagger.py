@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +35,6 @@ TAGGER_ONLY = [
     ("a photo of kasimir lund on the wall", "kasimir lund"),
     ("did ines costa get the money", "ines costa"),
     ("the fee from the pavel novak transfer", "pavel novak"),
-    ("a gift for noemi stone", "noemi"),
 ]
 
 # (text, words the tagger may score): capitalised English words opening a line, lower-case
@@ -77,7 +77,7 @@ def test_the_tagger_screens_customer_text_not_the_models_sentences(
     redactor: PiiRedactor,
 ) -> None:
     text, name = TAGGER_ONLY[0]
-    assert name in redactor.redact(text).text and name not in redactor.redact(text).redacted
+    assert name not in redactor.redact(text).redacted
     assert redactor.untrusted_spans(text) == []  # streamed sentences skip the tagger
 
 
@@ -112,14 +112,18 @@ def test_shipped_weights_were_trained_on_the_shipped_templates() -> None:
 
 
 def test_weights_round_trip_and_unreadable_weights_are_a_policy_error(tmp_path: Path) -> None:
-    weights = TaggerWeights(np.arange(3, dtype=np.float32), -1.5, "abc")
+    weights = TaggerWeights(np.arange(384 + 19, dtype=np.float32), -1.5, "abc")
     weights.save(tmp_path / "w.npz")
     again = TaggerWeights.read(tmp_path / "w.npz")
-    assert again.coef.tolist() == [0, 1, 2] and again.intercept == -1.5
+    assert again.coef.tolist()[:3] == [0, 1, 2] and again.intercept == -1.5
     assert again.trained_on == "abc"
-    (tmp_path / "bad.npz").write_bytes(b"not numpy")
-    with pytest.raises(PolicyError, match="unreadable"):
-        TaggerWeights.read(tmp_path / "bad.npz")
+    for content in (b"not numpy", b"", b"PK\x03\x04truncated"):
+        (tmp_path / "bad.npz").write_bytes(content)
+        with pytest.raises(PolicyError, match="unreadable"):
+            TaggerWeights.read(tmp_path / "bad.npz")
+    TaggerWeights(np.zeros(3, np.float32), 0.0).save(tmp_path / "short.npz")
+    with pytest.raises(PolicyError, match="wrong shape"):
+        TaggerWeights.read(tmp_path / "short.npz")
 
 
 def test_a_policy_without_the_tagger_registers_none(recognizer: LearnedNameRecognizer) -> None:
@@ -132,6 +136,21 @@ def test_token_vectors_map_pieces_to_characters() -> None:
     assert vectors.shape == (len(offsets), 384)
     assert text[offsets[0][0] : offsets[0][1]].lower() == "pay"
     assert offsets[:, 1].max() >= len(text.rstrip()) - 1  # the last window reaches the end
+
+
+def test_long_texts_give_each_piece_once() -> None:
+    text = "Pay Ksenia Rushisvili 40 dollars. " * 60  # windows overlap by 64 pieces
+    [(_, offsets)] = shared_embedder().token_vectors([text])
+    spans = [tuple(o) for o in offsets.tolist()]
+    assert len(spans) == len(set(spans)) and spans == sorted(spans)
+
+
+@pytest.mark.parametrize("case", [str.lower, str.upper])
+def test_case_changes_keep_the_people_spans(case: Callable[[str], str]) -> None:
+    fillers = Fillers(random.Random(3))
+    fillers.value = lambda slot: "İlkay Heß" if slot == "full" else "Ümraniye"  # type: ignore[method-assign]
+    text, [(start, end)] = fill("From {city}: pay {full} now", fillers, case)
+    assert text[start:end] == case("İlkay Heß")
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from advisor.rails.pii import PiiRedactor
-from advisor.rails.spans import windows
+from advisor.rails.spans import _name_gap, windows
 
 # (case, text, a name that a person span must cover)
 FOUND = [
@@ -80,6 +80,15 @@ def test_words_and_places_are_not_people(redactor: PiiRedactor, text: str) -> No
 @pytest.mark.parametrize("text", CUED_WORDS)
 def test_cues_take_no_english_word(redactor: PiiRedactor, text: str) -> None:
     assert [text[e.start : e.end] for e in redactor.analyze(text)] == []
+
+
+@pytest.mark.parametrize(
+    ("gap", "joins"),
+    [(" ", True), (" van der ", True), (" de la ", True), (" and ", False), ("  ", False),
+     (" y ", False), (" van van van van ", False), (" van der", False)],
+)  # fmt: skip
+def test_name_gaps(gap: str, joins: bool) -> None:
+    assert _name_gap(gap, frozenset({"van", "der", "de", "la", "y"})) is joins
 
 
 def test_windows_cover_the_text_in_bounded_pieces() -> None:

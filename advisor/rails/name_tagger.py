@@ -13,6 +13,7 @@ filled with Faker's people; the weights live beside the policy (guardrails/name_
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,7 @@ SHAPE = (
     *("prev_title", "prev_first_name", "prev_ner_person", "prev_english"),
     *("next_title", "next_first_name", "next_ner_person", "next_english"),
 )
+MINILM_DIMENSION = 384  # all-MiniLM-L6-v2's vectors
 LINE_ENDS = frozenset(".!?:;\n\"'(")
 
 
@@ -51,9 +53,12 @@ class TaggerWeights:
         try:
             with np.load(path) as saved:
                 coef, intercept = saved["coef"].astype(np.float32), float(saved["intercept"])
-                return cls(coef, intercept, str(saved["trained_on"]))
-        except (OSError, KeyError, ValueError) as exc:
+                trained_on = str(saved["trained_on"])
+        except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:
             raise PolicyError(f"name tagger weights unreadable: {path} ({exc})") from None
+        if coef.ndim != 1 or coef.shape[0] != MINILM_DIMENSION + len(SHAPE):
+            raise PolicyError(f"name tagger weights of the wrong shape {coef.shape}: {path}")
+        return cls(coef, intercept, trained_on)
 
     def save(self, path: Path) -> None:
         """Write the weights (a few kilobytes)."""
@@ -149,7 +154,7 @@ def _starts_line(token: Any) -> bool:
 class LearnedNameRecognizer(EntityRecognizer):
     """Words the tagger is confident about, as people."""
 
-    def __init__(self, rules: LearnedNameRules, tagger: NameTagger, weights: TaggerWeights):
+    def __init__(self, rules: LearnedNameRules, tagger: NameTagger, weights: TaggerWeights) -> None:
         self.rules, self.tagger, self.weights = rules, tagger, weights
         super().__init__(["PERSON"], name="LearnedNameRecognizer")
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import random
 import re
 import unicodedata
@@ -23,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from advisor.rails.injection_data import fold_of, load_benign, load_documents, sentences
+from advisor.rails.injection_data import fold_of, load_documents, sentences
 from advisor.rails.name_tagger import NameTagger, TaggerWeights, shared_vectorise
 
 SLOT = re.compile(r"{(\w+)}")
@@ -37,7 +38,7 @@ LOCALES = (
 FILLS_PER_TEMPLATE = 16
 LOWER_SHARE, UPPER_SHARE = 0.25, 0.03
 HELD_OUT_FOLD, FOLDS = 0, 5
-MAX_FALSE_RATE = 0.003  # share of held-out name-free sentences the tagger may flag
+MAX_FALSE_RATE = 0.001  # share of held-out name-free sentences the tagger may flag
 C = 0.5
 
 
@@ -117,16 +118,19 @@ def _latin(word: str) -> bool:
     return all(not c.isalpha() or "LATIN" in unicodedata.name(c, "") for c in word)
 
 
-def fill(template: str, fillers: Fillers) -> tuple[str, list[tuple[int, int]]]:
-    """One filled template and the spans of its people."""
+def fill(
+    template: str, fillers: Fillers, case: Callable[[str], str] = str
+) -> tuple[str, list[tuple[int, int]]]:
+    """One filled template, each piece put in the case given, and the spans of its people
+    (cased piece by piece: "İ".lower() and "ß".upper() change a piece's length)."""
     text, people, pos = "", [], 0
     for slot in SLOT.finditer(template):
-        text += template[pos : slot.start()]
-        value = fillers.value(slot.group(1))
+        text += case(template[pos : slot.start()])
+        value = case(fillers.value(slot.group(1)))
         if slot.group(1) in PEOPLE:
             people.append((len(text), len(text) + len(value)))
         text, pos = text + value, slot.end()
-    return text + template[pos:], people
+    return text + case(template[pos:]), people
 
 
 def template_examples(templates: list[str], fillers: Fillers, rng: random.Random) -> Examples:
@@ -134,17 +138,19 @@ def template_examples(templates: list[str], fillers: Fillers, rng: random.Random
     examples = Examples()
     for number, template in enumerate(templates):
         for _ in range(FILLS_PER_TEMPLATE):
-            text, people = fill(template, fillers)
             roll = rng.random()
-            text = text.lower() if roll < LOWER_SHARE else text
-            text = text.upper() if 1 - roll < UPPER_SHARE else text
-            examples.add(text, people, number % FOLDS)
+            case = str.lower if roll < LOWER_SHARE else str.upper if 1 - roll < UPPER_SHARE else str
+            examples.add(*fill(template, fillers, case), number % FOLDS)
     return examples
 
 
 def name_free_examples(shared: Path, rng: random.Random) -> Examples:
-    """CLINC150 utterances and regulation sentences: no person in them."""
-    clinc = load_benign(shared / "intents")["clinc150"]
+    """CLINC150 banking and credit utterances and regulation sentences: no person in them.
+
+    CLINC's out-of-scope rows are left out: they ask about people ("where was john denver born").
+    """
+    clinc = json.loads((shared / "intents" / "clinc150_banking_credit.json").read_text())
+    clinc = [str(row[0]) for part in ("train", "val") for row in clinc[part]]
     rules = [s for d in load_documents(shared / "regulations", 600) for s in sentences(d)]
     examples = Examples()
     for text in [*clinc, *rng.sample(rules, min(2500, len(rules)))]:
@@ -209,6 +215,8 @@ def threshold_for(
         flagged = len(set(matrix.sentence[free_rows & (scores >= threshold)]))
         if flagged / free_sentences <= MAX_FALSE_RATE:
             break
+    else:
+        raise ValueError(f"no threshold flags at most {MAX_FALSE_RATE:.1%} of name-free text")
     positives = held & matrix.labels
     negatives = held & ~matrix.labels
     figures = {

@@ -133,7 +133,9 @@ def join_names(
 def _name_gap(gap: str, particles: frozenset[str]) -> bool:
     """A single space, or up to three name particles between single spaces."""
     words = gap[1:-1].split(" ") if len(gap) > 2 and gap[0] == gap[-1] == " " else []
-    in_name = 0 < len(words) <= MAX_PARTICLES and all(w.lower() in particles for w in words)
+    # One-letter particles ("y", "e") also join two people ("Ana y Juan"): not used here.
+    particle = [len(w) > 1 and w.lower() in particles for w in words]
+    in_name = 0 < len(words) <= MAX_PARTICLES and all(particle)
     return gap == " " or in_name
 
 
