@@ -23,7 +23,6 @@ Embed = Callable[[list[str]], np.ndarray]
 MAX_WINDOWS = 12  # per text: bounds the cost of a huge message
 MAX_SENTENCES = 64  # per document or memo
 MAX_DATA_UNITS = 16  # of those, the ones that speak to a reader are classified
-SINGLE_THREAD_BATCH = 3  # batches this small are embedded on one thread
 RULE_SIMILAR = "injection.similar_attack"
 RULE_IN_DATA = "injection.instruction_in_data"
 __all__ = ["RULE_IN_DATA", "RULE_SIMILAR", "InjectionDetector", "Source", "Verdict"]
@@ -210,35 +209,15 @@ def model_path(settings: Settings) -> Path:
 
 def default_embed() -> Embed:
     """The shared MiniLM embedder as an array-returning function."""
-    import torch
-
     from retrieval.embeddings import shared_embedder
 
     embedder = shared_embedder()
-
-    def encode(texts: list[str]) -> np.ndarray:
-        with embedder._lock:
-            # One short message runs best on one thread: two spin against each other (and
-            # against the language model) on a busy 2-core machine (p50 12 ms against 10-200).
-            threads = torch.get_num_threads()
-            torch.set_num_threads(1 if len(texts) <= SINGLE_THREAD_BATCH else threads)
-            try:
-                vectors = embedder.model.encode(
-                    texts,
-                    batch_size=32,
-                    normalize_embeddings=True,
-                    show_progress_bar=False,
-                    convert_to_numpy=True,
-                )
-            finally:
-                torch.set_num_threads(threads)
-        return np.asarray(vectors, dtype=np.float32)
 
     def embed(texts: list[str]) -> np.ndarray:
         # A message the name tagger just read was embedded on the way: not run twice.
         known = embedder.remembered(texts)
         missing = [t for t, v in zip(texts, known, strict=True) if v is None]
-        fresh = iter(encode(missing)) if missing else iter(())
+        fresh = iter(embedder.unit_vectors(missing)) if missing else iter(())
         vectors = [v if v is not None else next(fresh) for v in known]
         if not vectors:
             return np.zeros((0, embedder.dimension), np.float32)

@@ -98,10 +98,16 @@ class NameTagger:
         out = []
         for doc, (pieces, offsets) in zip(docs, vectors, strict=True):
             chosen = self.candidates(doc)
-            rows = [self._row(doc[i], pieces, offsets) for i in chosen]
-            width = pieces.shape[1] + len(SHAPE) if len(pieces) else len(SHAPE)
-            out.append((chosen, np.array(rows, np.float32).reshape(len(rows), width)))
+            out.append((chosen, self._matrix(doc, chosen, pieces, offsets)))
         return out
+
+    def _matrix(
+        self, doc: Any, chosen: list[int], pieces: np.ndarray, offsets: np.ndarray
+    ) -> np.ndarray:
+        """The feature rows of the chosen tokens of one document."""
+        rows = [self._row(doc[i], pieces, offsets) for i in chosen]
+        width = pieces.shape[1] + len(SHAPE) if len(pieces) else len(SHAPE)
+        return np.array(rows, np.float32).reshape(len(rows), width)
 
     def _row(self, token: Any, pieces: np.ndarray, offsets: np.ndarray) -> np.ndarray:
         """One word's mean piece vector followed by its shape features."""
@@ -138,9 +144,11 @@ class NameTagger:
 
     def probabilities(self, doc: Any, weights: TaggerWeights) -> dict[int, float]:
         """Token index -> probability of a name word, for the document's candidates."""
-        if not self.candidates(doc):
+        chosen = self.candidates(doc)
+        if not chosen:
             return {}  # nothing to decide: MiniLM is not run
-        [(chosen, rows)] = self.features([doc])
+        [(pieces, offsets)] = self.vectorise([doc.text])
+        rows = self._matrix(doc, chosen, pieces, offsets)
         logits = rows @ weights.coef + weights.intercept
         return dict(zip(chosen, (1 / (1 + np.exp(-logits))).tolist(), strict=True))
 
