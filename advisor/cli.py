@@ -233,7 +233,7 @@ def run_eval(
         return
     from evals.golden_format import FormatError
     from evals.harness import evaluate, select
-    from evals.report import write_report
+    from evals.report import headline, write_report
 
     try:
         conversations = select(suite, tag)
@@ -244,11 +244,7 @@ def run_eval(
         result = evaluate(get_settings(), conversations, url, workers, lambda: bar.advance(task))
     json_path, html_path = write_report(result, report)
     colour = "green" if result["failed"] == 0 else "red"
-    console.print(
-        f"[{colour}]{result['passed']} passed, {result['failed']} failed[/] of "
-        f"{result['conversations']} conversations ({result['turns']} turns); "
-        f"{json_path} and {html_path}"
-    )
+    console.print(f"[{colour}]{headline(result)}[/]; {json_path} and {html_path}")
     if baseline is not None:
         _exit_on_regressions(baseline, report)
     elif result["failed"]:

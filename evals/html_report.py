@@ -1,4 +1,4 @@
-"""The HTML report: summary, pass rates by category, latency distribution, failure diffs."""
+"""The HTML report: summary, outcomes by category, latency distribution, failure diffs."""
 
 from __future__ import annotations
 
@@ -13,21 +13,24 @@ padding:.6rem 1rem;margin:.3rem;border:1px solid #dde3ea;border-radius:.5rem}
 code{background:#f3f5f8;padding:0 .2rem}svg text{font:12px system-ui,sans-serif}"""
 
 
-def _bars(rates: dict[str, tuple[float, int]]) -> str:
-    """Horizontal SVG bar chart of pass rates, noting checks still pending."""
+COLOURS = {"passed": "#1d7a35", "failed": "#b3261e", "pending": "#d08a00"}
+
+
+def _bars(groups: dict[str, dict[str, Any]]) -> str:
+    """Stacked SVG bars per category: conversations passed, failed and pending."""
     height, rows = 22, []
-    for i, (name, (rate, pending)) in enumerate(rates.items()):
-        note = f" ({pending} checks pending)" if pending else ""
-        y, width = i * height, int(rate * 400)
-        colour = "#1d7a35" if rate == 1 else "#d08a00" if rate >= 0.8 else "#b3261e"
-        rows.append(
-            f'<text x="0" y="{y + 15}">{escape(name)}</text>'
-            f'<rect x="260" y="{y + 3}" width="{width}" height="16" fill="{colour}"/>'
-            f'<text x="{266 + width}" y="{y + 15}">{rate:.0%}{note}</text>'
-        )
+    for i, (name, group) in enumerate(groups.items()):
+        y, x, total = i * height, 260, group["conversations"] or 1
+        rows.append(f'<text x="0" y="{y + 15}">{escape(name)}</text>')
+        for status, colour in COLOURS.items():
+            width = int(group.get(status, 0) / total * 400)
+            rows.append(f'<rect x="{x}" y="{y + 3}" width="{width}" height="16" fill="{colour}"/>')
+            x += width
+        label = ", ".join(f"{group.get(s, 0)} {s}" for s in COLOURS if group.get(s, 0))
+        rows.append(f'<text x="{x + 6}" y="{y + 15}">{label}</text>')
     return (
-        f'<svg width="900" height="{len(rates) * height + 4}" role="img" '
-        f'aria-label="pass rate by category">{"".join(rows)}</svg>'
+        f'<svg width="900" height="{len(groups) * height + 4}" role="img" '
+        f'aria-label="conversations passed, failed and pending by category">{"".join(rows)}</svg>'
     )
 
 
@@ -80,14 +83,10 @@ def render_html(report: dict[str, Any]) -> str:
     checks = report["checks"]
     suites = "".join(
         f"<tr><td>{escape(n)}</td><td>{s['conversations']}</td><td>{s['turns']}</td>"
-        f"<td class=pass>{s['passed']}</td><td class=fail>{s['failed']}</td></tr>"
+        f"<td class=pass>{s['passed']}</td><td class=fail>{s['failed']}</td>"
+        f"<td class=pending>{s.get('pending', 0)}</td></tr>"
         for n, s in report["suites"].items()
     )
-    pending: dict[str, int] = {}
-    for conv in report["results"]:
-        count = sum(c["status"] == "pending" for t in conv["turns"] for c in t["checks"])
-        pending[conv["category"]] = pending.get(conv["category"], 0) + count
-    rates = {n: (c["pass_rate"], pending.get(n, 0)) for n, c in report["categories"].items()}
     return f"""<!doctype html><html lang=en><meta charset=utf-8>
 <title>Advisor evaluation {escape(report["generated"])}</title><style>{STYLE}</style>
 <h1>Advisor evaluation</h1>
@@ -97,12 +96,15 @@ in {report["seconds"]} s.</p>
 <div class=card><b>{report["turns"]}</b> turns</div>
 <div class="card pass"><b>{report["passed"]}</b> passed</div>
 <div class="card fail"><b>{report["failed"]}</b> failed</div>
-<div class="card pending"><b>{checks.get("pending", 0)}</b> checks pending later features</div>
+<div class="card pending"><b>{report.get("pending", 0)}</b> pending
+(<b>{checks.get("pending", 0)}</b> checks wait for later features)</div>
 <div class=card>latency p50 <b>{report["latency_ms"]["p50"]}</b> ms, p95
 <b>{report["latency_ms"]["p95"]}</b> ms</div>
 <h2>Suites</h2><table><tr><th>suite</th><th>conversations</th><th>turns</th><th>passed</th>
-<th>failed</th></tr>{suites}</table>
-<h2>Pass rate by category</h2>{_bars(rates)}
+<th>failed</th><th>pending</th></tr>{suites}</table>
+<p>A conversation is pending when any of its checks waits for a later feature, even if every
+other check passed; it counts as neither passed nor failed.</p>
+<h2>Conversations by category</h2>{_bars(report["categories"])}
 <h2>Latency</h2>{_histogram(report["latency_ms"]["all"])}
 <h2>Failures</h2>{_failures(report)}
 </html>

@@ -10,11 +10,15 @@ from pathlib import Path
 from typing import Any
 
 from evals.html_report import render_html
-from evals.runner import ConversationResult
+from evals.runner import STATUSES, ConversationResult
 
 
 def summarise(results: list[ConversationResult], target: str, seconds: float) -> dict[str, Any]:
-    """The report: counts (P and F count conversations), per suite and category, latency."""
+    """The report: conversations passed, failed and pending; per suite and category; latency.
+
+    A conversation with any pending check (a behaviour a later feature brings) is pending,
+    never passed; one with a failed check or an error is failed.
+    """
     turns = [t for r in results for t in r.turns]
     latencies = [t.latency_ms for t in turns if not t.error]
     return {
@@ -23,8 +27,7 @@ def summarise(results: list[ConversationResult], target: str, seconds: float) ->
         "seconds": round(seconds, 1),
         "conversations": len(results),
         "turns": len(turns),
-        "passed": sum(r.passed for r in results),
-        "failed": sum(not r.passed for r in results),
+        **_status_counts(results),
         "checks": _check_counts(results),
         "suites": _groups(results, lambda r: r.conversation.suite),
         "categories": _groups(results, lambda r: r.conversation.category),
@@ -55,8 +58,13 @@ def _check_counts(results: list[ConversationResult]) -> dict[str, int]:
     return dict(counts)
 
 
+def _status_counts(results: list[ConversationResult]) -> dict[str, int]:
+    """Conversations passed, failed and pending (every status present, zero included)."""
+    return {status: sum(r.status == status for r in results) for status in STATUSES}
+
+
 def _groups(results: list[ConversationResult], key: Any) -> dict[str, dict[str, Any]]:
-    """Conversations, turns, passed and failed per group."""
+    """Conversations, turns, passed, failed and pending per group; pass rate over all."""
     groups: dict[str, list[ConversationResult]] = defaultdict(list)
     for result in results:
         groups[key(result)].append(result)
@@ -64,12 +72,19 @@ def _groups(results: list[ConversationResult], key: Any) -> dict[str, dict[str, 
         name: {
             "conversations": len(rs),
             "turns": sum(len(r.turns) for r in rs),
-            "passed": sum(r.passed for r in rs),
-            "failed": sum(not r.passed for r in rs),
+            **_status_counts(rs),
             "pass_rate": round(statistics.mean(r.passed for r in rs), 3),
         }
         for name, rs in sorted(groups.items())
     }
+
+
+def headline(report: dict[str, Any]) -> str:
+    """The one-line summary: conversations passed, failed and pending, and turns."""
+    return (
+        f"{report['passed']} passed, {report['failed']} failed, {report.get('pending', 0)} "
+        f"pending of {report['conversations']} conversations ({report['turns']} turns)"
+    )
 
 
 def write_report(report: dict[str, Any], directory: Path) -> tuple[Path, Path]:
@@ -82,16 +97,27 @@ def write_report(report: dict[str, Any], directory: Path) -> tuple[Path, Path]:
 
 
 def compare(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[str]]:
-    """Conversations that regressed, got fixed, appeared or disappeared between two runs."""
-    old = {r["id"]: r["passed"] for r in before["results"]}
-    new = {r["id"]: r["passed"] for r in after["results"]}
+    """Conversations that regressed (now failed, not before), got fixed (failed before, not
+    now), appeared or disappeared; passed <-> pending is neither."""
+    old = {r["id"]: conversation_status(r) for r in before["results"]}
+    new = {r["id"]: conversation_status(r) for r in after["results"]}
     common = old.keys() & new.keys()
     return {
-        "regressed": sorted(i for i in common if old[i] and not new[i]),
-        "fixed": sorted(i for i in common if not old[i] and new[i]),
+        "regressed": sorted(i for i in common if new[i] == "failed" != old[i]),
+        "fixed": sorted(i for i in common if old[i] == "failed" != new[i]),
         "added": sorted(new.keys() - old.keys()),
         "removed": sorted(old.keys() - new.keys()),
     }
+
+
+def conversation_status(result: dict[str, Any]) -> str:
+    """A reported conversation's status; reports older than statuses only say `passed`."""
+    status = result.get("status")
+    if status in STATUSES:
+        return str(status)
+    if status is not None:
+        raise ValueError(f"conversation {result.get('id')!r}: unknown status {status!r}")
+    return "passed" if result["passed"] else "failed"
 
 
 def load_report(path: Path) -> dict[str, Any]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from httpx_sse import connect_sse
@@ -17,6 +17,16 @@ from evals.golden_format import Conversation
 from evals.store_probe import LogTap, stored_texts
 
 Tokens = Callable[[str], str]
+Status = Literal["passed", "pending", "failed"]
+STATUSES: tuple[Status, ...] = ("passed", "failed", "pending")
+
+
+def worst(statuses: Iterable[str]) -> Status:
+    """The combined status: any failure fails, else any pending is pending, else passed."""
+    seen = set(statuses)
+    if "failed" in seen:
+        return "failed"
+    return "pending" if "pending" in seen else "passed"
 
 
 @dataclass
@@ -30,9 +40,16 @@ class TurnResult:
     error: str = ""
 
     @property
+    def status(self) -> Status:
+        """Failed on an error or a failed check, else pending while any check is pending."""
+        if self.error:
+            return "failed"
+        return worst(c.status for c in self.checks)
+
+    @property
     def passed(self) -> bool:
-        """No failed check and no error."""
-        return not self.error and all(c.status != "failed" for c in self.checks)
+        """Every check passed: none failed and none is pending."""
+        return self.status == "passed"
 
     def to_json(self) -> dict[str, Any]:
         """JSON form."""
@@ -40,6 +57,7 @@ class TurnResult:
             "user": self.user,
             "answer": self.answer,
             "latency_ms": round(self.latency_ms, 1),
+            "status": self.status,
             "passed": self.passed,
             "error": self.error,
             "checks": [c.to_json() for c in self.checks],
@@ -54,9 +72,14 @@ class ConversationResult:
     turns: list[TurnResult] = field(default_factory=list)
 
     @property
+    def status(self) -> Status:
+        """Failed if any turn failed, else pending if any check is pending, else passed."""
+        return worst(t.status for t in self.turns)
+
+    @property
     def passed(self) -> bool:
-        """Every turn passed."""
-        return all(t.passed for t in self.turns)
+        """Every turn passed, with no check pending."""
+        return self.status == "passed"
 
     def to_json(self) -> dict[str, Any]:
         """JSON form."""
@@ -66,6 +89,7 @@ class ConversationResult:
             "suite": c.suite,
             "category": c.category,
             "customer": c.customer,
+            "status": self.status,
             "passed": self.passed,
             "turns": [t.to_json() for t in self.turns],
         }

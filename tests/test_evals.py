@@ -11,10 +11,10 @@ from fastapi.testclient import TestClient
 
 from advisor.auth import issue_token
 from advisor.settings import Settings
-from evals.checks import Observed, run_checks
+from evals.checks import CheckResult, Observed, run_checks
 from evals.golden_format import Conversation, Expect, FormatError, load_suite
-from evals.report import compare, summarise, write_report
-from evals.runner import Runner, run_all
+from evals.report import compare, headline, load_report, summarise, write_report
+from evals.runner import ConversationResult, Runner, TurnResult, run_all
 
 FACT = {
     "id": "balance.checking",
@@ -129,12 +129,16 @@ def test_runner_report_and_compare(client: TestClient, settings: Settings, tmp_p
         1,
         1,
     )
+    assert report["pending"] == 0
     assert report["suites"]["unit"]["failed"] == 1
     json_path, html_path = write_report(report, tmp_path / "run")
     assert json.loads(json_path.read_text())["failed"] == 1
     page = html_path.read_text()
     assert "<svg" in page and "facts-broken" in page and "balance.savings" in page
-    fixed = {**report, "results": [{**r, "passed": True} for r in report["results"]]}
+    fixed = {
+        **report,
+        "results": [{**r, "passed": True, "status": "passed"} for r in report["results"]],
+    }
     assert compare(fixed, report)["regressed"] == ["facts-broken"]
     assert compare(report, fixed)["fixed"] == ["facts-broken"]
 
@@ -161,3 +165,118 @@ def test_redacted_check_reads_events_store_and_logs(
     )  # fmt: skip
     [result] = run_checks(Expect(redacted=True), seen)
     assert result.status == status, result.detail
+
+
+BASELINE = Path(__file__).resolve().parent.parent / "evals" / "baseline"
+
+
+def synthetic(cid: str, *turns: tuple[str, ...], error: str = "") -> ConversationResult:
+    """A conversation result whose turns had checks of the given statuses."""
+    result = ConversationResult(conversation(cid, *(("hi", {}) for _ in turns)))
+    for statuses in turns:
+        checks = [CheckResult(f"c{i}", status) for i, status in enumerate(statuses)]
+        result.turns.append(TurnResult("hi", "hello", 10.0, checks))
+    if error:
+        result.turns.append(TurnResult("hi", "", 0.0, [], error))
+    return result
+
+
+@pytest.mark.parametrize(
+    ("result", "status"),
+    [
+        (synthetic("a-all", ("passed",), ("passed", "passed")), "passed"),
+        (synthetic("a-pend", ("passed",), ("passed", "pending")), "pending"),
+        (synthetic("a-only-pending", ("pending",)), "pending"),
+        (synthetic("a-fail", ("passed", "failed"), ("passed",)), "failed"),
+        (synthetic("a-fail-and-pending", ("pending",), ("failed",)), "failed"),
+        (synthetic("a-error", ("passed",), error="HTTPError: boom"), "failed"),
+        (synthetic("a-no-checks", ()), "passed"),
+    ],
+)
+def test_conversation_status(result: ConversationResult, status: str) -> None:
+    assert result.status == status
+    assert result.passed is (status == "passed")
+    assert result.to_json()["status"] == status
+
+
+def test_pending_conversations_are_counted_as_pending_not_passed(tmp_path: Path) -> None:
+    results = [
+        synthetic("facts-ok", ("passed",)),
+        synthetic("actions-later", ("passed", "pending")),
+        synthetic("actions-also", ("pending",)),
+        synthetic("facts-bad", ("failed",)),
+    ]
+    report = summarise(results, "test", 1.0)
+    counts = {k: report[k] for k in ("conversations", "passed", "failed", "pending")}
+    assert counts == {"conversations": 4, "passed": 1, "failed": 1, "pending": 2}
+    assert report["categories"]["actions"] == {
+        "conversations": 2, "turns": 2, "passed": 0, "failed": 0, "pending": 2, "pass_rate": 0,
+    }  # fmt: skip
+    assert headline(report) == "1 passed, 1 failed, 2 pending of 4 conversations (4 turns)"
+    json_path, html_path = write_report(report, tmp_path)
+    assert json.loads(json_path.read_text())["pending"] == 2
+    page = html_path.read_text()
+    assert "<b>2</b> pending" in page and "2 pending" in page
+
+
+STATUS_PAIRS = [
+    ("passed", "passed", None),
+    ("passed", "pending", None),
+    ("pending", "passed", None),
+    ("passed", "failed", "regressed"),
+    ("pending", "failed", "regressed"),
+    ("failed", "passed", "fixed"),
+    ("failed", "pending", "fixed"),
+    ("failed", "failed", None),
+]
+
+
+@pytest.mark.parametrize(("before", "after", "kind"), STATUS_PAIRS)
+def test_compare_by_status(before: str, after: str, kind: str | None) -> None:
+    def run(status: str) -> dict[str, object]:
+        return {"results": [{"id": "x", "status": status, "passed": status == "passed"}]}
+
+    diff = compare(run(before), run(after))
+    assert {k for k, ids in diff.items() if ids} == ({kind} if kind else set())
+
+
+@pytest.mark.parametrize(("after", "kind"), [("pending", None), ("failed", "regressed")])
+def test_compare_reads_reports_without_statuses(after: str, kind: str | None) -> None:
+    old = {"results": [{"id": "x", "passed": True}, {"id": "y", "passed": False}]}
+    new = {"results": [{"id": "x", "status": after}, {"id": "y", "status": "failed"}]}
+    diff = compare(old, new)
+    assert diff["regressed"] == (["x"] if kind else []) and diff["fixed"] == []
+
+
+def test_compare_refuses_an_unknown_status() -> None:
+    bad = {"results": [{"id": "x", "status": "skipped", "passed": True}]}
+    with pytest.raises(ValueError, match="skipped"):
+        compare(bad, bad)
+
+
+def test_the_shipped_baseline_still_compares_and_renders(tmp_path: Path) -> None:
+    baseline = load_report(BASELINE)
+    assert compare(baseline, baseline) == {"regressed": [], "fixed": [], "added": [], "removed": []}
+    now = {**baseline, "results": [{**r, "status": "pending"} for r in baseline["results"]]}
+    assert compare(baseline, now)["regressed"] == []
+    first = next(r for r in baseline["results"] if r["passed"])
+    broken = {**now, "results": [{**first, "status": "failed"}]}
+    assert compare(baseline, broken)["regressed"] == [first["id"]]
+    from evals.html_report import render_html
+
+    assert "pending" in render_html(baseline)
+
+
+@pytest.mark.parametrize(("after", "code"), [("pending", 0), ("failed", 1)])
+def test_eval_compare_cli_against_the_baseline(tmp_path: Path, after: str, code: int) -> None:
+    from typer.testing import CliRunner
+
+    from advisor.cli import app
+
+    baseline = load_report(BASELINE)
+    first = next(r for r in baseline["results"] if r["passed"])
+    now = {**baseline, "results": [{**first, "status": after}]}
+    (tmp_path / "report.json").write_text(json.dumps(now))
+    result = CliRunner().invoke(app, ["eval", "compare", str(BASELINE), str(tmp_path)])
+    assert result.exit_code == code, result.output
+    assert ("regressed: 1" in result.output) is (code == 1)
