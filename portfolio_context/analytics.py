@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from portfolio_context.facts import Fact
+from portfolio_context.facts import Fact, Period, say_date
 from portfolio_context.models import Account, CreditProfile, Holding, RecurringBill, Transaction
 
 NOT_SPENDING = {"Transfer", "Credit Card Payment", "Income", "Interest", "Investments"}
@@ -61,6 +61,7 @@ def balance_facts(ledger: Ledger) -> list[Fact]:
             ledger.balance(kind),
             "USD",
             f"sum of {kind.replace('_', ' ')} account balances",
+            Period.on(ledger.as_of),
         )
         for kind in ("checking", "savings", "credit_card", "mortgage", "brokerage")
         if ledger.has(kind)
@@ -74,6 +75,7 @@ def balance_facts(ledger: Ledger) -> list[Fact]:
             assets - debts,
             "USD",
             "checking + savings + brokerage - credit card - mortgage",
+            Period.on(ledger.as_of),
         )
     )
     return facts
@@ -112,6 +114,7 @@ def _category_facts(
             avg,
             "USD",
             f"money out, averaged over the {len(months)} months {window}",
+            Period.trailing(months),
         )
     ]
     facts += [
@@ -121,6 +124,7 @@ def _category_facts(
             by_month.get(m, ZERO),
             "USD",
             f"sum of money out in {m}",
+            Period.month(m),
         )
         for m in months
     ]
@@ -145,6 +149,7 @@ def income_facts(ledger: Ledger) -> list[Fact]:
             "USD",
             f"recurring deposits from {len(recurring)} payer(s), averaged over "
             f"{months[0]} to {months[-1]}",
+            Period.trailing(months),
         )
     ]
     if deposits:
@@ -156,6 +161,7 @@ def income_facts(ledger: Ledger) -> list[Fact]:
                 last.amount,
                 "USD",
                 f"from {last.merchant}",
+                Period.on(last.posted, f"on {say_date(last.posted)}"),
             )
         )
         facts.append(

@@ -8,6 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
 Unit = Literal["USD", "percent", "months", "years", "count", "date", "text"]
+PeriodKind = Literal["month", "trailing_months", "next_days", "year_to_date", "as_of"]
 PLACES: dict[str, Decimal] = {
     "USD": Decimal("0.01"),
     "percent": Decimal("0.1"),
@@ -34,9 +35,72 @@ def format_value(value: Decimal | str, unit: str) -> str:
     if unit == "years":
         return f"{Decimal(value):.2f} years"
     if unit == "date":
-        day = dt.date.fromisoformat(str(value))
-        return f"{day:%B} {day.day}, {day.year}"
+        return say_date(dt.date.fromisoformat(str(value)))
     return str(value)
+
+
+def say_date(day: dt.date) -> str:
+    """A date in words, US style: "January 6, 2027"."""
+    return f"{day:%B} {day.day}, {day.year}"
+
+
+def month_bounds(month: str) -> tuple[dt.date, dt.date]:
+    """First and last day of a YYYY-MM month."""
+    first = dt.date.fromisoformat(f"{month}-01")
+    return first, (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Period:
+    """The period a fact's value belongs to, and how a draft says it."""
+
+    kind: PeriodKind
+    start: dt.date
+    end: dt.date
+    words: str
+
+    @classmethod
+    def month(cls, month: str) -> Period:
+        """One calendar month (YYYY-MM): "in November 2026"."""
+        start, end = month_bounds(month)
+        return cls("month", start, end, f"in {start:%B} {start.year}")
+
+    @classmethod
+    def trailing(cls, months: list[str]) -> Period:
+        """An average per month over complete months, oldest first (YYYY-MM)."""
+        words = f"a month on average over the last {len(months)} complete months"
+        return cls(
+            "trailing_months", month_bounds(months[0])[0], month_bounds(months[-1])[1], words
+        )
+
+    @classmethod
+    def next_days(cls, as_of: dt.date, days: int) -> Period:
+        """The days after `as_of` up to and including `as_of + days`."""
+        return cls("next_days", as_of, as_of + dt.timedelta(days), f"in the next {days} days")
+
+    @classmethod
+    def on(cls, day: dt.date, words: str | None = None) -> Period:
+        """A value as of one date (a balance, a deposit)."""
+        return cls("as_of", day, day, words or f"as of {say_date(day)}")
+
+    @classmethod
+    def year_to_date(cls, as_of: dt.date) -> Period:
+        """From January 1 of `as_of`'s year up to `as_of`."""
+        return cls("year_to_date", as_of.replace(month=1, day=1), as_of, "so far this year")
+
+    @property
+    def months(self) -> int:
+        """How many calendar months the period spans (for trailing averages)."""
+        return (self.end.year - self.start.year) * 12 + self.end.month - self.start.month + 1
+
+    def to_json(self) -> dict[str, str]:
+        """JSON form: kind, ISO start and end, words."""
+        return {
+            "kind": self.kind,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "words": self.words,
+        }
 
 
 @dataclass(frozen=True)
@@ -48,18 +112,27 @@ class Fact:
     value: Decimal | str
     unit: Unit
     derivation: str
+    period: Period | None = None
 
     @classmethod
     def number(
-        cls, fid: str, label: str, value: Decimal | float | int, unit: Unit, derivation: str
+        cls,
+        fid: str,
+        label: str,
+        value: Decimal | float | int,
+        unit: Unit,
+        derivation: str,
+        period: Period | None = None,
     ) -> Fact:
         """A numeric fact, rounded to its unit's precision."""
-        return cls(fid, label, quantize(value, unit), unit, derivation)
+        return cls(fid, label, quantize(value, unit), unit, derivation, period)
 
     @classmethod
-    def date(cls, fid: str, label: str, value: dt.date, derivation: str) -> Fact:
+    def date(
+        cls, fid: str, label: str, value: dt.date, derivation: str, period: Period | None = None
+    ) -> Fact:
         """A date fact."""
-        return cls(fid, label, value.isoformat(), "date", derivation)
+        return cls(fid, label, value.isoformat(), "date", derivation, period)
 
     @property
     def display(self) -> str:
@@ -78,4 +151,5 @@ class Fact:
             "unit": self.unit,
             "display": self.display,
             "derivation": self.derivation,
+            "period": self.period.to_json() if self.period else None,
         }

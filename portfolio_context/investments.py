@@ -6,7 +6,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from portfolio_context.analytics import ZERO, Ledger
-from portfolio_context.facts import Fact
+from portfolio_context.facts import Fact, Period
 
 RATE_SHOCK = Decimal("0.01")
 
@@ -16,6 +16,7 @@ def portfolio_facts(ledger: Ledger) -> list[Fact]:
     total = sum((h.market_value for h in ledger.holdings), ZERO)
     if total <= 0:
         return []
+    today = Period.on(ledger.as_of)
     by_class: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for holding in ledger.holdings:
         by_class[holding.asset_class] += holding.market_value
@@ -26,6 +27,7 @@ def portfolio_facts(ledger: Ledger) -> list[Fact]:
             total,
             "USD",
             f"market value of {len(ledger.holdings)} holdings",
+            today,
         )
     ]
     facts += [
@@ -35,6 +37,7 @@ def portfolio_facts(ledger: Ledger) -> list[Fact]:
             value / total * 100,
             "percent",
             f"{cls} market value / portfolio value",
+            today,
         )
         for cls, value in sorted(by_class.items())
     ]
@@ -55,6 +58,15 @@ def portfolio_facts(ledger: Ledger) -> list[Fact]:
             -weighted * RATE_SHOCK,
             "USD",
             "-(sum of market value x duration) x 1%",
+        )
+    )
+    facts.append(
+        Fact.number(
+            "portfolio.rate_shock_1pt_fall",
+            "fall in value if rates rise 1 point",
+            weighted * RATE_SHOCK,
+            "USD",
+            "(sum of market value x duration) x 1%",
         )
     )
     return facts

@@ -32,6 +32,20 @@ from portfolio_context.models import (
 )
 from portfolio_context.obligations import bill_facts, debt_facts, emergency_facts, upcoming_bills
 
+BUFFER = Decimal("500")
+# Negative figures and the positive fact a draft states instead: id -> (new id, label, derivation).
+SHORTFALLS = {
+    "balance.checking": (
+        "balance.checking_overdrawn",
+        "amount checking is overdrawn by",
+        "minus the checking balance",
+    ),
+    "net_worth": (
+        "net_worth.debts_over_assets",
+        "amount debts exceed assets by",
+        "credit card + mortgage - checking - savings - brokerage",
+    ),
+}
 # Transactions whose counterparty may be a person (a P2P payee stays personal data).
 PERSON_CATEGORIES = frozenset({"Transfer", "Income", "P2P"})
 
@@ -140,11 +154,27 @@ def bank_as_of(session: Session) -> dt.date:
     return dt.date.fromisoformat(value)
 
 
-def build_view(session: Session, customer_id: str, buffer: Decimal = Decimal("500")) -> Customer360:
+def build_view(session: Session, customer_id: str, buffer: Decimal = BUFFER) -> Customer360:
     """Compute the 360 view of one customer."""
     customer, ledger = load_ledger(session, customer_id, bank_as_of(session))
+    return view_of(customer, ledger, buffer)
+
+
+def view_of(customer: Customer, ledger: Ledger, buffer: Decimal = BUFFER) -> Customer360:
+    """The 360 view of a customer whose ledger is already loaded (or built in a test)."""
     income = income_facts(ledger)
     facts = balance_facts(ledger) + income + spending_facts(ledger)
     facts += bill_facts(ledger, buffer) + debt_facts(ledger, income[0].value)  # type: ignore[arg-type]
     facts += emergency_facts(ledger) + portfolio_facts(ledger)
-    return Customer360(customer, ledger, facts)
+    return Customer360(customer, ledger, facts + shortfall_facts(facts))
+
+
+def shortfall_facts(facts: list[Fact]) -> list[Fact]:
+    """A positive companion for each negative figure a draft states in words, never as -$."""
+    by_id = {f.id: f for f in facts}
+    made = []
+    for fid, (new_id, label, derivation) in SHORTFALLS.items():
+        fact = by_id.get(fid)
+        if fact is not None and isinstance(fact.value, Decimal) and fact.value < 0:
+            made.append(Fact.number(new_id, label, -fact.value, fact.unit, derivation, fact.period))
+    return made
