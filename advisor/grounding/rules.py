@@ -29,6 +29,21 @@ def first_match(text: str, table: dict[str, Patterns]) -> list[str]:
 
 
 @dataclass(frozen=True)
+class DraftLine:
+    """One draft sentence and the conditions on facts under which it is said."""
+
+    say: str
+    when: dict[str, str] = field(default_factory=dict)  # fact id -> condition (see drafts.py)
+
+
+def draft_line(raw: str | dict[str, Any]) -> DraftLine:
+    """A draft line from YAML: a plain sentence, or {say, when}."""
+    if isinstance(raw, str):
+        return DraftLine(raw)
+    return DraftLine(raw["say"], {str(k): str(v) for k, v in (raw.get("when") or {}).items()})
+
+
+@dataclass(frozen=True)
 class TopicRule:
     """One topic: when it matches, which facts it needs and how the draft states them."""
 
@@ -36,8 +51,9 @@ class TopicRule:
     kind: str
     patterns: Patterns
     fact_ids: list[str] = field(default_factory=list)
-    draft: list[str] = field(default_factory=list)
+    draft: list[DraftLine] = field(default_factory=list)
     missing: str | None = None
+    next: list[DraftLine] = field(default_factory=list)
 
     def matches(self, text: str) -> bool:
         """Whether any pattern is found in the text."""
@@ -65,8 +81,9 @@ def _topic(raw: dict[str, Any]) -> TopicRule:
         kind=raw.get("kind", "facts"),
         patterns=compile_all(raw["patterns"]),
         fact_ids=list(raw.get("facts", [])),
-        draft=list(raw.get("draft", [])),
+        draft=[draft_line(line) for line in raw.get("draft", [])],
         missing=raw.get("missing"),
+        next=[draft_line(line) for line in raw.get("next", [])],
     )
 
 

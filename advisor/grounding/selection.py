@@ -7,7 +7,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from advisor.grounding.drafts import DRAFTERS, Draft
+from advisor.grounding.drafts import Draft, build_draft
 from advisor.grounding.rules import Rulebook, first_match, load_rulebook
 from portfolio_context.analytics import complete_months
 from portfolio_context.facts import Fact
@@ -90,5 +90,5 @@ def select_facts(
     rule = book.topic(slots.topic) if slots.topic else None
     if rule is None:
         return None
-    draft: Draft = DRAFTERS[rule.kind](rule, slots, view)
+    draft: Draft = build_draft(rule, slots, view)
     return Selection(rule.id, draft.facts, draft.text, slots)
