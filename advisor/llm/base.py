@@ -45,3 +45,12 @@ class LLMBackend(ABC):
     def describe(self) -> dict[str, str]:
         """What this back-end is, for /healthz."""
         return {"backend": self.name}
+
+    def count_tokens(self, text: str) -> int | None:
+        """Tokens of `text` under this back-end's tokenizer; None when it has none at hand."""
+        return None
+
+    def count_prompt_tokens(self, messages: list[ChatMessage]) -> int | None:
+        """Tokens of the prompt these messages make (chat template included); None if unknown."""
+        counts = [self.count_tokens(m.content) for m in messages]
+        return None if any(c is None for c in counts) else sum(c or 0 for c in counts)

@@ -16,6 +16,12 @@ from advisor.llm.base import ChatMessage, GenerationRequest, LLMBackend
 from advisor.settings import LLMSettings
 
 DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+# llama-cpp-python's named chat formats that a GGUF template can resolve to, and their formatters
+BUILTIN_FORMATS = {
+    "chatml": "format_chatml",
+    "llama-3": "format_llama3",
+    "mistral-instruct": "format_mistral_instruct",
+}
 T = TypeVar("T")
 _END = object()
 
@@ -74,6 +80,7 @@ class LlamaCppBackend(LLMBackend):
         kwargs = llama_kwargs(settings)
         self.path, self.settings = Path(kwargs["model_path"]), settings
         self._jobs: queue.Queue[Callable[[], None]] = queue.Queue()
+        self._chat_formatter: Any = None
         threading.Thread(target=self._serve, name="llama-cpp", daemon=True).start()
         self.llm = self._call(lambda: _load(kwargs))
 
@@ -138,6 +145,45 @@ class LlamaCppBackend(LLMBackend):
     def describe(self) -> dict[str, str]:
         """Back-end name and model file."""
         return {"backend": self.name, "model": self.path.name}
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of `text` under the model's vocabulary (no BOS; special tokens as text).
+
+        Tokenizing reads only the vocabulary, not the decode context, so it runs on the
+        caller's thread instead of queueing behind a generation.
+        """
+        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def count_prompt_tokens(self, messages: list[ChatMessage]) -> int | None:
+        """Tokens of the prompt exactly as llama-cpp-python renders and tokenizes it."""
+        if self._chat_formatter is None:
+            self._chat_formatter = chat_formatter(self.llm) or False
+        if self._chat_formatter is False:
+            return super().count_prompt_tokens(messages)
+        rendered = self._chat_formatter(messages=[m.as_dict() for m in messages])
+        add_bos = not rendered.added_special
+        return len(self.llm.tokenize(rendered.prompt.encode("utf-8"), add_bos, special=True))
+
+
+def chat_formatter(llm: Any) -> Any | None:
+    """The formatter llama-cpp-python renders this model's prompts with (its `chat_format`):
+    a GGUF chat template or a named built-in format; None when neither is known."""
+    from llama_cpp import llama_chat_format
+
+    name = llm.chat_format or ""
+    if name in BUILTIN_FORMATS:
+        return getattr(llama_chat_format, BUILTIN_FORMATS[name])
+    key = "tokenizer.chat_template" + name.removeprefix("chat_template.default")
+    template = llm.metadata.get(key) if name.startswith("chat_template.") else None
+    if not template:
+        return None
+    vocab = llm._model  # the tokens llama-cpp-python hands its own template formatter
+    eos, bos = vocab.token_eos(), vocab.token_bos()
+    return llama_chat_format.Jinja2ChatFormatter(
+        template=template,
+        eos_token=vocab.token_get_text(eos) if eos != -1 else "",
+        bos_token=vocab.token_get_text(bos) if bos != -1 else "",
+    )
 
 
 def _load(kwargs: dict[str, Any]) -> Any:
