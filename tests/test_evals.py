@@ -280,3 +280,13 @@ def test_eval_compare_cli_against_the_baseline(tmp_path: Path, after: str, code:
     result = CliRunner().invoke(app, ["eval", "compare", str(BASELINE), str(tmp_path)])
     assert result.exit_code == code, result.output
     assert ("regressed: 1" in result.output) is (code == 1)
+
+
+def test_the_rasa_suite_is_read_from_the_source_tree_under_its_notice() -> None:
+    from evals.golden_format import GOLDEN_DIR, suite_names
+
+    assert "rasa" in suite_names() and len(load_suite("rasa")) == 48
+    notice = (GOLDEN_DIR / "rasa" / "NOTICE.md").read_text()
+    assert "GPL-3.0" in notice and "RasaHQ/financial-demo" in notice
+    assert "GNU GENERAL PUBLIC LICENSE" in (GOLDEN_DIR / "rasa" / "LICENSE").read_text()
+    assert "Apache" not in (GOLDEN_DIR / "rasa" / "rasa_financial_demo.yaml").read_text()[:200]
