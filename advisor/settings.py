@@ -35,6 +35,10 @@ class LLMSettings(BaseModel):
     seed: int = 7
     timeout_s: float = 60.0
     prompt_version: str = "v1"
+    # A turn's deadlines: no verified sentence by the first, or the model still writing at the
+    # second, and the answer is the grounded draft (the stream says why).
+    first_text_deadline_s: float = 8.0
+    answer_deadline_s: float = 20.0
 
 
 class RailsSettings(BaseModel):

@@ -48,15 +48,28 @@ def test_wrong_number_from_model_falls_back_to_draft(
     assert done(events)["grounding"] == "fallback"
 
 
-def test_answer_without_the_asked_figure_falls_back(
+def test_an_off_topic_first_sentence_falls_back_before_anything_is_shown(
     client: TestClient, auth: dict[str, str], fake: FakeBackend
 ) -> None:
     fake.script = lambda request: "I am happy to help you with your banking today."
     events = chat_events(client, auth, "What's my checking balance?")
     assert done(events)["grounding"] == "fallback"
     grounding = next(data for name, data in events if name == "grounding")
-    assert grounding["reason"] == "the answer left out balance.checking"
+    assert grounding["reason"].startswith("unsupported sentence: reads unlike")
+    assert grounding["retract"] is False
+    assert "happy to help" not in streamed_text(events)
     assert context_fact(client, auth, "balance.checking")["display"] in done(events)["text"]
+
+
+def test_an_answer_without_the_asked_figure_is_completed_from_the_draft(
+    client: TestClient, auth: dict[str, str], fake: FakeBackend
+) -> None:
+    fake.script = lambda request: "Sure!"
+    events = chat_events(client, auth, "What's my checking balance?")
+    balance = context_fact(client, auth, "balance.checking")["display"]
+    assert done(events)["grounding"] == "completed"
+    assert done(events)["text"].startswith("Sure!") and balance in done(events)["text"]
+    assert streamed_text(events) == done(events)["text"]
 
 
 def test_unmatched_question_gets_help_without_model(

@@ -7,7 +7,6 @@ import datetime as dt
 import pytest
 
 from advisor.grounding.claims import find_claims
-from advisor.grounding.gate import StreamGate, Ungrounded
 from advisor.grounding.verify import Verifier
 from portfolio_context.facts import Fact
 
@@ -77,51 +76,3 @@ def test_states_checks_one_fact() -> None:
     assert not VERIFIER.states("It is $555.90", FACTS[0])
 
 
-def run_gate(deltas: list[str], hold: str = "number") -> list[str]:
-    """Feed deltas; return what each call released (or the error)."""
-    gate, out = StreamGate(VERIFIER, hold), []  # type: ignore[arg-type]
-    try:
-        out += [gate.feed(d) for d in deltas]
-        out.append(gate.finish())
-    except Ungrounded as exc:
-        out.append(f"!{exc.claim.text.strip()}")
-    return out
-
-
-def test_gate_releases_words_at_once_and_holds_numbers() -> None:
-    out = run_gate(["Your", " balance", " is", " $", "4", ",", "200", ".", " Done"])
-    assert out[:3] == ["", "Your balance", " is"]
-    assert "".join(out) == "Your balance is $4,200. Done"
-    assert out[3:7] == [" ", "", "", ""]
-
-
-def test_gate_drops_a_copied_label() -> None:
-    assert "".join(run_gate(["Draft", ":", " Your", " balance", " is", " $4,200."])) == (
-        "Your balance is $4,200."
-    )
-
-
-def test_gate_refuses_facts_out_of_the_drafts_order() -> None:
-    verifier = Verifier(FACTS, [], draft="Free cash is -$2,706.07 after bills, balance $4,200.00.")
-    gate = StreamGate(verifier)
-    with pytest.raises(Ungrounded, match="out of order"):
-        gate.feed("You have $4,200.00 free, and -$2,706.07 is your balance. ")
-
-
-def test_gate_stops_before_a_wrong_number_is_shown() -> None:
-    out = run_gate(["Your", " balance", " is", " $", "9", ",", "999", " today"])
-    assert out[-1] == "!$9,999"
-    assert "9" not in "".join(out[:-1])
-
-
-def test_gate_holds_a_date_split_across_tokens() -> None:
-    out = run_gate(["Due", " Dec", "ember", " 2", ",", " 2026", "."])
-    assert out[-1].startswith("!December 2")
-    assert "Dec" not in "".join(out[:-1])
-
-
-def test_sentence_gate_releases_whole_sentences() -> None:
-    out = run_gate(
-        ["You", " spend", " $555.90", ".", " Your", " DTI", " is", " 48.3%", "."], hold="sentence"
-    )
-    assert [p for p in out if p] == ["You spend $555.90.", " Your DTI is 48.3%."]

@@ -53,7 +53,7 @@ def build_services(settings: Settings, backend: LLMBackend | None = None) -> Ser
         settings.var_dir, settings.chroma_url, settings.shared_data_dir / "regulations"
     )
     rails = load_rails(settings) if settings.rails.enabled else None
-    chat = ChatService(settings, context, backend, retrieval, rails)
+    chat = ChatService.from_settings(settings, context, backend, retrieval, rails)
     backend.warm(chat.messages_for_warmup())
     return Services(settings, context, backend, chat, retrieval, rails)
 

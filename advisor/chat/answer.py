@@ -1,0 +1,205 @@
+"""One answer as a forward pipeline: a text source, sentence by sentence, through the filters."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+
+from advisor.chat import events
+from advisor.chat.events import ChatEvent
+from advisor.chat.filters import Fallback, Filtered, Railed, SentenceFilter, run_filters
+from advisor.chat.guarded import guard_events, split_sentences, word_tokens
+from advisor.grounding.support import SupportChecker
+from advisor.rails.vault import Vault
+
+SENTENCE_END = re.compile(r"[.!?](?=\s)|\n")
+LEAD_LABEL = re.compile(r"^\s*(draft|answer|reply|response)\s*:\s*", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    """When the first verified sentence must be shown, and when the model must be done."""
+
+    first_text: float
+    answer: float
+
+    @classmethod
+    def after(cls, started: float, first_text_s: float, answer_s: float) -> Deadlines:
+        """Deadlines counted from the turn's start (perf_counter seconds)."""
+        return cls(started + first_text_s, started + answer_s)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How an answer ended: the text shown (placeholders kept) and what it rests on."""
+
+    text: str
+    grounding: str
+    finish_reason: str
+    completion_tokens: int = 0
+    first_model_token_s: float | None = None
+    first_visible_token_s: float | None = None
+
+
+class Finished(Exception):
+    """The model stopped writing before the answer was complete (budget or deadline)."""
+
+
+class Output:
+    """Where checked sentences go: the shown text (stored form) and the customer's tokens."""
+
+    def __init__(self, vault: Vault | None, started: float) -> None:
+        self.vault, self.started, self.text = vault, started, ""
+        self.first_visible_s: float | None = None
+
+    def show(self, result: Filtered) -> list[ChatEvent]:
+        """Guard events and word tokens for one filtered sentence."""
+        shown = [*guard_events(list(result.found))]
+        if result.text.strip():
+            self.text += result.text
+            restored = self.vault.restore(result.text) if self.vault else result.text
+            shown += word_tokens(restored)
+            if self.first_visible_s is None:
+                self.first_visible_s = time.perf_counter() - self.started
+        return shown
+
+
+async def sentences(
+    deltas: AsyncIterator[str], deadlines: Deadlines, shown: Output
+) -> AsyncIterator[str]:
+    """Complete sentences of the model's text; raises Finished at a deadline with text shown."""
+    buffer = ""
+    stream = aiter(deltas)
+    while True:
+        due = deadlines.first_text if shown.first_visible_s is None else deadlines.answer
+        try:
+            delta = await asyncio.wait_for(anext(stream), max(0.0, due - time.perf_counter()))
+        except StopAsyncIteration:
+            break
+        except TimeoutError:
+            if shown.first_visible_s is None:
+                raise Fallback("deadline: no verified sentence in time") from None
+            raise Finished("deadline: the model was still writing") from None
+        buffer = LEAD_LABEL.sub("", buffer + delta, count=1)
+        while end := SENTENCE_END.search(buffer):
+            yield buffer[: end.end()]
+            buffer = buffer[end.end() :]
+    if buffer.strip():
+        yield buffer
+
+
+class ModelAnswer:
+    """The model's sentences through the filters; the one place that handles `Fallback`."""
+
+    def __init__(
+        self,
+        filters: Sequence[SentenceFilter],
+        draft_filters: Sequence[SentenceFilter],
+        rails: Railed,
+        checker: SupportChecker,
+        vault: Vault | None,
+    ) -> None:
+        self.filters, self.draft_filters, self.rails = filters, draft_filters, rails
+        self.checker, self.vault = checker, vault
+
+    async def stream(
+        self, deltas: AsyncIterator[str], deadlines: Deadlines, started: float, budget: int
+    ) -> AsyncIterator[ChatEvent | Outcome]:
+        """Events of the answer, then its Outcome."""
+        out, tokens = Output(self.vault, started), _Counter(started)
+        reason: str | None = None
+        try:
+            try:
+                async for sentence in sentences(tokens.count(deltas), deadlines, out):
+                    if tokens.n >= budget and not _ends_sentence(sentence):
+                        raise Finished("the answer was cut off at the token budget")
+                    for event in out.show(run_filters(self.filters, sentence)):
+                        yield event
+            except Finished as stop:
+                reason = str(stop)
+            if not out.text.strip():
+                raise Fallback(reason or "the model wrote no supported sentence")
+            added = self._complete(out)
+            for event in added:
+                yield event
+            completed = reason is not None or any(e.event == "token" for e in added)
+            grounding = "completed" if completed else "model"
+            for event in self._closing(out):
+                yield event
+            yield events.grounding(
+                grounding, reason or ("draft sentences added" if completed else None)
+            )
+            yield self._outcome(out, grounding, "stop", tokens)
+        except Fallback as exc:
+            for event in self._fall_back(exc, out):
+                yield event
+            yield self._outcome(out, "fallback", "fallback", tokens)
+
+    def _complete(self, out: Output) -> list[ChatEvent]:
+        """The draft's sentences for facts the model left out, then the closing disclaimer."""
+        said = self.checker.stated(out.text)
+        shown: list[ChatEvent] = []
+        for sentence in self.checker.draft_sentences:
+            if self.checker.stated(sentence) - said:
+                shown += out.show(run_filters(self.draft_filters, f" {sentence}"))
+        return shown
+
+    def _fall_back(self, exc: Fallback, out: Output) -> list[ChatEvent]:
+        """Retract whatever was shown and stream the draft instead."""
+        shown = [ChatEvent("guard", exc.intervention.to_json())] if exc.intervention else []
+        shown.append(events.grounding("fallback", exc.reason, retract=bool(out.text)))
+        out.text = ""
+        shown += out.show(Filtered(self.checker.draft))
+        return shown + self._closing(out)
+
+    def _closing(self, out: Output) -> list[ChatEvent]:
+        """The investment disclaimer where the rails want one."""
+        return out.show(self.rails.closing(out.text))
+
+    def _outcome(self, out: Output, grounding: str, finish: str, tokens: _Counter) -> Outcome:
+        """The answer's outcome."""
+        return Outcome(
+            out.text.strip(), grounding, finish, tokens.n, tokens.first_s, out.first_visible_s
+        )
+
+
+class _Counter:
+    """Counts the model's deltas and when the first arrived."""
+
+    def __init__(self, started: float) -> None:
+        self.started, self.n = started, 0
+        self.first_s: float | None = None
+
+    async def count(self, deltas: AsyncIterator[str]) -> AsyncIterator[str]:
+        """The deltas, counted."""
+        async for delta in deltas:
+            self.n += 1
+            if self.first_s is None:
+                self.first_s = time.perf_counter() - self.started
+            yield delta
+
+
+def _ends_sentence(text: str) -> bool:
+    """Whether the text ends a sentence (not cut off mid-way)."""
+    return bool(SENTENCE_END.search(text.rstrip(" ")[-1:] + " "))
+
+
+def deterministic(
+    text: str, rails: Railed, fallback_text: str, vault: Vault | None, started: float
+) -> tuple[list[ChatEvent], str]:
+    """Deterministic text through the rails, sentence by sentence; the events and shown text.
+
+    A rail that refuses the text (it should never, the text is ours) leaves `fallback_text`.
+    """
+    out = Output(vault, started)
+    try:
+        checked = [run_filters([rails], s) for s in split_sentences(text) or [text]]
+    except Fallback as exc:
+        notes = [ChatEvent("guard", exc.intervention.to_json())] if exc.intervention else []
+        return [*notes, *out.show(Filtered(fallback_text))], out.text
+    found = tuple(item for c in checked for item in c.found)
+    shown = out.show(Filtered("".join(c.text for c in checked), found))
+    return shown + out.show(rails.closing(out.text)), out.text
