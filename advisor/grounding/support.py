@@ -13,13 +13,13 @@ from typing import Any
 import yaml
 
 from advisor.grounding.claims import find_claims
+from advisor.grounding.periods import period_problems
 from advisor.grounding.rules import Patterns, load_rulebook
 from advisor.grounding.verify import Verifier
 from portfolio_context.facts import Fact
 
 # (sentence, draft sentences) -> cosine of the sentence with each draft sentence
 Similarity = Callable[[str, Sequence[str]], Sequence[float]]
-PeriodCheck = Callable[[str, list[Fact], dt.date], list[str]]
 
 
 def _one(patterns: list[str]) -> re.Pattern[str]:
@@ -82,7 +82,6 @@ class SupportChecker:
     vocabulary: dict[str, Patterns] = field(default_factory=dict)
     similarity: Similarity | None = None
     merchants: frozenset[str] = frozenset()
-    periods: PeriodCheck | None = None
     rules: SupportRules = field(default_factory=load_support_rules)
 
     def __post_init__(self) -> None:
@@ -153,10 +152,10 @@ class SupportChecker:
 
     def _periods(self, sentence: str) -> str:
         """Period words agree with the periods of the facts the sentence states."""
-        if self.periods is None or self.as_of is None:
+        if self.as_of is None:
             return ""
         stated = [f for f in self.facts if f.id in self.stated(sentence)]
-        problems = self.periods(sentence, stated, self.as_of)
+        problems = period_problems(sentence, stated, self.as_of, turn=self.facts)
         return problems[0] if problems else ""
 
     def _similar(self, sentence: str) -> str:
