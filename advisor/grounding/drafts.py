@@ -22,7 +22,9 @@ if TYPE_CHECKING:
     from advisor.grounding.selection import Slots
 
 PLACEHOLDER = re.compile(r"\{([a-z0-9_.\-]+)\}")
-NO_DATA = "We don't have that information in your accounts."
+NO_DATA = (
+    "We don't have that information in your accounts. One of our bankers can look into it with you."
+)
 ACCOUNT_KINDS = ("checking", "savings", "credit_card", "mortgage", "brokerage")
 MAX_BILLS_LISTED = 4
 SMALL = Decimal("100")  # below this, a surplus is too small to suggest moving (never shown)
@@ -142,9 +144,11 @@ def spending_draft(rule: TopicRule, slots: Slots, view: Customer360) -> Draft:
     key = slug(slots.category) if slots.category else "total"
     what = f"on {slots.category.lower()}" if slots.category else "in total"
     fid = f"spending.{key}.{slots.month or 'monthly_avg'}"
+    scope = f" {what}" if slots.category else ""
+    none = f"We don't see any spending{scope} in your last twelve complete months."
     fact, draft = view.fact(fid), Draft()
     if fact is None or fact.period is None:
-        draft.note(f"We don't see any spending {what} in your last twelve complete months.")
+        draft.note(none)
     elif fact.value and slots.month:
         draft.add(f"You spent {{{fid}}} {what} {fact.period.words}.", view)
     elif fact.value:
@@ -152,9 +156,7 @@ def spending_draft(rule: TopicRule, slots: Slots, view: Customer360) -> Draft:
     elif slots.month:
         draft.add(f"You didn't spend anything {what} {fact.period.words}.", view, (fid,))
     else:
-        draft.add(
-            f"We don't see any spending {what} in your last twelve complete months.", view, (fid,)
-        )
+        draft.add(none, view, (fid,))
     return draft
 
 
