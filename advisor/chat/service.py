@@ -226,7 +226,7 @@ class ChatService:
         if selection is not None:
             trusted = " ".join([plan.text, *(f"{f.label} {f.display}" for f in selection.facts)])
         return self.rails.context(
-            plan.topic, None, trusted, self.system, turn.message, bool(plan.passages)
+            plan.topic, None, trusted, self.system, turn.message, bool(plan.passages), plan.passages
         )
 
     def token_budget(self, draft: str) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -23,7 +23,6 @@ from guardrails import Guard
 Action = Literal["fix", "fallback", "refuse", "append"]
 # (text, trusted text) -> spans of personal data in the text that the trusted text lacks
 PiiFinder = Callable[[str, str], list[tuple[int, int]]]
-CREDIT_TOPICS = {"credit", "utilization", "credit_score", "dti", "debt", "loan", "credit_limit"}
 
 
 @dataclass(frozen=True)
@@ -59,16 +58,17 @@ class RailContext:
     trusted: str = ""
     quoted: bool = False
     pii: PiiFinder | None = None
+    investment: bool = False  # quotes an investment product (the policy's product types)
 
-    def metadata(self) -> dict[str, Any]:
-        """The metadata the validators read."""
+    def metadata(self, credit_topics: Collection[str] = ()) -> dict[str, Any]:
+        """The metadata the validators read; `credit_topics` are the policy's credit topics."""
         return {
             "verifier": self.verifier,
             "canary": self.canary,
             "system_prompt": self.system_prompt,
             "question": "" if self.quoted else self.question,
             "quoted": self.quoted,
-            "credit_context": (self.topic or "") in CREDIT_TOPICS,
+            "credit_context": (self.topic or "") in credit_topics,
             "pii": None if self.quoted else self._untrusted_pii,
         }
 
@@ -97,7 +97,8 @@ class OutputRails:
         """The text as it may be shown, and what was changed; raises RailViolation."""
         if not text.strip():
             return text, []
-        outcome = self.guard.validate(text, metadata=context.metadata())
+        metadata = context.metadata(self.policy.protected_basis.topics)
+        outcome = self.guard.validate(text, metadata=metadata)
         found = [
             _intervention(s.failure_reason or "", self.fallback_rules) for s in _failures(outcome)
         ]
@@ -108,9 +109,11 @@ class OutputRails:
         return _keep_spacing(text, fixed), found
 
     def closing(self, answer: str, context: RailContext) -> tuple[str, Intervention | None]:
-        """Text to append at the end of the answer (the investment disclaimer), if any."""
+        """Text to append at the end of the answer (the investment disclaimer), if any: an
+        answer on an investment topic or quoting an investment product carries it."""
         rule = self.policy.disclaimer
-        if context.topic not in rule.topics or rule.marker in answer.lower():
+        investment = context.investment or context.topic in rule.topics
+        if not investment or rule.marker in answer.lower():
             return "", None
         item = Intervention(rule.id, "append", "investment content without the disclaimer")
         stop = "" if not answer.strip() or answer.rstrip()[-1] in ".!?" else "."

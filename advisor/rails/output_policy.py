@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 
 from pydantic import BaseModel
 
-from advisor.rails.policy import validate_policy
+from advisor.rails.policy import PolicyError, validate_policy
 
 
 class Rule(BaseModel):
@@ -16,9 +17,11 @@ class Rule(BaseModel):
 
 
 class DisclaimerRule(Rule):
-    """Investment content carries the disclaimer."""
+    """Investment content carries the disclaimer: answers on these topics, and quotes from
+    products of these types."""
 
     topics: list[str]
+    product_types: list[str]
     text: str
     marker: str
 
@@ -35,6 +38,7 @@ class ProtectedBasisRule(Rule):
 
     terms: list[str]
     credit_words: list[str]
+    topics: list[str]  # answers on these topics are credit context whatever their words
     replacement: str
 
 
@@ -69,9 +73,44 @@ class OutputPolicy(BaseModel):
     grounded: Rule
 
     @classmethod
-    def load(cls, policy_dir: Path) -> OutputPolicy:
-        """Read output_rails.yaml."""
-        return validate_policy(cls, policy_dir / "output_rails.yaml")
+    def load(
+        cls,
+        policy_dir: Path,
+        topics: Collection[str] | None = None,
+        product_types: Collection[str] | None = None,
+    ) -> OutputPolicy:
+        """Read output_rails.yaml; every topic id and product type it names must exist
+        (by default: the topics of advisor/grounding/topics.yaml, the product corpus' types)."""
+        path = policy_dir / "output_rails.yaml"
+        policy = validate_policy(cls, path)
+        known = known_topics() if topics is None else topics
+        types = known_product_types() if product_types is None else product_types
+        named = [
+            ("disclaimer.topics", policy.disclaimer.topics, known, "topic"),
+            ("protected_basis.topics", policy.protected_basis.topics, known, "topic"),
+            ("disclaimer.product_types", policy.disclaimer.product_types, types, "product type"),
+        ]
+        for where, ids, valid, kind in named:
+            if unknown := sorted(set(ids) - set(valid)):
+                raise PolicyError(
+                    f"policy {path}: {where} names no {kind} that exists: {', '.join(unknown)} "
+                    f"(known: {', '.join(sorted(valid))})"
+                )
+        return policy
+
+
+def known_topics() -> set[str]:
+    """The topic ids of the grounding rules (advisor/grounding/topics.yaml)."""
+    from advisor.grounding.rules import load_rulebook
+
+    return {t.id for t in load_rulebook().topics}
+
+
+def known_product_types() -> set[str]:
+    """The product types of the product corpus (retrieval/corpus/products/*.yaml)."""
+    from retrieval.products import load_products
+
+    return {p.type for p in load_products()}
 
 
 class RefusalRule(Rule):

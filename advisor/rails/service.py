@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -102,8 +103,10 @@ class Rails:
         system: str,
         question: str = "",
         quoted: bool = False,
+        passages: Sequence[Hit] = (),
     ) -> RailContext:
-        """The rail context of one answer."""
+        """The rail context of one answer; `passages` are the ones it quotes, if any."""
+        investment_types = self.outputs.policy.disclaimer.product_types
         return RailContext(
             topic=topic,
             verifier=verifier,
@@ -113,7 +116,14 @@ class Rails:
             trusted=trusted,
             quoted=quoted,
             pii=self.redactor.untrusted_spans,
+            investment=any(product_type(h) in investment_types for h in passages),
         )
+
+
+def product_type(hit: Hit) -> str | None:
+    """The product type of a retrieved passage (None for regulations)."""
+    found = hit.chunk.metadata.get("product_type")
+    return None if found is None else str(found)
 
 
 def canary_for(settings: Settings) -> str:
