@@ -1,4 +1,9 @@
-"""The corpus index: chromadb for dense vectors, bm25s for lexical ranking, fused by RRF."""
+"""The corpus index: chunks with their MiniLM vectors and content hashes in chromadb.
+
+It stores, it does not rank: `retrieval/search.py` loads every passage and vector into memory
+and ranks sections by their best passage's cosine, plus their centroid's cosine, plus 0.4 x
+their best BM25 score (bm25s), scoring every passage exactly (`retrieval/sections.py`).
+"""
 
 from __future__ import annotations
 
