@@ -119,3 +119,47 @@ def test_merchants_are_businesses_paid_never_transfers(
     transfers = {t.merchant for t in view.ledger.transactions if t.category == "Transfer"}
     assert view.merchants and view.merchants <= paid
     assert not view.merchants & transfers
+
+
+@pytest.mark.parametrize("cid", IDS)
+def test_shortfall_and_last_due_are_facts(views: dict[str, Customer360], cid: str) -> None:
+    view = views[cid]
+    free = value(view, "cash.free_after_bills")
+    shortfall = view.fact("cash.shortfall_after_bills")
+    assert (shortfall is not None) == (free < 0)
+    assert shortfall is None or Decimal(shortfall.value) == -free
+    last_due = view.fact("bills.upcoming_30d.last_due")
+    assert last_due is not None
+    assert last_due.value == max(b.due for b in upcoming_bills(view.ledger)).isoformat()
+    assert value(view, "cash.buffer") == 500
+
+
+@pytest.mark.parametrize("cid", IDS)
+def test_facts_carry_their_period(views: dict[str, Customer360], cid: str) -> None:
+    view = views[cid]
+    for fact in view.facts:
+        kind = fact.period.kind if fact.period else None
+        if fact.id.startswith("spending.") and fact.id.endswith("monthly_avg"):
+            assert kind == "trailing_months" and fact.period and fact.period.months == 12
+        elif fact.id.startswith("spending."):
+            assert (
+                kind == "month" and fact.period and fact.id.endswith(f"{fact.period.start:%Y-%m}")
+            )
+        elif fact.id.startswith(("balance.", "net_worth")):
+            assert kind == "as_of" and fact.period and fact.period.start == AS_OF
+        elif fact.id.startswith(("bills.upcoming_30d.total", "cash.free")):
+            assert (
+                kind == "next_days" and fact.period and fact.period.words == "in the next 30 days"
+            )
+        elif fact.unit == "date":
+            assert kind is None
+
+
+def test_negative_figures_have_positive_companions(views: dict[str, Customer360]) -> None:
+    for view in views.values():
+        net = value(view, "net_worth")
+        deficit = view.fact("net_worth.debts_over_assets")
+        assert (deficit is not None) == (net < 0)
+        assert deficit is None or Decimal(deficit.value) == -net
+        if shock := view.fact("portfolio.rate_shock_1pt"):
+            assert value(view, "portfolio.rate_shock_1pt_fall") == -Decimal(shock.value)
