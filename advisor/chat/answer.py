@@ -10,7 +10,14 @@ from dataclasses import dataclass
 
 from advisor.chat import events
 from advisor.chat.events import ChatEvent
-from advisor.chat.filters import Fallback, Filtered, Railed, SentenceFilter, run_filters
+from advisor.chat.filters import (
+    RULE_UNSUPPORTED,
+    Fallback,
+    Filtered,
+    Railed,
+    SentenceFilter,
+    run_filters,
+)
 from advisor.chat.guarded import guard_events, split_sentences, word_tokens
 from advisor.grounding.support import SupportChecker
 from advisor.rails.vault import Vault
@@ -54,10 +61,12 @@ class Output:
     def __init__(self, vault: Vault | None, started: float) -> None:
         self.vault, self.started, self.text = vault, started, ""
         self.first_visible_s: float | None = None
+        self.replaced = 0  # model sentences that gave way to the draft's
 
     def show(self, result: Filtered) -> list[ChatEvent]:
         """Guard events and word tokens for one filtered sentence."""
         shown = [*guard_events(list(result.found))]
+        self.replaced += sum(item.rule == RULE_UNSUPPORTED for item in result.found)
         if result.text.strip():
             self.text += result.text
             restored = self.vault.restore(result.text) if self.vault else result.text
@@ -125,13 +134,13 @@ class ModelAnswer:
             added = self._complete(out)
             for event in added:
                 yield event
-            completed = reason is not None or any(e.event == "token" for e in added)
+            completed = (
+                reason is not None or out.replaced > 0 or any(e.event == "token" for e in added)
+            )
             grounding = "completed" if completed else "model"
             for event in self._closing(out):
                 yield event
-            yield events.grounding(
-                grounding, reason or ("draft sentences added" if completed else None)
-            )
+            yield events.grounding(grounding, reason or _why_completed(out, added))
             yield self._outcome(out, grounding, "stop", tokens)
         except Fallback as exc:
             for event in self._fall_back(exc, out):
@@ -180,6 +189,16 @@ class _Counter:
             if self.first_s is None:
                 self.first_s = time.perf_counter() - self.started
             yield delta
+
+
+def _why_completed(out: Output, added: list[ChatEvent]) -> str | None:
+    """Why the draft's sentences joined the model's, if they did."""
+    why = []
+    if out.replaced:
+        why.append(f"{out.replaced} unsupported sentence(s) replaced by the draft's")
+    if any(e.event == "token" for e in added):
+        why.append("the draft's sentences added for facts the model left out")
+    return "; ".join(why) or None
 
 
 def _ends_sentence(text: str) -> bool:

@@ -108,6 +108,6 @@ def run_filters(filters: Sequence[SentenceFilter], sentence: str) -> Filtered:
 
 
 def _spaced(original: str, replacement: str) -> str:
-    """The replacement with the original's leading space and a trailing one."""
+    """The replacement with the original's leading space."""
     lead = original[: len(original) - len(original.lstrip())]
-    return f"{lead}{replacement.strip()} "
+    return f"{lead}{replacement.strip()}"
