@@ -121,3 +121,41 @@ def test_an_unknown_id_stops_the_policy_at_load(
 def test_ids_are_checked_against_what_the_caller_knows() -> None:
     with pytest.raises(PolicyError, match="rate_sensitivity"):
         OutputPolicy.load(POLICY_DIR, topics={"portfolio", "dti", "utilization", "credit_score"})
+
+
+@pytest.fixture(scope="module")
+def products_var(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A var dir whose index holds the product corpus only (seconds to embed)."""
+    from retrieval.index import CorpusIndex, chroma_client
+
+    var = tmp_path_factory.mktemp("products-index")
+    CorpusIndex(chroma_client(var / "chroma", None)).ingest(product_chunks())
+    return var
+
+
+@pytest.mark.parametrize(
+    ("question", "product", "disclaimer"),
+    [
+        ("Are withdrawals from the Roth IRA tax-free?", "ira_roth", True),
+        ("How early can I cash out a 12-month CD, and what is the penalty?", "cd_12m", False),
+    ],
+)
+def test_quoted_product_answers_through_chat(
+    products_var: Path, bank_url: str, question: str, product: str, disclaimer: bool
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from advisor.api.app import create_app
+    from tests.conftest import bearer, make_settings
+    from tests.fakes import FakeBackend
+    from tests.sse import chat_events, done
+
+    settings = make_settings(products_var, bank_url)
+    with TestClient(create_app(settings, backend=FakeBackend())) as client:
+        events = chat_events(client, bearer(settings, "C0001"), question)
+    final = done(events)
+    cited = [data["citation"] for name, data in events if name == "citation"]
+    assert cited and cited[0].startswith(f"Northbank {product} "), cited
+    rules = [data["rule"] for name, data in events if name == "guard"]
+    assert ("not FDIC insured" in final["text"]) is disclaimer
+    assert ("compliance.investment_disclaimer" in rules) is disclaimer
