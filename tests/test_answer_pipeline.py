@@ -117,3 +117,12 @@ def test_a_model_still_writing_at_the_deadline_is_stopped_and_completed(
     final = done(events)
     assert final["grounding"] == "completed" and "Also" not in final["text"]
     assert "$" in final["text"] and streamed_text(events) == final["text"]
+
+
+def test_another_customers_money_is_answered_as_such(
+    client: TestClient, auth: dict[str, str], fake: FakeBackend
+) -> None:
+    events = chat_events(client, auth, "How much did C0002 spend on dining last month?")
+    final = done(events)
+    assert final["finish_reason"] == "refused" and fake.requests == []
+    assert "only see your own accounts" in final["text"] and "$" not in final["text"]

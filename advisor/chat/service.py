@@ -107,9 +107,10 @@ class ChatService:
         view = self.context.view(customer_id)
         screened = self.rails.screen(text, sid, view.merchants) if self.rails else None
         text = screened.text if screened else text
+        refusal = screened.refusal if screened else None
         screening = Screening(
-            screened.refusal if screened else None,
-            self.rails.inputs.refusal_text if self.rails else "",
+            refusal,
+            self.rails.inputs.text_for(refusal) if self.rails and refusal else "",
             tuple(screened.interventions) if screened else (),
         )
         selection = select_facts(text, view, slots)

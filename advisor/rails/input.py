@@ -35,3 +35,10 @@ class InputRails:
     def refusal_text(self) -> str:
         """What the customer reads instead of an answer."""
         return f"{self.policy.refusal_text} {self.policy.handoff_text}"
+
+    def text_for(self, refusal: Intervention) -> str:
+        """The refusal's own wording where its rule has one, else the general refusal."""
+        rule = next((r for r in self.policy.rules if r.id == refusal.rule), None)
+        if rule is not None and rule.text:
+            return f"{rule.text} {self.policy.handoff_text}"
+        return self.refusal_text

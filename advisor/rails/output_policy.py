@@ -117,6 +117,7 @@ class RefusalRule(Rule):
     """Requests refused before the model or the retriever sees them."""
 
     patterns: list[str]
+    text: str | None = None  # what the customer reads instead of the general refusal
 
 
 class InputPolicy(BaseModel):
