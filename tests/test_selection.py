@@ -73,6 +73,7 @@ def test_question_selects_facts(
         ),
         (Slots("balance", accounts=["checking"]), "and savings?", "balance.savings"),
         (Slots("spending", "Dining"), "how about in June", "spending.dining.2026-06"),
+        (Slots("spending", "Dining", "2026-10"), "and on average?", "spending.dining.monthly_avg"),
     ],
 )
 def test_follow_ups(view: Customer360, previous: Slots, follow_up: str, first_fact: str) -> None:

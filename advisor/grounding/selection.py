@@ -67,16 +67,18 @@ def merge_follow_up(text: str, current: Slots, previous: Slots) -> Slots:
 
     Only a message that reads as a follow-up (a cue such as "and" or "what about", or a
     fragment of a few words) inherits: a full question that merely names an account ("how is
-    APY calculated on my savings account?") is a new question.
+    APY calculated on my savings account?") is a new question. "and on average?" drops the
+    previous turn's month.
     """
     names_something = current.category or current.month or current.accounts
     fragment = len(text.split()) <= FRAGMENT_WORDS and names_something
     if current.topic or previous.topic is None or not (fragment or FOLLOW_UP.search(text)):
         return current
+    averaged = any(p.search(text) for p in load_rulebook().windows["average"])
     return Slots(
         topic=previous.topic,
         category=current.category or previous.category,
-        month=current.month or previous.month,
+        month=current.month or (None if averaged else previous.month),
         accounts=current.accounts or previous.accounts,
     )
 
