@@ -10,7 +10,9 @@ from typing import Any
 import httpx
 from httpx_sse import connect_sse
 from rich.console import Console
+from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
 from advisor.auth import issue_token
 from advisor.context_service import ContextService
@@ -73,25 +75,27 @@ def _detail(response: httpx.Response) -> str:
 
 
 def render_answer(client: ChatClient, message: str, console: Console, show_facts: bool) -> None:
-    """Stream one answer to the terminal as it arrives."""
+    """Stream one answer to the terminal as it arrives; a retraction wipes what was shown."""
     facts: list[dict[str, Any]] = []
     guards: list[dict[str, Any]] = []
-    console.print("[bold green]advisor[/] > ", end="")
-    for event, data in client.ask(message):
-        if event == "fact":
-            facts.append(data)
-        elif event == "token":
-            console.print(data["text"], end="", markup=False, highlight=False)
-        elif event == "grounding" and data["outcome"] != "model":
-            note = "corrected to the verified figures" if data["retract"] else "verified answer"
-            console.print(
-                f"\n[yellow]({note}: {data['reason']})[/]\n[bold green]advisor[/] > ", end=""
-            )
-        elif event == "guard":
-            guards.append(data)
-        elif event == "error":
-            console.print(f"\n[red]error: {data.get('message')}[/]")
-    console.print()
+    answer, notes = Text(), []
+    with Live(_answer_view(answer), console=console, auto_refresh=False) as live:
+        for event, data in client.ask(message):
+            if event == "fact":
+                facts.append(data)
+            elif event == "token":
+                answer.append(data["text"])
+            elif event == "grounding":
+                answer = Text() if data.get("retract") else answer  # only the final answer stays
+                if data["outcome"] != "model":
+                    notes.append(f"{data['outcome']}: {data['reason']}")
+            elif event == "guard":
+                guards.append(data)
+            elif event == "error":
+                notes.append(f"error: {data.get('message')}")
+            live.update(_answer_view(answer), refresh=True)
+    for note in notes:  # why the answer is the bank's draft, for testers
+        console.print(f"({note})", style="yellow")
     for item in guards:  # what the rails did, for testers
         console.print(f"rails: {item['rule']} ({item['action']}: {item['reason']})", style="dim")
     if show_facts and facts:
@@ -99,6 +103,11 @@ def render_answer(client: ChatClient, message: str, console: Console, show_facts
         for item in facts:
             table.add_row(item["id"], item["display"], item["derivation"])
         console.print(table, style="dim")
+
+
+def _answer_view(answer: Text) -> Text:
+    """The answer as the customer reads it, after the advisor's label."""
+    return Text.assemble(("advisor", "bold green"), " > ", answer)
 
 
 def run_repl(client: ChatClient, console: Console, show_facts: bool) -> None:

@@ -113,3 +113,35 @@ def test_seed_entry_point_in_a_fresh_process(tmp_path: Path) -> None:
     listed = run("customers", "--json")
     assert json.loads(listed) == ["C0001", "C0002", "C0003"]
     assert (tmp_path / "advisor.db").exists()
+
+
+class ScriptedClient:
+    """A chat client that replays one answer's events."""
+
+    def __init__(self, items: list[tuple[str, dict[str, object]]]) -> None:
+        self.items = items
+
+    def ask(self, message: str) -> Iterator[tuple[str, dict[str, object]]]:
+        """The scripted events."""
+        yield from self.items
+
+
+def test_chat_shows_only_the_final_answer_after_a_retraction() -> None:
+    import io
+
+    from rich.console import Console
+
+    from advisor.chat_cli import render_answer
+
+    items: list[tuple[str, dict[str, object]]] = [
+        ("token", {"text": "I'm sorry, I can't"}),
+        ("grounding", {"outcome": "fallback", "reason": "security.prompt_leak", "retract": True}),
+        ("token", {"text": "Your checking balance is $1,017.37."}),
+        ("done", {}),
+    ]
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=False, width=100)
+    render_answer(ScriptedClient(items), "balance?", console, False)  # type: ignore[arg-type]
+    shown = out.getvalue()
+    assert "Your checking balance is $1,017.37." in shown and "sorry" not in shown
+    assert "fallback: security.prompt_leak" in shown
