@@ -203,7 +203,7 @@ def test_draft_period_words_fit_their_facts(name: str, question: str) -> None:
     verifier = Verifier(selection.facts, [], AS_OF)
     for sentence in re.split(r"(?<=[.!?])\s+", selection.draft):
         stated = [f for f in selection.facts if verifier.states(sentence, f)]
-        assert period_problems(sentence, stated, AS_OF) == [], sentence
+        assert period_problems(sentence, stated, AS_OF, turn=selection.facts) == [], sentence
 
 
 @pytest.mark.parametrize(

@@ -144,6 +144,7 @@ def test_reason_names_the_phrase_and_the_fact_period() -> None:
         ([NOV], []),  # "last month" is November 2026: fits the turn's fact
         ([AVG], ["Last month"]),  # contradicts every fact of the turn
         ([AVG, NOV], []),
+        ([INCOME], ["Last month"]),
     ],
 )
 def test_sentence_without_stated_facts_is_judged_against_the_turn(
@@ -183,3 +184,19 @@ def test_period_json(period: Period, kind: str, start: str, end: str, words: str
 def test_fact_without_period_keeps_its_json_and_says_null() -> None:
     data = DTI.to_json()
     assert data["period"] is None and data["display"] == "18.6%" and data["value"] == 18.6
+
+
+@pytest.mark.parametrize(
+    ("sentence", "turn", "phrases"),
+    [
+        ("We don't see regular income over the last six complete months.", [INCOME], []),
+        ("We don't see any spending on dining in your last twelve complete months.", [AVG], []),
+        ("You have no bills due in the next 30 days.", [COUNT, BILLS], []),
+        ("You have no bills due in the next 7 days.", [COUNT, BILLS], ["in the next 7 days"]),
+        ("Nothing was spent on dining in 2026.", [NOV], ["in 2026"]),
+    ],
+)
+def test_draft_sentences_in_words_against_the_turn(
+    sentence: str, turn: list[Fact], phrases: list[str]
+) -> None:
+    assert flagged(period_problems(sentence, [], AS_OF, turn=turn)) == phrases

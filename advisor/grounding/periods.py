@@ -12,6 +12,9 @@ that is itself a stated date fact's value ("due on December 15") is that fact, n
 When the sentence states no fact with a period, its period words are judged against the
 turn's facts (`turn=`): a problem only when the phrase fits none of them, and no problem when
 the turn has none ("last month you asked" says nothing about a figure).
+
+A run of past months ("over the last 12 months") fits a trailing-months average only when the
+sentence says it is an average ("a month", "on average"); otherwise it reads as the total.
 """
 
 from __future__ import annotations
@@ -39,9 +42,9 @@ def period_problems(
     if not phrases or not (dated or any(f.period for f in turn)):
         return []
     averaged = _averaged(sentence, phrases)
-    if not dated:
+    if not dated:  # no value stated: "total or average" does not arise
         pool = [f for f in turn if f.period is not None]
-        return [_reason(p, pool[0]) for p in phrases if not _fits_any(p, pool, averaged)]
+        return [_reason(p, pool[0]) for p in phrases if not _fits_any(p, pool, True)]
     clauses = _clauses(sentence)
     where = {f.id: {_clause(clauses, i) for i in _positions(sentence, f)} for f in dated}
     problems = []
@@ -71,7 +74,8 @@ def fits(phrase: Phrase, period: Period, averaged: bool = False) -> bool:
         point = phrase.kind in ("calendar", "date", "month_name", "year_to_date")
         return point and any(s <= period.start <= e for s, e in phrase.spans)
     return phrase.kind == "year_to_date" or (  # year_to_date
-        phrase.kind == "calendar" and phrase.spans[0] == (period.start, period.end.replace(month=12, day=31))
+        phrase.kind == "calendar"
+        and phrase.spans[0] == (period.start, period.end.replace(month=12, day=31))
     )
 
 
