@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from advisor.api.app import create_app
-from advisor.api.openai_compat import finish_reason
+from advisor.api.openai_compat import finish_reason, prompted
 from advisor.auth import issue_token
 from advisor.llm.base import ChatMessage
 from advisor.llm.usage import estimate_tokens, prompt_tokens, text_tokens, usage
@@ -207,3 +207,12 @@ def test_llama_cpp_counts_the_prompt_as_llama_cpp_bills_it() -> None:
     )
     assert backend.count_prompt_tokens(messages) == billed["usage"]["prompt_tokens"]
     assert backend.count_tokens("APY") == len(backend.llm.tokenize(b"APY", add_bos=False)) > 0
+
+
+@pytest.mark.parametrize(
+    ("grounding", "ran"),
+    [("model", True), ("completed", True), ("fallback", True), ("deterministic", False),
+     ("quoted", False)],
+)  # fmt: skip
+def test_which_answers_ran_a_prompt(grounding: str, ran: bool) -> None:
+    assert prompted({"grounding": grounding}) is ran

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from sse_starlette import EventSourceResponse
 
 from advisor.api.deps import PrincipalDep, Services, ServicesDep
+from advisor.chat.plan import GROUNDING
 from advisor.chat.turn import Turn
 from advisor.errors import BackendUnavailable, InvalidInput
 from advisor.llm.usage import prompt_tokens, text_tokens, usage
@@ -21,9 +22,9 @@ from advisor.llm.usage import prompt_tokens, text_tokens, usage
 router = APIRouter()
 MODEL_ID, OWNER = "advisor", "trusted-advisor"
 STARTED = int(time.time())
-# `done` groundings of answers the model was prompted for (kept, cut to verified sentences,
-# or replaced by the draft); the others (deterministic, quoted) ran no prompt.
-MODEL_GROUNDINGS = {"model", "truncated", "fallback"}
+# The `done` groundings of answers no prompt ran for; any other (model, completed, fallback)
+# means the model was prompted.
+NO_PROMPT = frozenset(GROUNDING.values())
 
 
 class Message(BaseModel):
@@ -57,12 +58,16 @@ def finish_reason(done: dict[str, Any]) -> str:
     return "content_filter" if done.get("finish_reason") == "refused" else "stop"
 
 
+def prompted(done: dict[str, Any]) -> bool:
+    """Whether the model was prompted for this turn's answer (its `done` event says)."""
+    return done.get("grounding") not in NO_PROMPT
+
+
 def turn_usage(services: Services, turn: Turn, done: dict[str, Any], text: str) -> dict[str, int]:
     """Tokens of the prompt the model ran on (0 when the answer was deterministic: a refusal,
     a quote, a draft) and of the text returned, with the back-end's tokenizer."""
-    ran = done.get("grounding") in MODEL_GROUNDINGS
     backend = services.backend
-    prompt = prompt_tokens(backend, services.chat.messages_for(turn)) if ran else 0
+    prompt = prompt_tokens(backend, services.chat.messages_for(turn)) if prompted(done) else 0
     return usage(prompt, text_tokens(backend, text))
 
 
