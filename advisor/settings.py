@@ -39,6 +39,9 @@ class LLMSettings(BaseModel):
     # second, and the answer is the grounded draft (the stream says why).
     first_text_deadline_s: float = 8.0
     answer_deadline_s: float = 20.0
+    # Topics whose drafts the model rewords. None: as the topic rules say (`phrase:` in
+    # advisor/grounding/topics.yaml); ["*"]: every topic (a larger model); [] : none.
+    phrase_topics: list[str] | None = None
 
 
 class RailsSettings(BaseModel):
@@ -86,6 +89,8 @@ class Settings(BaseSettings):
     emergency_buffer_usd: float = 500.0
     shared_data_dir: Path = Path(__file__).resolve().parents[2] / "shared" / "data"
     chroma_url: str | None = None
+    # The intent router's model folder (`advisor train router`); None: var_dir/models/router.
+    router_model_dir: Path | None = None
     llm: LLMSettings = Field(default_factory=LLMSettings)
     rails: RailsSettings = Field(default_factory=RailsSettings)
     # Flat aliases: ADVISOR_LLM_MODEL_PATH picks a GGUF; ADVISOR_LLM_BASE_URL selects the

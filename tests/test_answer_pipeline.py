@@ -126,3 +126,18 @@ def test_another_customers_money_is_answered_as_such(
     final = done(events)
     assert final["finish_reason"] == "refused" and fake.requests == []
     assert "only see your own accounts" in final["text"] and "$" not in final["text"]
+
+
+def test_a_topic_the_rules_answer_with_the_draft_runs_no_model(
+    tmp_path: Path, bank_url: str, fake: FakeBackend
+) -> None:
+    from tests.conftest import bearer
+
+    llm = LLMSettings(backend="fake", max_tokens=64, phrase_topics=[])
+    settings: Settings = make_settings(tmp_path, bank_url, llm=llm)
+    with TestClient(create_app(settings, backend=fake)) as client:
+        events = chat_events(client, bearer(settings, "C0001"), QUESTION)
+    final = done(events)
+    assert fake.requests == [] and final["grounding"] == "deterministic"
+    assert final["finish_reason"] == "stop" and final["facts"] == ["balance.checking"]
+    assert any(name == "fact" for name, _ in events)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -45,6 +46,8 @@ class Plan:
     @property
     def finish_reason(self) -> str:
         """How a deterministic answer of this plan ends."""
+        if self.kind == "facts" and self.selection is not None and self.selection.facts:
+            return "stop"  # a draft the topic rules answer without the model
         return FINISH.get(self.kind, "no_facts")
 
     @property
@@ -62,8 +65,16 @@ class Screening:
     interventions: tuple[Intervention, ...] = field(default_factory=tuple)
 
 
-def decide(screening: Screening, selection: Selection | None, passages: list[Hit]) -> Plan:
-    """The plan: a refusal stands, unless only the classifier doubted a request for a banker."""
+def decide(
+    screening: Screening,
+    selection: Selection | None,
+    passages: list[Hit],
+    phrased: Callable[[str], bool] = lambda topic: True,
+) -> Plan:
+    """The plan: a refusal stands, unless only the classifier doubted a request for a banker.
+
+    `phrased(topic)` says whether the model rewords that topic's draft.
+    """
     notes = screening.interventions
     if screening.refusal is not None and not _handoff_outranks(screening.refusal, selection):
         return Plan("refuse", screening.refusal_text, interventions=notes)
@@ -72,7 +83,7 @@ def decide(screening: Screening, selection: Selection | None, passages: list[Hit
     if selection is not None and selection.topic == "handoff":
         return Plan("handoff", selection.draft, selection, interventions=notes, topic="handoff")
     if selection is not None:
-        phrase = bool(selection.facts)
+        phrase = bool(selection.facts) and phrased(selection.topic)
         return Plan("facts", selection.draft, selection, (), notes, phrase, selection.topic)
     if passages:
         return Plan("quote", quoted_answer(passages), None, tuple(passages), notes)

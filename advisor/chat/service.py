@@ -21,6 +21,7 @@ from advisor.chat.plan import HELP_TEXT, Screening, decide
 from advisor.chat.turn import Turn, done_data
 from advisor.chat.validation import clean_message
 from advisor.context_service import ContextService
+from advisor.grounding.rules import load_rulebook
 from advisor.grounding.selection import Slots, select_facts
 from advisor.grounding.support import SupportChecker
 from advisor.llm.base import ChatMessage, GenerationRequest, LLMBackend
@@ -119,9 +120,17 @@ class ChatService:
             passages, dropped = self.rails.screen_passages(passages)
             notes = screening.interventions + tuple(dropped)
             screening = dataclasses.replace(screening, interventions=notes)
-        plan = decide(screening, selection, passages)
+        plan = decide(screening, selection, passages, self.phrased)
         vault = screened.vault if screened else None
         return Turn(customer_id, sid, text, view, plan, history, vault)
+
+    def phrased(self, topic: str) -> bool:
+        """Whether the model rewords this topic's draft: the settings, else the topic rules."""
+        chosen = self.settings.llm.phrase_topics
+        if chosen is not None:
+            return "*" in chosen or topic in chosen
+        rule = load_rulebook().topic(topic)
+        return rule is None or rule.phrase
 
     def messages_for_warmup(self) -> list[ChatMessage]:
         """The static system message every prompt starts with (its KV cache is reused)."""
@@ -165,9 +174,10 @@ class ChatService:
     async def _answer(self, turn: Turn) -> AsyncIterator[ChatEvent | Outcome]:
         """The plan's answer: the model phrasing a draft, or the deterministic text."""
         plan = turn.plan
-        if plan.phrase and plan.selection is not None:
+        if plan.kind == "facts" and plan.selection is not None:
             for item in plan.selection.facts:
                 yield events.fact(item)
+        if plan.phrase:
             async for event in self._phrased(turn):
                 yield event
             return

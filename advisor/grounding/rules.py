@@ -54,6 +54,7 @@ class TopicRule:
     draft: list[DraftLine] = field(default_factory=list)
     missing: str | None = None
     next: list[DraftLine] = field(default_factory=list)
+    phrase: bool = True  # whether the model rewords the draft (false: the draft is the answer)
 
     def matches(self, text: str) -> bool:
         """Whether any pattern is found in the text."""
@@ -84,6 +85,7 @@ def _topic(raw: dict[str, Any]) -> TopicRule:
         draft=[draft_line(line) for line in raw.get("draft", [])],
         missing=raw.get("missing"),
         next=[draft_line(line) for line in raw.get("next", [])],
+        phrase=bool(raw.get("phrase", True)),
     )
 
 
