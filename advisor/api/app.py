@@ -8,6 +8,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
@@ -15,6 +16,7 @@ from advisor import __version__
 from advisor.api import openai_compat, redact_routes, routes, search_routes
 from advisor.api.deps import Services
 from advisor.api.limits import BodySizeLimit
+from advisor.api.problems import error_responses, validation_error
 from advisor.chat.service import ChatService
 from advisor.context_service import ContextService
 from advisor.errors import (
@@ -74,8 +76,13 @@ def create_app(settings: Settings | None = None, backend: LLMBackend | None = No
         app.state.services = build_services(settings, backend)
         yield
 
-    app = FastAPI(title="Trusted Advisor", version=__version__, lifespan=lifespan)
+    # Every route documents its 422 as ErrorBody (validation_error), not FastAPI's list.
+    app = FastAPI(
+        title="Trusted Advisor", version=__version__, lifespan=lifespan,
+        responses=error_responses(422),
+    )  # fmt: skip
     app.add_exception_handler(AdvisorError, advisor_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
     app.include_router(routes.router)
     app.include_router(openai_compat.router)
     app.include_router(search_routes.router)

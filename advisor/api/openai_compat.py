@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from sse_starlette import EventSourceResponse
 
 from advisor.api.deps import PrincipalDep, Services, ServicesDep
+from advisor.api.problems import EVENT_STREAM, error_responses
 from advisor.chat.plan import GROUNDING
 from advisor.chat.turn import Turn
 from advisor.errors import BackendUnavailable, InvalidInput
@@ -106,7 +107,11 @@ async def _stream(
     yield "[DONE]"
 
 
-@router.post("/v1/chat/completions", summary="OpenAI-compatible chat completions")
+@router.post(
+    "/v1/chat/completions",
+    summary="OpenAI-compatible chat completions",
+    responses={**EVENT_STREAM, **error_responses(400, 401, 413, 503)},
+)
 async def completions(
     body: CompletionRequest, principal: PrincipalDep, services: ServicesDep
 ) -> Any:
@@ -141,7 +146,11 @@ async def completions(
     }
 
 
-@router.get("/v1/models", summary="The models this server answers as (OpenAI shape)")
+@router.get(
+    "/v1/models",
+    summary="The models this server answers as (OpenAI shape)",
+    responses=error_responses(401),
+)
 def models(principal: PrincipalDep) -> dict[str, Any]:
     """One model, `advisor`: the grounded pipeline (any `model` name a request sends is
     answered by it). `created` is when this server process started."""

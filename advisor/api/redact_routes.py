@@ -9,6 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from advisor.api.deps import ServicesDep, require_admin
+from advisor.api.problems import error_responses
 from advisor.auth import Principal
 from advisor.chat.validation import clean_message
 from advisor.errors import BackendUnavailable
@@ -23,7 +24,11 @@ class RedactRequest(BaseModel):
     text: str = Field(description="Any text; at most the configured message size")
 
 
-@router.post("/v1/redact", summary="Redact PII from a text (admin scope)")
+@router.post(
+    "/v1/redact",
+    summary="Redact PII from a text (admin scope)",
+    responses=error_responses(400, 401, 403, 413, 503),
+)
 async def redact(body: RedactRequest, admin: AdminDep, services: ServicesDep) -> dict[str, Any]:
     """`{"text", "redacted", "entities": [{"type", "start", "end", "score"}]}`."""
     if services.rails is None:

@@ -13,6 +13,7 @@ from sse_starlette import EventSourceResponse
 
 from advisor import __version__
 from advisor.api.deps import PrincipalDep, ServicesDep
+from advisor.api.problems import EVENT_STREAM, error_responses
 from advisor.chat.events import ChatEvent
 from advisor.chat.turn import Turn
 
@@ -32,7 +33,11 @@ async def sse_events(service_events: AsyncIterator[ChatEvent]) -> AsyncIterator[
         yield {"event": item.event, "data": json.dumps(item.data)}
 
 
-@router.post("/v1/chat", summary="Stream a grounded answer as server-sent events")
+@router.post(
+    "/v1/chat",
+    summary="Stream a grounded answer as server-sent events",
+    responses={**EVENT_STREAM, **error_responses(400, 401, 404, 413, 503)},
+)
 async def chat(
     body: ChatRequest, principal: PrincipalDep, services: ServicesDep
 ) -> EventSourceResponse:
@@ -43,7 +48,11 @@ async def chat(
     return EventSourceResponse(sse_events(services.chat.stream(turn)), ping=15)
 
 
-@router.get("/v1/customers/me/context", summary="The caller's customer 360 view")
+@router.get(
+    "/v1/customers/me/context",
+    summary="The caller's customer 360 view",
+    responses=error_responses(401, 503),
+)
 async def my_context(principal: PrincipalDep, services: ServicesDep) -> dict[str, Any]:
     """Accounts, spending, bills, holdings and every citable fact."""
     view = await run_in_threadpool(services.context.view, principal.customer_id)

@@ -9,6 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from advisor.api.deps import PrincipalDep, ServicesDep
+from advisor.api.problems import error_responses
 from advisor.errors import BackendUnavailable, InvalidInput
 from retrieval.search import IndexMissing, SearchError
 
@@ -26,7 +27,11 @@ class SearchRequest(BaseModel):
     product_type: str | None = None
 
 
-@router.post("/v1/search", summary="Search regulations and products; results carry citations")
+@router.post(
+    "/v1/search",
+    summary="Search regulations and products; results carry citations",
+    responses=error_responses(400, 401, 413, 503),
+)
 async def search(
     body: SearchRequest, principal: PrincipalDep, services: ServicesDep
 ) -> dict[str, Any]:

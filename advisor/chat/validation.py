@@ -7,6 +7,8 @@ import unicodedata
 from advisor.errors import InputTooLarge, InvalidInput
 
 ALLOWED_CONTROLS = {"\n", "\t", "\r"}
+# Format characters (zero-width, bidi direction, word joiner, BOM, soft hyphen) show nothing.
+INVISIBLE = "Cf"
 
 
 def clean_message(message: object, max_chars: int) -> str:
@@ -14,7 +16,7 @@ def clean_message(message: object, max_chars: int) -> str:
     if not isinstance(message, str):
         raise InvalidInput("message must be a string")
     text = message.strip()
-    if not text:
+    if not any(not c.isspace() and unicodedata.category(c) != INVISIBLE for c in text):
         raise InvalidInput("message is empty")
     if len(text) > max_chars:
         raise InputTooLarge(f"message is {len(text)} characters; the limit is {max_chars}")
