@@ -141,3 +141,18 @@ def test_a_topic_the_rules_answer_with_the_draft_runs_no_model(
     assert fake.requests == [] and final["grounding"] == "deterministic"
     assert final["finish_reason"] == "stop" and final["facts"] == ["balance.checking"]
     assert any(name == "fact" for name, _ in events)
+
+
+def test_a_back_end_that_fails_leaves_the_draft(
+    client: TestClient, auth: dict[str, str], fake: FakeBackend
+) -> None:
+    from advisor.errors import BackendUnavailable
+
+    def down(request: GenerationRequest) -> str:
+        raise BackendUnavailable("the model server is down")
+
+    fake.script = down
+    events = chat_events(client, auth, QUESTION)
+    grounding = next(d for n, d in events if n == "grounding")
+    assert grounding["outcome"] == "fallback" and "model failed" in grounding["reason"]
+    assert "Your checking balance is $" in done(events)["text"]

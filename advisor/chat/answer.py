@@ -19,6 +19,7 @@ from advisor.chat.filters import (
     run_filters,
 )
 from advisor.chat.guarded import guard_events, split_sentences, word_tokens
+from advisor.errors import AdvisorError
 from advisor.grounding.support import SupportChecker
 from advisor.rails.vault import Vault
 
@@ -53,6 +54,13 @@ class Outcome:
 
 class Finished(Exception):
     """The model stopped writing before the answer was complete (budget or deadline)."""
+
+
+@dataclass
+class _Stop:
+    """Why the model was stopped early, if it was."""
+
+    reason: str | None = None
 
 
 class Output:
@@ -118,34 +126,53 @@ class ModelAnswer:
         self, deltas: AsyncIterator[str], deadlines: Deadlines, started: float, budget: int
     ) -> AsyncIterator[ChatEvent | Outcome]:
         """Events of the answer, then its Outcome."""
-        out, tokens = Output(self.vault, started), _Counter(started)
-        reason: str | None = None
+        out, tokens, stop = Output(self.vault, started), _Counter(started), _Stop()
         try:
-            try:
-                async for sentence in sentences(tokens.count(deltas), deadlines, out):
-                    if tokens.n >= budget and not _ends_sentence(sentence):
-                        raise Finished("the answer was cut off at the token budget")
-                    for event in out.show(run_filters(self.filters, sentence)):
-                        yield event
-            except Finished as stop:
-                reason = str(stop)
+            async for event in self._shown(deltas, tokens, deadlines, budget, out, stop):
+                yield event
             if not out.text.strip():
-                raise Fallback(reason or "the model wrote no supported sentence")
-            added = self._complete(out)
-            for event in added:
-                yield event
-            completed = (
-                reason is not None or out.replaced > 0 or any(e.event == "token" for e in added)
-            )
-            grounding = "completed" if completed else "model"
-            for event in self._closing(out):
-                yield event
-            yield events.grounding(grounding, reason or _why_completed(out, added))
-            yield self._outcome(out, grounding, "stop", tokens)
+                raise Fallback(stop.reason or "the model wrote no supported sentence")
+            for item in self._finished(out, stop.reason, tokens):
+                yield item
         except Fallback as exc:
             for event in self._fall_back(exc, out):
                 yield event
             yield self._outcome(out, "fallback", "fallback", tokens)
+
+    async def _shown(
+        self,
+        deltas: AsyncIterator[str],
+        tokens: _Counter,
+        deadlines: Deadlines,
+        budget: int,
+        out: Output,
+        stop: _Stop,
+    ) -> AsyncIterator[ChatEvent]:
+        """The model's sentences through the filters, until it stops or is stopped."""
+        try:
+            async for sentence in sentences(tokens.count(deltas), deadlines, out):
+                if tokens.n >= budget and not _ends_sentence(sentence):
+                    raise Finished("the answer was cut off at the token budget")
+                for event in out.show(run_filters(self.filters, sentence)):
+                    yield event
+        except Finished as stopped:
+            stop.reason = str(stopped)
+        except AdvisorError as exc:  # the back-end failed: the draft still answers
+            raise Fallback(f"the model failed: {exc}") from exc
+
+    def _finished(
+        self, out: Output, reason: str | None, tokens: _Counter
+    ) -> list[ChatEvent | Outcome]:
+        """The draft's sentences for what the model left out, the closing, the outcome."""
+        added = self._complete(out)
+        completed = reason is not None or out.replaced > 0 or any(e.event == "token" for e in added)
+        grounding = "completed" if completed else "model"
+        return [
+            *added,
+            *self._closing(out),
+            events.grounding(grounding, reason or _why_completed(out, added)),
+            self._outcome(out, grounding, "stop", tokens),
+        ]
 
     def _complete(self, out: Output) -> list[ChatEvent]:
         """The draft's sentences for facts the model left out, then the closing disclaimer."""
