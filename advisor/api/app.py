@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from advisor import __version__
-from advisor.api import openai_compat, redact_routes, routes, search_routes
+from advisor.api import openai_compat, redact_routes, route_routes, routes, search_routes
 from advisor.api.deps import Services
 from advisor.api.limits import BodySizeLimit
 from advisor.api.problems import error_responses, validation_error
@@ -32,6 +32,7 @@ from advisor.llm import create_backend
 from advisor.llm.base import LLMBackend
 from advisor.rails.offline import keep_offline
 from advisor.rails.service import load_rails
+from advisor.routing.router import load_router
 from advisor.settings import Settings, get_settings
 from retrieval.service import RetrievalService
 
@@ -57,7 +58,7 @@ def build_services(settings: Settings, backend: LLMBackend | None = None) -> Ser
     rails = load_rails(settings) if settings.rails.enabled else None
     chat = ChatService.from_settings(settings, context, backend, retrieval, rails)
     backend.warm(chat.messages_for_warmup())
-    return Services(settings, context, backend, chat, retrieval, rails)
+    return Services(settings, context, backend, chat, retrieval, rails, load_router(settings))
 
 
 async def advisor_error(request: Request, exc: Exception) -> Response:
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None, backend: LLMBackend | None = No
     app.include_router(openai_compat.router)
     app.include_router(search_routes.router)
     app.include_router(redact_routes.router)
+    app.include_router(route_routes.router)
     if WEB_DIR.is_dir():
         app.mount("/web", StaticFiles(directory=WEB_DIR, html=True), name="web")
         app.add_api_route("/", lambda: RedirectResponse("/web/"), include_in_schema=False)

@@ -14,6 +14,7 @@ from advisor.context_service import ContextService
 from advisor.errors import Forbidden, Unauthorized
 from advisor.llm.base import LLMBackend
 from advisor.rails.service import Rails
+from advisor.routing.router import Router
 from advisor.settings import Settings
 from retrieval.service import RetrievalService
 
@@ -30,6 +31,7 @@ class Services:
     chat: ChatService
     retrieval: RetrievalService
     rails: Rails | None = None
+    router: Router | None = None  # None: no router trained (/v1/route answers 503)
 
 
 def get_services(request: Request) -> Services:

@@ -1,0 +1,55 @@
+"""`advisor train router`: rebuild the intent router reproducibly from the shared data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from advisor.errors import AdvisorError
+from advisor.settings import get_settings
+
+train_app = typer.Typer(help="Train the advisor's learned models.", no_args_is_help=True)
+console = Console()
+err = Console(stderr=True)
+
+
+@train_app.command("router")
+def router(
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="Folder with banking77_train.csv and clinc150_banking_credit.json"),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Model folder (default: var/models/router)")
+    ] = None,
+    per_intent: Annotated[
+        int | None, typer.Option(min=5, help="At most this many examples per intent (quick)")
+    ] = None,
+) -> None:
+    """Train the intent router; prints the validation metrics. Bad data keeps the old model."""
+    from advisor.routing.router import router_dir
+    from advisor.training.router_train import train_router
+
+    settings = get_settings()
+    target = out or router_dir(settings)
+    try:
+        with console.status("training the intent router") as status:
+            card = train_router(
+                settings, data_dir, target, per_intent, say=lambda m: status.update(m)
+            )
+    except AdvisorError as exc:
+        err.print(f"[bold red]error:[/] {exc}; the previous model (if any) is unchanged")
+        raise typer.Exit(2) from None
+    console.print(f"intent router: {target} ({card['train_seconds']} s)")
+    console.print(f"thresholds tuned on: {card['thresholds_tuned_on']}")
+    for split in ("metrics_tune", "metrics_report"):
+        figures = ", ".join(f"{k} {v}" for k, v in card[split].items())
+        console.print(f"{split.removeprefix('metrics_')}: {figures}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `advisor train ...` to the CLI."""
+    app.add_typer(train_app, name="train")

@@ -1,0 +1,1 @@
+"""Intent routing: the taxonomy, slot extraction and the trained router (run time)."""

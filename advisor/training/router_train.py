@@ -1,0 +1,145 @@
+"""Train the intent router: a logistic head over MiniLM embeddings and TF-IDF n-grams, its
+temperature and out-of-scope thresholds tuned on the tune split, its figures read from the
+report split. `advisor train router` runs it; runtime code never imports this module."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from advisor import __version__
+from advisor.routing.model import EMBEDDING_WEIGHT, TEXT_FEATURES, RouterModel, vectorizer
+from advisor.routing.router import router_dir
+from advisor.routing.taxonomy import shipped_taxonomy
+from advisor.settings import Settings
+from advisor.training.embed_cache import Embed, cached_vectors
+from advisor.training.router_data import EXAMPLES, SEED, Example, Splits, load_splits
+from advisor.training.router_metrics import Labelled, fit_temperature, metrics, tune_thresholds
+
+C = 8.0  # inverse regularisation of the logistic head (chosen on the tune split)
+MAX_ITER = 3000
+CHAR_MIN_DF = 2
+EMBEDDING_CACHE = "all-MiniLM-L6-v2.npz"
+Say = Callable[[str], None]
+
+
+def train_router(
+    settings: Settings,
+    data_dir: Path | None = None,
+    out_dir: Path | None = None,
+    per_intent: int | None = None,
+    examples: Path = EXAMPLES,
+    say: Say = lambda _: None,
+    cache_dir: Path | None = None,
+) -> dict[str, Any]:
+    """Train, tune, measure and save the router; returns its card. Bad data raises
+    TrainingDataError before anything is written (the previous model stays)."""
+    started = time.perf_counter()
+    data_dir = data_dir or settings.shared_data_dir / "intents"
+    splits = load_splits(data_dir, shipped_taxonomy(), examples)
+    if per_intent:
+        splits.fit = subsample(splits.fit, per_intent)
+    say(f"fit {len(splits.fit)}, tune {len(splits.tune)}, report {len(splits.report)} examples")
+    cache = (cache_dir or settings.var_dir / "cache" / "router") / EMBEDDING_CACHE
+    embed = _embedder(cache, say)
+    model, parts = fit(splits, embed, say)
+    temperature = fit_temperature(parts["tune"])
+    oos_t, min_conf = tune_thresholds(parts["tune"], temperature)
+    card = _card(splits, model, parts, (temperature, oos_t, min_conf), per_intent, started)
+    final = RouterModel(
+        model.classes, model.coef, model.intercept, model.vectorizers,
+        temperature, oos_t, min_conf, card,
+    )  # fmt: skip
+    final.save(out_dir or router_dir(settings))
+    return final.card
+
+
+def fit(splits: Splits, embed: Embed, say: Say) -> tuple[RouterModel, dict[str, Labelled]]:
+    """The fitted head (temperature 1, no thresholds) and the logits of the tune and report
+    splits."""
+    from sklearn.linear_model import LogisticRegression
+
+    texts = {n: [e.text for e in getattr(splits, n)] for n in ("fit", "tune", "report")}
+    vectors = {n: embed(t) for n, t in texts.items()}
+    vectorizers = {
+        name: vectorizer(analyzer, ngrams, min_df=CHAR_MIN_DF).fit(texts["fit"])
+        for name, analyzer, ngrams in TEXT_FEATURES
+    }
+    draft = RouterModel([], np.zeros(0), np.zeros(0), vectorizers, 1.0, 1.0, 0.0, {})
+    say("fitting the logistic head")
+    head = LogisticRegression(C=C, max_iter=MAX_ITER, random_state=SEED)
+    head.fit(draft.features(texts["fit"], vectors["fit"]), [e.intent for e in splits.fit])
+    model = RouterModel(
+        [str(c) for c in head.classes_], head.coef_.astype(np.float32),
+        head.intercept_.astype(np.float32), vectorizers, 1.0, 1.0, 0.0, {},
+    )  # fmt: skip
+    parts = {
+        n: _labelled(model, getattr(splits, n), texts[n], vectors[n]) for n in ("tune", "report")
+    }
+    return model, parts
+
+
+def _labelled(
+    model: RouterModel, rows: list[Example], texts: list[str], vectors: np.ndarray
+) -> Labelled:
+    """A split's logits with its labels and sources."""
+    logits = np.asarray(model.features(texts, vectors) @ model.coef.T + model.intercept)
+    return Labelled(
+        logits, np.array([e.intent for e in rows]), np.array([e.source for e in rows]),
+        np.array(model.classes),
+    )  # fmt: skip
+
+
+def subsample(rows: list[Example], per_intent: int) -> list[Example]:
+    """At most `per_intent` examples of each intent (seeded), for a quick small model."""
+    by_intent: dict[str, list[Example]] = defaultdict(list)
+    for row in rows:
+        by_intent[row.intent].append(row)
+    rng = random.Random(SEED)
+    return [
+        e for intent in sorted(by_intent)
+        for e in rng.sample(by_intent[intent], min(per_intent, len(by_intent[intent])))
+    ]  # fmt: skip
+
+
+def _embedder(cache: Path, say: Say) -> Embed:
+    """Texts -> unit MiniLM vectors, through the digest-keyed cache under var/."""
+    from retrieval.embeddings import shared_embedder
+
+    def embed(texts: list[str]) -> np.ndarray:
+        def fresh(missing: list[str]) -> np.ndarray:
+            say(f"embedding {len(missing)} new texts with MiniLM (cached under {cache.parent})")
+            return np.asarray(shared_embedder().embed(missing), dtype=np.float32)
+
+        return cached_vectors(texts, fresh, cache)
+
+    return embed
+
+
+def _card(
+    splits: Splits, model: RouterModel, parts: dict[str, Labelled],
+    tuned: tuple[float, float, float], per_intent: int | None, started: float,
+) -> dict[str, Any]:  # fmt: skip
+    """The model card: data digests, split sizes, settings, metrics and the date."""
+    temperature, oos_t, min_conf = tuned
+    return {
+        "trained_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "advisor_version": __version__,
+        "data_sha256": splits.digests,
+        "splits": {n: len(getattr(splits, n)) for n in ("fit", "tune", "report")},
+        "seed": SEED, "c": C, "embedding_weight": EMBEDDING_WEIGHT, "per_intent": per_intent,
+        "features": {n: len(v.vocabulary_) for n, v in model.vectorizers.items()},
+        "classes": len(model.classes),
+        "thresholds_tuned_on": "tune split (Banking77 5% + half of CLINC val and oos_val)",
+        "metrics_tune": metrics(parts["tune"], temperature, oos_t, min_conf),
+        "metrics_report": metrics(parts["report"], temperature, oos_t, min_conf),
+        "metrics_report_uncalibrated_ece": metrics(parts["report"], 1.0, oos_t, min_conf)["ece"],
+        "train_seconds": round(time.perf_counter() - started, 1),
+    }  # fmt: skip
