@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install run seed ingest serve test test-fast lint eval eval-ci bench bench-retrieval bench-pii clean
+.PHONY: install run seed ingest router serve test test-fast lint eval eval-ci bench bench-retrieval bench-pii bench-router clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,12 +34,19 @@ ingest: install
 serve: install
 	$(BIN)/advisor serve
 
-run: seed ingest serve
+# The intent router is trained only when its model is missing (`advisor train router` retrains).
+ROUTER := var/models/router/router.npz
+$(ROUTER): | install
+	$(BIN)/advisor train router
 
-test: install lint
+router: $(ROUTER)
+
+run: seed ingest router serve
+
+test: install lint router
 	$(BIN)/python -m pytest
 
-test-fast: install
+test-fast: install router
 	$(BIN)/python -m pytest -m "not llm and not postgres"
 
 lint: install
