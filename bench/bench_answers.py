@@ -42,13 +42,14 @@ QUESTIONS = [
 
 async def one_turn(chat: Any, customer: str, question: str) -> dict[str, Any]:
     """How one turn ended and when its first text was visible."""
-    start, first, retracted, done = time.perf_counter(), None, False, {}
+    start, first, retracted, done, reasons = time.perf_counter(), None, False, {}, []
     turn = chat.prepare(customer, question, None)
     async for event in chat.stream(turn):
         if event.event == "token" and first is None:
             first = time.perf_counter() - start
-        elif event.event == "grounding" and event.data.get("retract"):
-            retracted = True
+        elif event.event == "grounding":
+            retracted = retracted or bool(event.data.get("retract"))
+            reasons.append(event.data.get("reason"))
         elif event.event == "done":
             done = event.data
     return {
@@ -59,6 +60,7 @@ async def one_turn(chat: Any, customer: str, question: str) -> dict[str, Any]:
         "retracted": retracted,
         "first_visible_ms": None if first is None else first * 1000,
         "text": done.get("text", ""),
+        "reasons": reasons,
     }
 
 

@@ -56,9 +56,10 @@ def build_services(settings: Settings, backend: LLMBackend | None = None) -> Ser
         settings.var_dir, settings.chroma_url, settings.shared_data_dir / "regulations"
     )
     rails = load_rails(settings) if settings.rails.enabled else None
-    chat = ChatService.from_settings(settings, context, backend, retrieval, rails)
+    router = load_router(settings)
+    chat = ChatService.from_settings(settings, context, backend, retrieval, rails, router)
     backend.warm(chat.messages_for_warmup())
-    return Services(settings, context, backend, chat, retrieval, rails, load_router(settings))
+    return Services(settings, context, backend, chat, retrieval, rails, router)
 
 
 async def advisor_error(request: Request, exc: Exception) -> Response:

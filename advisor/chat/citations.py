@@ -11,6 +11,7 @@ from retrieval.search import Hit, SearchError
 
 if TYPE_CHECKING:
     from retrieval.service import RetrievalService
+    from retrieval.servicing import ServicingAnswer
 
 log = logging.getLogger("advisor.citations")
 MIN_SIMILARITY = 0.35  # below this the best passage is not about the question
@@ -59,6 +60,27 @@ def citation_events(hits: list[Hit]) -> list[ChatEvent]:
         )
         for i, h in enumerate(hits, 1)
     ]
+
+
+def servicing_events(answer: ServicingAnswer | None) -> list[ChatEvent]:
+    """The servicing article's citation and, where the intent is an action, the offer of it."""
+    if answer is None:
+        return []
+    cited = ChatEvent(
+        "citation",
+        {
+            "index": 1,
+            "citation": answer.citation,
+            "title": answer.cited_title or answer.title,
+            "source": "servicing",
+            "section": answer.title,
+            "snippet": answer.text,
+        },
+    )
+    if answer.action is None:
+        return [cited]
+    offer = {"id": answer.action.id, "label": answer.action.label, "intent": answer.intent}
+    return [cited, ChatEvent("action", {**offer, "status": "offered", "confirm": True})]
 
 
 def quoted_answer(hits: list[Hit]) -> str:

@@ -16,9 +16,9 @@ class ChatEvent:
     data: dict[str, Any]
 
 
-def meta(session_id: str, trace_id: str) -> ChatEvent:
-    """First event: which session and trace this turn belongs to."""
-    return ChatEvent("meta", {"session_id": session_id, "trace_id": trace_id})
+def meta(session_id: str, trace_id: str, route: dict[str, Any] | None = None) -> ChatEvent:
+    """First event: which session and trace this turn belongs to, and where it was routed."""
+    return ChatEvent("meta", {"session_id": session_id, "trace_id": trace_id, **(route or {})})
 
 
 def fact(item: Fact) -> ChatEvent:

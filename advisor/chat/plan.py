@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from functools import lru_cache
+from importlib import resources
+from typing import TYPE_CHECKING, Literal
+
+import yaml
 
 from advisor.chat.citations import quoted_answer
 from advisor.grounding.selection import Selection
@@ -12,7 +16,13 @@ from advisor.rails.injection import RULE_SIMILAR
 from advisor.rails.output import Intervention
 from retrieval.search import Hit
 
-PlanKind = Literal["refuse", "handoff", "facts", "quote", "servicing", "out_of_scope", "help"]
+if TYPE_CHECKING:
+    from advisor.routing.router import Routed
+    from retrieval.servicing import ServicingAnswer
+
+PlanKind = Literal[
+    "refuse", "handoff", "facts", "quote", "servicing", "reply", "out_of_scope", "help"
+]
 HELP_TEXT = (
     "I can answer questions about your own accounts: balances, spending by category, bills "
     "coming up, income, debt-to-income, credit utilisation and score, your emergency fund and "
@@ -25,10 +35,16 @@ GROUNDING = {
     "facts": "deterministic",
     "quote": "quoted",
     "servicing": "quoted",
+    "reply": "deterministic",
     "out_of_scope": "deterministic",
     "help": "deterministic",
 }
-FINISH = {"refuse": "refused", "quote": "stop", "servicing": "stop"}
+FINISH = {"refuse": "refused", "quote": "stop", "servicing": "stop", "reply": "stop"}
+# Router families and intents answered from the customer's facts, by the topic they ask for.
+FACT_FAMILIES = {"own_money"}
+TOPIC_OF_INTENT = {"move_money": "free_cash", "savings_advice": "free_cash"}
+HANDOFF_INTENTS = {"handoff"}
+MIN_CONFIDENCE = 0.5  # below this the router's intent does not overrule the topic rules
 
 
 @dataclass(frozen=True)
@@ -42,6 +58,8 @@ class Plan:
     interventions: tuple[Intervention, ...] = ()
     phrase: bool = False  # whether the model rephrases `text` (facts with a draft only)
     topic: str | None = None
+    routed: Routed | None = None
+    servicing: ServicingAnswer | None = None
 
     @property
     def finish_reason(self) -> str:
@@ -65,29 +83,95 @@ class Screening:
     interventions: tuple[Intervention, ...] = field(default_factory=tuple)
 
 
-def decide(
-    screening: Screening,
-    selection: Selection | None,
-    passages: list[Hit],
-    phrased: Callable[[str], bool] = lambda topic: True,
-) -> Plan:
-    """The plan: a refusal stands, unless only the classifier doubted a request for a banker.
+@dataclass(frozen=True)
+class Inputs:
+    """Everything a plan is decided from."""
 
-    `phrased(topic)` says whether the model rewords that topic's draft.
-    """
+    screening: Screening
+    selection: Selection | None
+    passages: tuple[Hit, ...] = ()
+    routed: Routed | None = None
+    servicing: ServicingAnswer | None = None
+    phrased: Callable[[str], bool] = lambda topic: True
+
+
+def routed_topic(routed: Routed | None) -> str | None:
+    """The facts topic a confident route asks for, if any."""
+    if routed is None or routed.confidence < MIN_CONFIDENCE:
+        return None
+    if routed.family in FACT_FAMILIES or routed.intent in HANDOFF_INTENTS:
+        return routed.intent
+    return TOPIC_OF_INTENT.get(routed.intent)
+
+
+def answers_without_passages(routed: Routed | None, servicing: ServicingAnswer | None) -> bool:
+    """Whether the router settles the turn so that no corpus search is needed."""
+    if routed is None or routed.confidence < MIN_CONFIDENCE:
+        return False
+    return servicing is not None or routed.intent == "out_of_scope" or routed.intent in replies()
+
+
+def decide(given: Inputs) -> Plan:
+    """The plan: refusal, then the customer's facts, then what the router says, then quotes."""
+    screening, selection, routed = given.screening, given.selection, given.routed
     notes = screening.interventions
     if screening.refusal is not None and not _handoff_outranks(screening.refusal, selection):
-        return Plan("refuse", screening.refusal_text, interventions=notes)
+        return Plan("refuse", screening.refusal_text, interventions=notes, routed=routed)
     if screening.refusal is not None:
         notes = tuple(i for i in notes if i is not screening.refusal)
-    if selection is not None and selection.topic == "handoff":
-        return Plan("handoff", selection.draft, selection, interventions=notes, topic="handoff")
     if selection is not None:
-        phrase = bool(selection.facts) and phrased(selection.topic)
-        return Plan("facts", selection.draft, selection, (), notes, phrase, selection.topic)
-    if passages:
-        return Plan("quote", quoted_answer(passages), None, tuple(passages), notes)
-    return Plan("help", HELP_TEXT, interventions=notes)
+        return _facts(selection, notes, routed, given.phrased)
+    return _routed(given, notes) or _fallthrough(given, notes)
+
+
+def _facts(
+    selection: Selection,
+    notes: tuple[Intervention, ...],
+    routed: Routed | None,
+    phrased: Callable[[str], bool],
+) -> Plan:
+    """A handoff or an answer from the customer's facts (the model may reword its draft)."""
+    if selection.topic == "handoff":
+        draft = selection.draft
+        return Plan("handoff", draft, selection, (), notes, topic="handoff", routed=routed)
+    phrase = bool(selection.facts) and phrased(selection.topic)
+    return Plan("facts", selection.draft, selection, (), notes, phrase, selection.topic, routed)
+
+
+def _routed(given: Inputs, notes: tuple[Intervention, ...]) -> Plan | None:
+    """What a confident router decides when no facts topic applies."""
+    routed = given.routed
+    if routed is None or routed.confidence < MIN_CONFIDENCE:
+        return None
+    if given.servicing is not None:
+        text = f"{given.servicing.text} [1]"
+        if given.servicing.action is not None:
+            text += " " + replies()["action_offer"].format(label=given.servicing.action.label)
+        return Plan("servicing", text, interventions=notes, routed=routed,
+                    servicing=given.servicing, topic=routed.intent)  # fmt: skip
+    if routed.intent == "out_of_scope":
+        text = replies()["out_of_scope"]
+        return Plan("out_of_scope", text, interventions=notes, routed=routed)
+    if routed.intent in replies():
+        text = replies()[routed.intent]
+        return Plan("reply", text, interventions=notes, topic=routed.intent, routed=routed)
+    return None
+
+
+def _fallthrough(given: Inputs, notes: tuple[Intervention, ...]) -> Plan:
+    """A quoted passage when one is close enough, else what the advisor can do."""
+    if given.passages:
+        text = quoted_answer(list(given.passages))
+        return Plan("quote", text, None, given.passages, notes, routed=given.routed)
+    return Plan("help", HELP_TEXT, interventions=notes, routed=given.routed)
+
+
+@lru_cache(maxsize=1)
+def replies() -> dict[str, str]:
+    """The fixed replies of `replies.yaml`, by router intent."""
+    text = resources.files("advisor.chat").joinpath("replies.yaml").read_text("utf-8")
+    loaded: dict[str, str] = yaml.safe_load(text)
+    return loaded
 
 
 def _handoff_outranks(refusal: Intervention, selection: Selection | None) -> bool:

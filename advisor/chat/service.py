@@ -10,15 +10,24 @@ import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from advisor.chat import events
 from advisor.chat.answer import Deadlines, ModelAnswer, Outcome, deterministic
 from advisor.chat.bridge import iterate_in_thread
-from advisor.chat.citations import citation_events, find_passages
+from advisor.chat.citations import citation_events, find_passages, servicing_events
 from advisor.chat.events import ChatEvent
 from advisor.chat.filters import MendPlaceholders, Railed, SentenceFilter, Supported
 from advisor.chat.guarded import guard_events
-from advisor.chat.plan import HELP_TEXT, Screening, decide
-from advisor.chat.turn import Turn, done_data
+from advisor.chat.plan import (
+    HELP_TEXT,
+    Inputs,
+    Screening,
+    answers_without_passages,
+    decide,
+    routed_topic,
+)
+from advisor.chat.turn import Turn, done_data, route_data
 from advisor.chat.validation import clean_message
 from advisor.context_service import ContextService
 from advisor.grounding.rules import load_rulebook
@@ -31,9 +40,12 @@ from advisor.settings import Settings
 from advisor.store import TurnRecord, load_session, new_session_id, recent_turns, save_turn
 from portfolio_context.db import session_scope
 from prompts import load_prompt
+from retrieval.search import Hit
+from retrieval.servicing import ServicingAnswer, servicing_answer
 
 if TYPE_CHECKING:
     from advisor.grounding.similarity import SentenceSimilarity
+    from advisor.routing.router import Routed, Router
     from retrieval.service import RetrievalService
 
 log = logging.getLogger("advisor.chat")
@@ -52,9 +64,11 @@ class ChatService:
         retrieval: RetrievalService | None = None,
         rails: Rails | None = None,
         similarity: SentenceSimilarity | None = None,
+        router: Router | None = None,
     ) -> None:
         self.settings, self.context, self.backend = settings, context, backend
         self.retrieval, self.rails, self.similarity = retrieval, rails, similarity
+        self.router = router
         self.prompt = load_prompt("answer", settings.llm.prompt_version)
         self.system = rails.system_prompt(self.prompt.system) if rails else self.prompt.system
 
@@ -66,11 +80,13 @@ class ChatService:
         backend: LLMBackend,
         retrieval: RetrievalService | None = None,
         rails: Rails | None = None,
+        router: Router | None = None,
     ) -> ChatService:
         """The service with the shipped sentence similarity (MiniLM) for the support check."""
         from advisor.grounding.similarity import SentenceSimilarity
 
-        return cls(settings, context, backend, retrieval, rails, SentenceSimilarity.shipped())
+        similarity = SentenceSimilarity.shipped()
+        return cls(settings, context, backend, retrieval, rails, similarity, router)
 
     def prepare(self, customer_id: str, message: object, session_id: str | None) -> Turn:
         """Validate, load and plan everything the turn needs; raises before anything is written."""
@@ -104,9 +120,10 @@ class ChatService:
     def _planned(
         self, customer_id: str, sid: str, text: str, slots: Slots, history: tuple[ChatMessage, ...]
     ) -> Turn:
-        """Screen the message (redacted from here on), select facts or passages, decide."""
+        """Screen the message (redacted from here on), route it, select facts or passages."""
         view = self.context.view(customer_id)
         screened = self.rails.screen(text, sid, view.merchants) if self.rails else None
+        routed = self.router.route(text, _shared_embedding(text)) if self.router else None
         text = screened.text if screened else text
         refusal = screened.refusal if screened else None
         screening = Screening(
@@ -114,15 +131,18 @@ class ChatService:
             self.rails.inputs.text_for(refusal) if self.rails and refusal else "",
             tuple(screened.interventions) if screened else (),
         )
-        selection = select_facts(text, view, slots)
-        passages = [] if selection or screening.refusal else find_passages(self.retrieval, text)
+        selection = select_facts(text, view, slots, routed_topic(routed))
+        servicing = _servicing(routed)
+        passages: list[Hit] = []
+        if not (selection or refusal or answers_without_passages(routed, servicing)):
+            passages = find_passages(self.retrieval, text)
         if self.rails is not None and passages:
             passages, dropped = self.rails.screen_passages(passages)
             notes = screening.interventions + tuple(dropped)
             screening = dataclasses.replace(screening, interventions=notes)
-        plan = decide(screening, selection, passages, self.phrased)
+        given = Inputs(screening, selection, tuple(passages), routed, servicing, self.phrased)
         vault = screened.vault if screened else None
-        return Turn(customer_id, sid, text, view, plan, history, vault)
+        return Turn(customer_id, sid, text, view, decide(given), history, vault)
 
     def phrased(self, topic: str) -> bool:
         """Whether the model rewords this topic's draft: the settings, else the topic rules."""
@@ -154,7 +174,7 @@ class ChatService:
         callers and ignored.
         """
         outcome = Outcome("", "cancelled", "cancelled")
-        yield events.meta(turn.session_id, turn.trace_id)
+        yield events.meta(turn.session_id, turn.trace_id, route_data(turn.plan.routed))
         try:
             for event in guard_events(list(turn.plan.interventions)):
                 yield event
@@ -181,7 +201,7 @@ class ChatService:
             async for event in self._phrased(turn):
                 yield event
             return
-        for event in citation_events(list(plan.passages)):
+        for event in [*citation_events(list(plan.passages)), *servicing_events(plan.servicing)]:
             yield event
         railed = Railed(self.rails.outputs if self.rails else None, self._context(turn))
         shown, text = deterministic(plan.text, railed, HELP_TEXT, turn.vault, turn.created)
@@ -266,3 +286,17 @@ class ChatService:
             len(turn.fact_ids),
             elapsed,
         )
+
+
+def _servicing(routed: Routed | None) -> ServicingAnswer | None:
+    """The servicing article for a servicing intent, if the knowledge base has one."""
+    if routed is None or routed.family != "servicing":
+        return None
+    return servicing_answer(routed.intent)
+
+
+def _shared_embedding(text: str) -> np.ndarray | None:
+    """The message's MiniLM sentence vector, if the rails' pass already computed it."""
+    from retrieval.embeddings import shared_embedder
+
+    return shared_embedder().remembered([text])[0]

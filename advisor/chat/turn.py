@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from advisor.chat.answer import Outcome
 from advisor.chat.plan import Plan
@@ -12,6 +13,9 @@ from advisor.grounding.selection import Selection, Slots
 from advisor.llm.base import ChatMessage
 from advisor.rails.vault import Vault
 from portfolio_context.view import Customer360
+
+if TYPE_CHECKING:
+    from advisor.routing.router import Routed
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,8 @@ def done_data(turn: Turn, outcome: Outcome) -> dict[str, object]:
     """The `done` event's data."""
     return {
         "text": turn.vault.restore(outcome.text) if turn.vault else outcome.text,
-        "citations": [h.chunk.citation for h in turn.plan.passages],
+        "citations": [h.chunk.citation for h in turn.plan.passages]
+        + ([turn.plan.servicing.citation] if turn.plan.servicing else []),
         "finish_reason": outcome.finish_reason,
         "grounding": outcome.grounding,
         "session_id": turn.session_id,
@@ -56,11 +61,23 @@ def done_data(turn: Turn, outcome: Outcome) -> dict[str, object]:
         "facts": turn.fact_ids,
         "topic": turn.plan.topic,
         "plan": turn.plan.kind,
+        **route_data(turn.plan.routed),
         "usage": {"completion_tokens": outcome.completion_tokens},
         "timings": {
             "first_model_token_ms": _ms(outcome.first_model_token_s),
             "first_visible_token_ms": _ms(outcome.first_visible_token_s),
         },
+    }
+
+
+def route_data(routed: Routed | None) -> dict[str, object]:
+    """Where the router sent the message: intent, family and confidence (None when off)."""
+    if routed is None:
+        return {"intent": None, "family": None, "confidence": None}
+    return {
+        "intent": routed.intent,
+        "family": routed.family,
+        "confidence": round(routed.confidence, 4),
     }
 
 

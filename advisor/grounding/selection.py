@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from advisor.grounding.drafts import Draft, build_draft
@@ -84,11 +84,18 @@ def merge_follow_up(text: str, current: Slots, previous: Slots) -> Slots:
 
 
 def select_facts(
-    message: str, view: Customer360, previous: Slots | None = None
+    message: str, view: Customer360, previous: Slots | None = None, topic: str | None = None
 ) -> Selection | None:
-    """The selection for this message, or None when it asks about none of the customer's facts."""
+    """The selection for this message, or None when it asks about none of the customer's facts.
+
+    `topic` is the intent router's topic: it decides, unless the message reads as a follow-up
+    of the previous turn ("and last month?"), which keeps the previous topic.
+    """
     book = load_rulebook()
-    slots = merge_follow_up(message, read_slots(message, view, book), previous or Slots())
+    current = read_slots(message, view, book)
+    slots = merge_follow_up(message, current, previous or Slots())
+    if topic is not None and book.topic(topic) is not None and slots.topic == current.topic:
+        slots = replace(current, topic=topic)
     rule = book.topic(slots.topic) if slots.topic else None
     if rule is None:
         return None
