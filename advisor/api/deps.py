@@ -43,15 +43,54 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
+def get_settings_dep(services: ServicesDep) -> Settings:
+    """The app's settings."""
+    return services.settings
+
+
+def get_chat(services: ServicesDep) -> ChatService:
+    """The chat service (tests override it with `app.dependency_overrides`)."""
+    return services.chat
+
+
+def get_context(services: ServicesDep) -> ContextService:
+    """The customer 360 view service."""
+    return services.context
+
+
+def get_retrieval(services: ServicesDep) -> RetrievalService:
+    """The corpus search service."""
+    return services.retrieval
+
+
+def get_router(services: ServicesDep) -> Router | None:
+    """The intent router, or None when none is trained."""
+    return services.router
+
+
+def get_rails(services: ServicesDep) -> Rails | None:
+    """The rails, or None when switched off."""
+    return services.rails
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+ChatDep = Annotated[ChatService, Depends(get_chat)]
+ContextDep = Annotated[ContextService, Depends(get_context)]
+RetrievalDep = Annotated[RetrievalService, Depends(get_retrieval)]
+RouterDep = Annotated[Router | None, Depends(get_router)]
+RailsDep = Annotated[Rails | None, Depends(get_rails)]
+
+
 def get_principal(
-    services: ServicesDep,
+    settings: SettingsDep,
+    context: ContextDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
     """The customer the bearer token names (401 when missing, bad or expired)."""
     if credentials is None:
         raise Unauthorized("missing bearer token")
-    principal = verify_token(services.settings, credentials.credentials)
-    if principal.scope == "customer" and not services.context.exists(principal.customer_id):
+    principal = verify_token(settings, credentials.credentials)
+    if principal.scope == "customer" and not context.exists(principal.customer_id):
         raise Unauthorized("token names no customer of this bank")
     return principal
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from advisor.api.deps import ServicesDep, require_admin
+from advisor.api.deps import RailsDep, SettingsDep, require_admin
 from advisor.api.problems import error_responses
 from advisor.auth import Principal
 from advisor.chat.validation import clean_message
@@ -29,10 +29,12 @@ class RedactRequest(BaseModel):
     summary="Redact PII from a text (admin scope)",
     responses=error_responses(400, 401, 403, 413, 503),
 )
-async def redact(body: RedactRequest, admin: AdminDep, services: ServicesDep) -> dict[str, Any]:
+async def redact(
+    body: RedactRequest, admin: AdminDep, rails: RailsDep, settings: SettingsDep
+) -> dict[str, Any]:
     """`{"text", "redacted", "entities": [{"type", "start", "end", "score"}]}`."""
-    if services.rails is None:
+    if rails is None:
         raise BackendUnavailable("the rails are disabled on this server")
-    text = clean_message(body.text, services.settings.max_message_chars)
-    redaction = await run_in_threadpool(services.rails.redactor.redact, text)
+    text = clean_message(body.text, settings.max_message_chars)
+    redaction = await run_in_threadpool(rails.redactor.redact, text)
     return redaction.to_json()

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from advisor.api.deps import PrincipalDep, ServicesDep
+from advisor.api.deps import PrincipalDep, RouterDep, SettingsDep
 from advisor.api.problems import error_responses
 from advisor.chat.validation import clean_message
 from advisor.errors import BackendUnavailable
@@ -46,14 +46,14 @@ class RouteResponse(BaseModel):
     responses=error_responses(400, 401, 413, 503),
 )
 async def route(
-    body: RouteRequest, principal: PrincipalDep, services: ServicesDep
+    body: RouteRequest, principal: PrincipalDep, router: RouterDep, settings: SettingsDep
 ) -> RouteResponse:
     """`{"text", "intent", "family", "confidence", "entities": [...]}`; 503 when no router is
     trained on this server."""
-    if services.router is None:
+    if router is None:
         raise BackendUnavailable(
             "the intent router is not trained on this server: run `advisor train router`"
         )
-    text = clean_message(body.text, services.settings.max_message_chars)
-    routed = await run_in_threadpool(services.router.route, text)
+    text = clean_message(body.text, settings.max_message_chars)
+    routed = await run_in_threadpool(router.route, text)
     return RouteResponse.model_validate(routed.to_json())

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from sse_starlette import EventSourceResponse
 
 from advisor import __version__
-from advisor.api.deps import PrincipalDep, ServicesDep
+from advisor.api.deps import ChatDep, ContextDep, PrincipalDep, ServicesDep
 from advisor.api.problems import EVENT_STREAM, error_responses
 from advisor.chat.events import ChatEvent
 from advisor.chat.turn import Turn
@@ -38,14 +38,12 @@ async def sse_events(service_events: AsyncIterator[ChatEvent]) -> AsyncIterator[
     summary="Stream a grounded answer as server-sent events",
     responses={**EVENT_STREAM, **error_responses(400, 401, 404, 413, 503)},
 )
-async def chat(
-    body: ChatRequest, principal: PrincipalDep, services: ServicesDep
-) -> EventSourceResponse:
+async def chat(body: ChatRequest, principal: PrincipalDep, chat: ChatDep) -> EventSourceResponse:
     """Events: meta, fact, token, grounding, done (and error)."""
     turn: Turn = await run_in_threadpool(
-        services.chat.prepare, principal.customer_id, body.message, body.session_id
+        chat.prepare, principal.customer_id, body.message, body.session_id
     )
-    return EventSourceResponse(sse_events(services.chat.stream(turn)), ping=15)
+    return EventSourceResponse(sse_events(chat.stream(turn)), ping=15)
 
 
 @router.get(
@@ -53,9 +51,9 @@ async def chat(
     summary="The caller's customer 360 view",
     responses=error_responses(401, 503),
 )
-async def my_context(principal: PrincipalDep, services: ServicesDep) -> dict[str, Any]:
+async def my_context(principal: PrincipalDep, context: ContextDep) -> dict[str, Any]:
     """Accounts, spending, bills, holdings and every citable fact."""
-    view = await run_in_threadpool(services.context.view, principal.customer_id)
+    view = await run_in_threadpool(context.view, principal.customer_id)
     return view.to_json()
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from advisor.api.deps import PrincipalDep, ServicesDep
+from advisor.api.deps import PrincipalDep, RetrievalDep
 from advisor.api.problems import error_responses
 from advisor.errors import BackendUnavailable, InvalidInput
 from retrieval.search import IndexMissing, SearchError
@@ -33,12 +33,12 @@ class SearchRequest(BaseModel):
     responses=error_responses(400, 401, 413, 503),
 )
 async def search(
-    body: SearchRequest, principal: PrincipalDep, services: ServicesDep
+    body: SearchRequest, principal: PrincipalDep, retrieval: RetrievalDep
 ) -> dict[str, Any]:
     """`{"query", "results": [{"citation", "title", "source", "text", "score"}]}`."""
     try:
         hits = await run_in_threadpool(
-            services.retrieval.search, body.query, body.k, body.source, body.product_type
+            retrieval.search, body.query, body.k, body.source, body.product_type
         )
     except IndexMissing as exc:
         raise BackendUnavailable(str(exc)) from exc
