@@ -8,6 +8,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from advisor.errors import NotFound
+from advisor.settings import Settings
 from portfolio_context.db import create_schema, session_scope
 from portfolio_context.models import BankMeta, Customer
 from portfolio_context.view import Customer360, CustomerNotFound, build_view
@@ -22,6 +23,11 @@ class ContextService:
         self._cache: dict[str, tuple[str, Customer360]] = {}
         self._lock = threading.Lock()
         create_schema(database_url)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ContextService:
+        """The service on the configured bank, with the configured emergency buffer."""
+        return cls(settings.resolved_database_url, settings.emergency_buffer_usd)
 
     def generation(self) -> str:
         """The id of the current seeding of the bank ('' when unseeded)."""

@@ -50,7 +50,7 @@ WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 def build_services(settings: Settings, backend: LLMBackend | None = None) -> Services:
     """Load the model and wire the services."""
     keep_offline()
-    context = ContextService(settings.resolved_database_url, settings.emergency_buffer_usd)
+    context = ContextService.from_settings(settings)
     backend = backend or create_backend(settings.llm)
     retrieval = RetrievalService(
         settings.var_dir, settings.chroma_url, settings.shared_data_dir / "regulations"
