@@ -57,7 +57,7 @@ class Plan:
     passages: tuple[Hit, ...] = ()
     interventions: tuple[Intervention, ...] = ()
     phrase: bool = False  # whether the model rephrases `text` (facts with a draft only)
-    topic: str | None = None
+    topic: str | None = None  # the customer-facts topic (None for every other plan)
     routed: Routed | None = None
     servicing: ServicingAnswer | None = None
 
@@ -148,13 +148,13 @@ def _routed(given: Inputs, notes: tuple[Intervention, ...]) -> Plan | None:
         if given.servicing.action is not None:
             text += " " + replies()["action_offer"].format(label=given.servicing.action.label)
         return Plan("servicing", text, interventions=notes, routed=routed,
-                    servicing=given.servicing, topic=routed.intent)  # fmt: skip
+                    servicing=given.servicing)  # fmt: skip
     if routed.intent == "out_of_scope":
         text = replies()["out_of_scope"]
         return Plan("out_of_scope", text, interventions=notes, routed=routed)
     if routed.intent in replies():
         text = replies()[routed.intent]
-        return Plan("reply", text, interventions=notes, topic=routed.intent, routed=routed)
+        return Plan("reply", text, interventions=notes, routed=routed)
     return None
 
 
