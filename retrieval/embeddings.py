@@ -60,7 +60,14 @@ class Embedder:
                 texts, batch_size=32, normalize_embeddings=True, show_progress_bar=False,
                 convert_to_numpy=True,
             )  # fmt: skip
-        return np.asarray(vectors, dtype=np.float32)
+            result = np.asarray(vectors, dtype=np.float32)
+            if len(texts) <= SINGLE_THREAD_TEXTS:  # a message: the router reads it next
+                for text, vector in zip(texts, result, strict=True):
+                    self._pooled[_key(text)] = vector
+                    self._pooled.move_to_end(_key(text))
+                while len(self._pooled) > POOLED_TEXTS:
+                    self._pooled.popitem(last=False)
+        return result
 
     def token_vectors(self, texts: list[str], batch_size: int = 32) -> list[TokenVectors]:
         """Each text's word pieces (once each, long texts read in overlapping windows): their
@@ -107,7 +114,9 @@ class Embedder:
         return int(self.model.get_sentence_embedding_dimension())
 
     def remembered(self, texts: list[str]) -> list[np.ndarray | None]:
-        """The sentence embeddings token_vectors computed on the way, None where it did not."""
+        """The sentence embeddings of recent messages (from token_vectors or unit_vectors of a
+        few texts), None where none was computed: one MiniLM pass serves the name tagger, the
+        injection check and the intent router."""
         with self._lock:
             return [self._pooled.get(_key(text)) for text in texts]
 
