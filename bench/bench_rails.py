@@ -1,7 +1,8 @@
 """What the rails cost on a real chat turn: the same turns with and without them, interleaved.
 
-Reports the time spent inside the rails per turn (input screening, sentence checks, closing)
-as a share of the whole turn, the turn-time ratio rails/no-rails, and what holding each
+Reports the time spent inside the rails, the intent router and the sentence support check per
+turn (input screening, routing, sentence checks, closing) as a share of the whole turn, the
+turn-time ratio rails/no-rails, and what holding each
 sentence until it is checked adds before the customer sees text.
 """
 
@@ -21,8 +22,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from advisor.chat.service import ChatService
 from advisor.context_service import ContextService
+from advisor.grounding.support import SupportChecker
 from advisor.llm import create_backend
 from advisor.rails.service import load_rails
+from advisor.routing.router import load_router
 from advisor.settings import Settings
 from bench.bench_chat import QUESTIONS as CHAT_QUESTIONS
 from bench.report import replace_section
@@ -75,9 +78,12 @@ async def measure(settings: Settings, url: str, rounds: int) -> dict[str, Any]:
     backend = create_backend(settings.llm)
     context = ContextService(url, settings.emergency_buffer_usd)
     rails, watch = load_rails(settings), Stopwatch()
-    for owner, name in [(rails, "screen"), (rails.outputs, "check"), (rails.outputs, "closing")]:
+    router = load_router(settings)  # None when `advisor train router` has not run
+    guarded = ChatService.from_settings(settings, context, backend, None, rails, router)
+    timed = [(rails, "screen"), (rails.outputs, "check"), (rails.outputs, "closing")]
+    timed += [(SupportChecker, "judge"), *([(router, "route")] if router else [])]
+    for owner, name in timed:
         watch.wrap(owner, name)
-    guarded = ChatService(settings, context, backend, None, rails)
     bare = ChatService(settings, context, backend, None, None)
     backend.warm(guarded.messages_for_warmup())
     on: list[dict[str, Any]] = []
@@ -110,14 +116,15 @@ def render(result: dict[str, Any], argv: list[str]) -> str:
         "",
         "| measure | value |",
         "| --- | --- |",
-        f"| time inside the rails per turn (median) | {med(rails_s) * 1000:.1f} ms |",
+        f"| time inside the rails, router and support check per turn (median) | "
+        f"{med(rails_s) * 1000:.1f} ms |",
         f"| rails time / turn time (median turn; all turns) | {med(shares):.1%}; {overall:.1%} |",
         f"| turn time with / without rails (median) | {ratio:.3f} |",
         f"| first visible text without rails (median) | {seen_off:.0f} ms |",
         f"| first visible text with rails, sentence held until checked | {seen_on:.0f} ms |",
         f"| model-worded answers, without / with rails | {kept(off)} / {kept(on)} |",
         "",
-        "The rails' own cost is the first two rows (target: at most 5% of the turn). Holding each",
+        "Their own cost is the first two rows (target: at most 5% of the turn). Holding each",
         "sentence until it is checked moves the first visible text to the end of the first",
         "sentence; that is the price of never showing a violation, not computation.",
         END,
@@ -126,7 +133,7 @@ def render(result: dict[str, Any], argv: list[str]) -> str:
 
 def kept(turns: list[dict[str, Any]]) -> str:
     """How many answers ended as the model's text (not the draft)."""
-    return f"{sum(t['outcome'] in ('model', 'truncated') for t in turns)} of {len(turns)}"
+    return f"{sum(t['outcome'] in ('model', 'completed') for t in turns)} of {len(turns)}"
 
 
 def main() -> None:
@@ -142,6 +149,9 @@ def main() -> None:
     trained = Path("var/rails/injection.joblib")  # the classifier `advisor ingest` trained
     if trained.is_file():
         settings.rails.injection_model = trained.resolve()
+    router = Path("var/models/router")  # the router `make router` trained
+    if router.is_dir():
+        settings.router_model_dir = router.resolve()
     assert settings.llm.backend == "llama_cpp", "run the benchmark on the default profile"
     result = asyncio.run(measure(settings, url, args.rounds))
     section = render(result, sys.argv[1:])
