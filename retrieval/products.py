@@ -11,6 +11,8 @@ from retrieval.chunks import Chunk, unique
 from retrieval.regulations import CorpusError
 
 PRODUCTS_DIR = Path(__file__).resolve().parent / "corpus" / "products"
+SERVICES_TYPE = "services"  # the terms of everyday services (cards, transfers, disputes)
+SERVICING_SOURCE = "servicing"  # searched only on request: its terms and the servicing articles
 
 
 class Section(BaseModel):
@@ -62,6 +64,7 @@ def product_chunks(directory: Path = PRODUCTS_DIR) -> list[Chunk]:
             "product_type": product.type,
             "product_name": product.name,
         }
+        source = SERVICING_SOURCE if product.type == SERVICES_TYPE else "products"
         for section in product.sections:
             cite = product.citation(section)
             chunks.append(
@@ -70,7 +73,7 @@ def product_chunks(directory: Path = PRODUCTS_DIR) -> list[Chunk]:
                     cite,
                     f"{product.name} \u2014 {section.title}",
                     section.text.strip(),
-                    "products",
+                    source,
                     meta,
                 )
             )

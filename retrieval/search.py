@@ -8,15 +8,21 @@ from typing import Any
 
 import bm25s
 import numpy as np
+import numpy.typing as npt
 import Stemmer
 
 from retrieval.chunks import Chunk
 from retrieval.glossary import expand_query
 from retrieval.index import CorpusIndex
+from retrieval.products import SERVICING_SOURCE
 from retrieval.sections import SectionTable, Vector, rank_sections
 
 MAX_QUERY_CHARS = 1000
 MAX_K = 50
+# Searched only when a search names a source or product type: the servicing articles and the
+# services terms answer routed servicing intents and would crowd rule and product answers out.
+OPT_IN_SOURCES = frozenset({SERVICING_SOURCE})
+LexicalGroup = tuple[bm25s.BM25, npt.NDArray[np.intp]]  # a ranker and the passages it covers
 
 
 class SearchError(ValueError):
@@ -77,15 +83,27 @@ class HybridSearcher:
     def refresh(self) -> None:
         """(Re)load passages and vectors from the index and rebuild the BM25 ranker."""
         chunks, vectors = self.index.chunks_and_vectors()
-        ranker = bm25s.BM25()
-        if chunks:
-            tokens = bm25s.tokenize(
-                [c.embedding_text() for c in chunks], stemmer=self.stemmer, show_progress=False
-            )
-            ranker.index(tokens, show_progress=False)
+        groups = self._lexical_groups(chunks)
         table = SectionTable.build(chunks, vectors)
         with self._lock:
-            self.chunks, self.ranker, self.table = chunks, ranker, table
+            self.chunks, self.groups, self.table = chunks, groups, table
+
+    def _lexical_groups(self, chunks: list[Chunk]) -> list[LexicalGroup]:
+        """One BM25 ranker for the default corpus and one for the opt-in sources.
+
+        Separate rankers keep the opt-in passages out of the default corpus's term statistics
+        and score scaling, so adding them leaves default searches exactly as they were.
+        """
+        opt_in = np.array([c.source in OPT_IN_SOURCES for c in chunks], dtype=bool)
+        groups = []
+        for rows in (np.flatnonzero(~opt_in), np.flatnonzero(opt_in)):
+            if len(rows):
+                ranker = bm25s.BM25()
+                texts = [chunks[i].embedding_text() for i in rows]
+                tokens = bm25s.tokenize(texts, stemmer=self.stemmer, show_progress=False)
+                ranker.index(tokens, show_progress=False)
+                groups.append((ranker, rows))
+        return groups
 
     def search(
         self, query: str, k: int = 5, source: str | None = None, product_type: str | None = None
@@ -104,21 +122,26 @@ class HybridSearcher:
         return [Hit(chunks[i], score, sim) for i, score, sim in ranked]
 
     def _lexical(self, query: str, size: int) -> Vector:
-        """Every passage's BM25 score for the query, scaled so the best is 1."""
+        """Every passage's BM25 score for the query, scaled so each group's best is 1."""
         with self._lock:
-            ranker = self.ranker
+            groups = self.groups
         scores = np.zeros(size, dtype=np.float32)
         tokens = bm25s.tokenize([query], stemmer=self.stemmer, show_progress=False)
         if not tokens.vocab:
             return scores
-        ids, found = ranker.retrieve(tokens, k=size, show_progress=False)
-        scores[np.asarray(ids[0], dtype=np.intp)] = found[0]
-        top = float(scores.max())
-        return scores / top if top > 0 else scores
+        for ranker, rows in groups:
+            ids, found = ranker.retrieve(tokens, k=len(rows), show_progress=False)
+            part = np.zeros(len(rows), dtype=np.float32)
+            part[np.asarray(ids[0], dtype=np.intp)] = found[0]
+            top = float(part.max())
+            scores[rows] = part / top if top > 0 else part
+        return scores
 
 
 def _passes(chunk: Chunk, source: str | None, product_type: str | None) -> bool:
-    """Whether a chunk passes the filters."""
+    """Whether a chunk passes the filters; opt-in sources only when a filter is given."""
+    if source is None and product_type is None:
+        return chunk.source not in OPT_IN_SOURCES
     return (source is None or chunk.source == source) and (
         product_type is None or chunk.metadata.get("product_type") == product_type
     )

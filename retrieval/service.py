@@ -10,11 +10,16 @@ from retrieval.index import CorpusIndex, IngestReport, Progress, chroma_client
 from retrieval.products import PRODUCTS_DIR, product_chunks
 from retrieval.regulations import regulation_chunks
 from retrieval.search import Hit, HybridSearcher, IndexMissing, check_query
+from retrieval.servicing import servicing_chunks
 
 
 def corpus_chunks(regulations_dir: Path, products_dir: Path = PRODUCTS_DIR) -> list[Chunk]:
     """Every chunk of the corpus; raises CorpusError before anything is written."""
-    return regulation_chunks(regulations_dir) + product_chunks(products_dir)
+    return (
+        regulation_chunks(regulations_dir)
+        + product_chunks(products_dir)
+        + servicing_chunks(products_dir)
+    )
 
 
 class RetrievalService:

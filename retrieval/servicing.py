@@ -11,14 +11,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from retrieval.chunks import Chunk
-from retrieval.products import PRODUCTS_DIR, Product, load_products
+from retrieval.products import PRODUCTS_DIR, SERVICING_SOURCE, Product, load_products
 from retrieval.regulations import CorpusError
 from retrieval.term_format import Facts, TermFormatError, display_range, display_term
 
 SERVICING_DIR = Path(__file__).resolve().parent / "corpus" / "servicing"
 ARTICLES_PATH = SERVICING_DIR / "articles.yaml"
 INTENTS_PATH = SERVICING_DIR / "intents.yaml"
-SOURCE = "servicing"
+SOURCE = SERVICING_SOURCE
 PLACEHOLDER = re.compile(r"\{([a-z0-9_]+)\.([a-z0-9_]+)(?:\.\.([a-z0-9_]+))?\}")
 CITES = re.compile(r"^([a-z0-9_]+) \u00a7(\d+)$")
 LITERAL_NUMBER = re.compile(r"[0-9$%]")
@@ -46,6 +46,18 @@ class ServicingAnswer:
     citation: str  # the terms section the figures come from, e.g. "Northbank basic_checking §4"
     facts: tuple[tuple[str, str], ...]  # (product.term, display) for every figure in the text
     action: ServicingAction | None
+    cited_title: str = ""  # "<product name> — <section title>" of the cited section
+
+    def citation_payload(self, index: int = 1) -> dict[str, object]:
+        """The `citation` chat event's data, shaped like a quoted corpus passage's."""
+        return {
+            "index": index,
+            "citation": self.citation,
+            "title": self.cited_title,
+            "source": SOURCE,
+            "section": self.citation,
+            "snippet": self.text,
+        }
 
 
 class _Article(BaseModel):
@@ -85,8 +97,8 @@ def _read_articles(path: Path) -> _ArticlesFile:
         raise ServicingError(f"invalid servicing articles file {path.name}: {exc}") from exc
 
 
-def _citation(cites: str, products: dict[str, Product]) -> str:
-    """The canonical citation of an existing product section, or ServicingError."""
+def _citation(cites: str, products: dict[str, Product]) -> tuple[str, str]:
+    """Citation and title of an existing product section, or ServicingError."""
     match = CITES.match(cites)
     if not match:
         raise ServicingError(f"cites {cites!r} is not '<product_id> \u00a7<n>'")
@@ -96,7 +108,7 @@ def _citation(cites: str, products: dict[str, Product]) -> str:
     section = next((s for s in product.sections if s.number == int(match.group(2))), None)
     if section is None:
         raise ServicingError(f"cites {cites!r}, but {product.id} has no such section")
-    return product.citation(section)
+    return product.citation(section), f"{product.name} \u2014 {section.title}"
 
 
 def _fill(body: str, products: dict[str, Product]) -> tuple[str, Facts]:
@@ -129,13 +141,13 @@ def _answer(
     """One article made into an answer; ServicingError names the intent."""
     try:
         text, facts = _fill(article.body, products)
-        citation = _citation(article.cites, products)
+        citation, cited_title = _citation(article.cites, products)
         if article.action is not None and article.action not in actions:
             raise ServicingError(f"unknown action {article.action!r}")
     except ServicingError as exc:
         raise ServicingError(f"servicing article {intent!r}: {exc}") from exc
     action = ServicingAction(article.action, actions[article.action]) if article.action else None
-    return ServicingAnswer(intent, article.title, text, citation, tuple(facts), action)
+    return ServicingAnswer(intent, article.title, text, citation, tuple(facts), action, cited_title)
 
 
 def load_answers(

@@ -140,6 +140,21 @@ def test_terms_display_by_unit(term: str, value: float, shown: str) -> None:
     assert format_value(term, value) == shown
 
 
+def test_citation_event_names_the_cited_terms_section() -> None:
+    answer = servicing_answer("lost_or_stolen_card")
+    assert answer is not None
+    payload = answer.citation_payload()
+    assert payload["citation"] == "Northbank card_and_account_services \u00a74"
+    assert payload["title"] == (
+        "Northbank Card and Account Services \u2014 Lost, Stolen or Compromised Cards and Phones"
+    )
+    assert (payload["source"], payload["snippet"], payload["index"]) == (
+        "servicing",
+        answer.text,
+        1,
+    )
+
+
 def test_unknown_intent_has_no_answer() -> None:
     assert servicing_answer("balance") is None
     assert servicing_answer("") is None
@@ -233,3 +248,16 @@ def test_articles_are_searchable_by_source(
     hits = searcher.search(question, 3, source="servicing")
     assert all(h.chunk.source == "servicing" for h in hits)
     assert f"Northbank servicing {intent}" in [h.chunk.citation for h in hits]
+
+
+def test_servicing_material_stays_out_of_default_search(searcher: HybridSearcher) -> None:
+    default = searcher.search("my card still hasn't arrived, how long does delivery take", 5)
+    assert default and all(h.chunk.source == "products" for h in default)
+    terms = searcher.search("how long does card delivery take", 3, product_type="services")
+    assert terms[0].chunk.citation == "Northbank card_and_account_services \u00a71"
+    assert all(h.chunk.source == "servicing" for h in terms)
+
+
+def test_services_terms_are_indexed_as_servicing() -> None:
+    sources = {c.source for c in product_chunks() if c.metadata["product_type"] == "services"}
+    assert sources == {"servicing"}

@@ -22,7 +22,9 @@ class SearchRequest(BaseModel):
     query: str
     k: int = Field(default=5, description="passages to return, 1-50")
     source: str | None = Field(
-        default=None, description="reg_b, reg_e, reg_dd, reg_p, reg_v, gdpr or products"
+        default=None,
+        description="reg_b, reg_e, reg_dd, reg_p, reg_v, gdpr, products or servicing "
+        "(servicing articles and terms are searched only when asked for)",
     )
     product_type: str | None = None
 
