@@ -128,7 +128,8 @@ def search(
     queries: Annotated[list[str], typer.Argument(help="One or more questions")],
     k: Annotated[int, typer.Option(help="Passages per question (1-50)")] = 5,
     source: Annotated[
-        str | None, typer.Option(help="reg_b, reg_e, reg_dd, reg_p, reg_v, gdpr, products")
+        str | None,
+        typer.Option(help="reg_b, reg_e, reg_dd, reg_p, reg_v, gdpr, products, servicing"),
     ] = None,
     product_type: Annotated[str | None, typer.Option(help="e.g. credit_card, cd")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line")] = False,
