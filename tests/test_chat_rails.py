@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
@@ -30,6 +31,30 @@ def test_card_never_reaches_model_or_store(
     assert "4111" not in prompt and "<CARD_1>" in prompt
     assert not any("4111" in t for t in stored_texts(settings))
     assert done(events)["grounding"] == "model"
+
+
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [
+        ("4916.3385.0612.7744", "CREDIT_CARD"),
+        ("gb82 west 1234 5698 7654 32", "IBAN_CODE"),
+        ("123 456 789", "NATIONAL_ID"),
+    ],
+)
+def test_shapes_found_from_outside_never_reach_model_or_store(
+    client: TestClient,
+    auth: dict[str, str],
+    fake: FakeBackend,
+    settings: Settings,
+    value: str,
+    kind: str,
+) -> None:
+    events = chat_events(client, auth, f"my ssn or card is {value}, what's my checking balance?")
+    guards = [data for name, data in events if name == "guard"]
+    assert any(kind in g["reason"] for g in guards if g["rule"] == "privacy.pii_redacted")
+    prompt = " ".join(m.content for r in fake.requests for m in r.messages)
+    assert value not in prompt
+    assert not any(value in t for t in stored_texts(settings))
 
 
 def customer_merchants(settings: Settings, customer_id: str) -> set[str]:

@@ -84,6 +84,25 @@ REDACTED = [
     ("block with a czech postcode", "send it to 12 Na Poříčí\nPraha 1\n110 00 please", "12 Na Poříčí\nPraha 1\n110 00", "STREET_ADDRESS"),
     ("a crossing", "meet me at the corner of 5th Avenue and Main Street at noon", "the corner of 5th Avenue and Main Street", "STREET_ADDRESS"),
     ("a continental crossing", "a taxi to the corner of siikasaarentie 19 and matković street please", "the corner of siikasaarentie 19 and matković street", "STREET_ADDRESS"),
+    # Found from outside (issue 11): shapes the earlier sets did not hold.
+    ("lower-case iban", "my iban is gb82 west 1234 5698 7654 32", "gb82 west 1234 5698 7654 32", "IBAN_CODE"),
+    ("lower-case solid iban", "pay gb82west12345698765432 please", "gb82west12345698765432", "IBAN_CODE"),
+    ("lower-case iban, digits only", "send to de89 3704 0044 0532 0130 00 today", "de89 3704 0044 0532 0130 00", "IBAN_CODE"),
+    ("mixed-case iban before a comma", "my IBAN is Gb82 West 1234 5698 7654 32, thanks", "Gb82 West 1234 5698 7654 32", "IBAN_CODE"),
+    ("local phone after registered", "my registered 668 1234", "668 1234", "PHONE_NUMBER"),
+    ("local phone pairs after registered", "my registered 668 12 34. Could you", "668 12 34", "PHONE_NUMBER"),
+    ("local phone dashed after call", "call me on 555-0142", "555-0142", "PHONE_NUMBER"),
+    ("local phone pairs after mobile", "my mobile is 668 12 34", "668 12 34", "PHONE_NUMBER"),
+    ("nine digits in threes after ssn", "my ssn is 123 456 789", "123 456 789", "NATIONAL_ID"),
+    ("nine digits in threes after an ssn label", "Ssn: 123 456 789", "123 456 789", "NATIONAL_ID"),
+    ("nine digits in threes after social security", "my social security number is 123 456 789", "123 456 789", "NATIONAL_ID"),
+    ("nine digits in threes after national insurance", "national insurance number 123 456 789", "123 456 789", "NATIONAL_ID"),
+    ("nine digits in threes after tax id", "my tax id is 123 456 789 for the form", "123 456 789", "NATIONAL_ID"),
+    ("nine digits in threes after id number", "ID number 123 456 789 on file", "123 456 789", "NATIONAL_ID"),
+    ("phone before a fax", "tel 212-555-0199, fax 212-555-0198", "212-555-0199", "PHONE_NUMBER"),
+    ("fax after a phone", "tel 212-555-0199, fax 212-555-0198", "212-555-0198", "PHONE_NUMBER"),
+    ("fax after a local phone", "tel 0512936653, fax +49 (0) 7322 408292", "+49 (0) 7322 408292", "PHONE_NUMBER"),
+    ("dotted card", "my card 4916.3385.0612.7744 was declined", "4916.3385.0612.7744", "CREDIT_CARD"),
 ]  # fmt: skip
 
 SURVIVES = [
@@ -119,6 +138,19 @@ SURVIVES = [
     "since March I paid 150000 to the landlord",
     "a tiny deposit of 123456 arrived",
     "order 123456789012 arrived yesterday",
+    # Near misses of the shapes found from outside (issue 11).
+    "I paid $123,456,789 for nothing",
+    "the transfer of 123 456 789 won arrived on 2026-11-03",
+    "I spent 668 dollars at the registered merchant",
+    "I registered 668 dollars on the card",
+    "the code ab12 came on 12.03.2026",
+    "my iban changed in jan26 after 3 days",
+    "card number 4916.3385.0612.7745 failed the check",
+    "the invoice 2026.1103.0001.2345 arrived",
+    "my account nickname is Gold 1234 5678",
+    "move 50 dollars to my Holiday 2027 account",
+    "What is an SSN and why do you need mine?",
+    "ssn: where do I update it?",
 ]
 
 
@@ -134,6 +166,22 @@ def test_redacts(redactor: PiiRedactor, case: str, text: str, value: str, kind: 
 def test_banking_words_survive(redactor: PiiRedactor, text: str) -> None:
     result = redactor.redact(text)
     assert result.entities == [] and result.redacted == text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ssn: 536 22 8745", [("US_SSN", "536 22 8745")]),
+        ("SSN 123 456 789", [("NATIONAL_ID", "123 456 789")]),
+        ("tel 0512936653, fax 0331131751", [("PHONE_NUMBER", "0512936653"), ("PHONE_NUMBER", "0331131751")]),
+        ("Tel: (212) 555-0199 Fax: (212) 555-0198", [("PHONE_NUMBER", "(212) 555-0199"), ("PHONE_NUMBER", "(212) 555-0198")]),
+    ],
+)
+def test_labels_before_numbers_are_no_names(
+    redactor: PiiRedactor, text: str, expected: list[tuple[str, str]]
+) -> None:
+    found = [(e.type, text[e.start : e.end]) for e in redactor.redact(text).entities]
+    assert found == expected
 
 
 def test_pseudonyms_are_stable_per_session_and_restored(redactor: PiiRedactor) -> None:

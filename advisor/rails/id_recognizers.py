@@ -1,12 +1,12 @@
-"""Number-shaped PII Presidio's predefined recognizers miss: cards, licences, phones."""
+"""Number-shaped PII Presidio's predefined recognizers miss: cards, IBANs, licences, phones."""
 
 from __future__ import annotations
 
 import re
 
-from presidio_analyzer import Pattern, PatternRecognizer, RecognizerResult
+from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
-from presidio_analyzer.predefined_recognizers import CreditCardRecognizer
+from presidio_analyzer.predefined_recognizers import CreditCardRecognizer, IbanRecognizer
 
 from advisor.rails.policy import CueIdRules, PatternRule, PhoneRules
 
@@ -21,6 +21,12 @@ NOT_PHONE = (
 AMOUNT = re.compile(r"\d{1,3}(?:[ .,]\d{3})+")  # "792 601 815" or 1 250 000 won: needs context
 AMOUNT_SCORE = 0.05
 CUE_SCORE, CUE_BEFORE, CUE_AFTER = 0.5, 40, 12  # a phone word this close before/after
+# Separators inside a card number that the Luhn check ignores ("4916.3385.0612.7744").
+CARD_SEPARATORS = [("-", ""), (" ", ""), (".", "")]
+# An IBAN's country code and check digits, then its parts (one space or hyphen between).
+IBAN_START = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}")
+IBAN_PART = re.compile(r"[ \-]?[A-Za-z0-9]+")
+IBAN_MIN, IBAN_MAX = 15, 34  # characters without separators, over every country's format
 
 
 def patterns(rules: list[PatternRule]) -> list[Pattern]:
@@ -30,7 +36,46 @@ def patterns(rules: list[PatternRule]) -> list[Pattern]:
 
 def broad_card_recognizer(rules: list[PatternRule]) -> CreditCardRecognizer:
     """Presidio's card recognizer (Luhn check kept) with the policy's broader patterns."""
-    return CreditCardRecognizer(patterns=patterns(rules), name="BroadCardRecognizer")
+    return CreditCardRecognizer(
+        patterns=patterns(rules), name="BroadCardRecognizer", replacement_pairs=CARD_SEPARATORS
+    )
+
+
+class CaseFoldIbanRecognizer(EntityRecognizer):
+    """An IBAN typed in lower or mixed case ("gb82 west 1234 5698 7654 32"): its checksum and
+    country format are checked on the upper-cased form. Upper-case ones are Presidio's."""
+
+    def __init__(self) -> None:
+        self.checker = IbanRecognizer()
+        super().__init__(["IBAN_CODE"], name="CaseFoldIbanRecognizer")
+
+    def load(self) -> None:
+        """Nothing to load."""
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        """The longest valid IBAN at each start that has a lower-case letter."""
+        found = []
+        for start in IBAN_START.finditer(text):
+            end = self._valid_end(text, start.start())
+            if end is not None:
+                found.append(RecognizerResult("IBAN_CODE", start.start(), end, self.MAX_SCORE))
+        return found
+
+    def _valid_end(self, text: str, start: int) -> int | None:
+        """Where the longest run of parts from start that is a valid IBAN ends, if any."""
+        ends: list[tuple[int, int]] = []
+        pos, size = start, 0
+        while (part := IBAN_PART.match(text, pos)) is not None and size <= IBAN_MAX:
+            pos, size = part.end(), size + len(part.group().lstrip(" -"))
+            ends.append((pos, size))
+        for end, length in reversed(ends):
+            candidate = text[start:end]
+            valid = IBAN_MIN <= length <= IBAN_MAX and candidate != candidate.upper()
+            if valid and self.checker.validate_result(candidate.upper()) is True:
+                return end
+        return None
 
 
 class CueIdRecognizer(PatternRecognizer):

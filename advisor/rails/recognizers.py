@@ -8,6 +8,7 @@ from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer
 
 from advisor.rails.gazetteer import Gazetteer
 from advisor.rails.id_recognizers import (
+    CaseFoldIbanRecognizer,
     CueIdRecognizer,
     LoosePhoneRecognizer,
     broad_card_recognizer,
@@ -176,6 +177,7 @@ def banking_recognizers(policy: PiiPolicy, gazetteer: Gazetteer) -> list[EntityR
         PersonCueRecognizer(policy),
         GazetteerPersonRecognizer(policy.person_names, gazetteer, policy.allowed),
         broad_card_recognizer(policy.card_patterns),
+        CaseFoldIbanRecognizer(),
         CueIdRecognizer("US_DRIVER_LICENSE", policy.driver_license),
         CueIdRecognizer("NATIONAL_ID", policy.national_id),
         LoosePhoneRecognizer(policy.phone),
