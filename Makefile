@@ -73,5 +73,9 @@ bench-pii: install
 	$(BIN)/python bench/pii_heldout.py --seed 2026 --out var/pii_heldout/set.json
 	$(BIN)/python bench/bench_pii.py --heldout var/pii_heldout/set.json --out BENCHMARKS.md
 
+# The intent router on its validation splits, plus routing latency (a few minutes).
+bench-router: install router
+	$(BIN)/python bench/bench_router.py --out BENCHMARKS.md
+
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

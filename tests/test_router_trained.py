@@ -47,7 +47,8 @@ def router(router_dir: Path) -> Router:
 KNOWN = [
     ("my card still hasn't arrived", {"card_arrival"}, "servicing"),
     ("why was I charged a fee for topping up?",
-     {"top_up_by_card_charge", "top_up_by_bank_transfer_charge"}, "servicing"),
+     {"top_up_by_card_charge", "top_up_by_bank_transfer_charge", "extra_charge_on_statement"},
+     "servicing"),
     ("what's the capital of Peru?", {"out_of_scope"}, "out_of_scope"),
     ("what's my checking balance", {"balance"}, "own_money"),
     ("I want to talk to a real person", {"handoff"}, "handoff"),

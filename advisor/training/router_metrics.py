@@ -10,9 +10,10 @@ from advisor.routing.model import softmax
 from advisor.routing.taxonomy import OUT_OF_SCOPE
 
 TEMPERATURES = np.round(np.geomspace(0.3, 3.0, 41), 4)
-OOS_THRESHOLDS = np.round(np.arange(0.10, 0.95, 0.025), 3)
+OOS_THRESHOLDS = np.round(np.r_[np.arange(0.02, 0.1, 0.01), np.arange(0.1, 0.95, 0.025)], 3)
 MIN_CONFIDENCES = np.round(np.arange(0.0, 0.65, 0.025), 3)
 MAX_FALSE_OOS = 0.02  # in-scope messages called out of scope, on the tune split (target 3%)
+RECALL_FLOOR = 0.92  # out-of-scope recall sought on the tune split (target 90%); then accuracy
 ECE_BINS = 15
 
 
@@ -59,8 +60,9 @@ def decide(
 
 
 def tune_thresholds(split: Labelled, temperature: float) -> tuple[float, float]:
-    """(oos_threshold, min_confidence) with the best out-of-scope recall on the split while at
-    most MAX_FALSE_OOS of its in-scope messages are called out of scope; ties: accuracy."""
+    """(oos_threshold, min_confidence) calling at most MAX_FALSE_OOS of the split's in-scope
+    messages out of scope, reaching RECALL_FLOOR out-of-scope recall (or the closest to it),
+    and then the best accuracy."""
     probs, best, best_key = split.probabilities(temperature), (0.5, 0.0), (-1.0, -1.0)
     is_oos = split.labels == OUT_OF_SCOPE
     for t in OOS_THRESHOLDS:
@@ -69,10 +71,8 @@ def tune_thresholds(split: Labelled, temperature: float) -> tuple[float, float]:
             false_oos = float((pred[~is_oos] == OUT_OF_SCOPE).mean())
             if false_oos > MAX_FALSE_OOS:
                 continue
-            key = (
-                float((pred[is_oos] == OUT_OF_SCOPE).mean()),
-                float((pred == split.labels).mean()),
-            )
+            recall = float((pred[is_oos] == OUT_OF_SCOPE).mean())
+            key = (min(recall, RECALL_FLOOR), float((pred == split.labels).mean()))
             if key > best_key:
                 best, best_key = (float(t), float(m)), key
     return best
