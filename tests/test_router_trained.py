@@ -165,3 +165,35 @@ def test_route_api_needs_a_token(routed_client: TestClient) -> None:
 def test_route_api_without_a_model_is_503(client: TestClient, auth: dict[str, str]) -> None:
     response = client.post("/v1/route", json={"text": "hi"}, headers=auth)
     assert response.status_code == 503 and "advisor train router" in response.json()["detail"]
+
+
+def test_training_is_reproducible(router_dir: Path, tmp_path: Path) -> None:
+    from advisor.training.router_train import train_router
+
+    cache = Settings().var_dir / "cache" / "router"
+    kwargs = {"per_intent": 8, "cache_dir": cache if cache.is_dir() else None}
+    first = train_router(Settings(var_dir=tmp_path), out_dir=tmp_path / "a", **kwargs)  # type: ignore[arg-type]
+    second = train_router(Settings(var_dir=tmp_path), out_dir=tmp_path / "b", **kwargs)  # type: ignore[arg-type]
+    with np.load(tmp_path / "a" / "router.npz") as a, np.load(tmp_path / "b" / "router.npz") as b:
+        assert a.files == b.files and all(np.array_equal(a[k], b[k]) for k in a.files)
+    assert first["metrics_report"] == second["metrics_report"]
+
+
+def test_train_cli_on_bad_data_keeps_the_model(tmp_path: Path) -> None:
+    out = tmp_path / "model"
+    out.mkdir()
+    (out / "router.npz").write_bytes(b"previous")
+    (tmp_path / "banking77_train.csv").write_text("text,category\n")
+    result = CliRunner().invoke(
+        cli_app, ["train", "router", "--data-dir", str(tmp_path), "--out", str(out)]
+    )
+    assert result.exit_code == 2 and "previous model" in result.stderr
+    assert (out / "router.npz").read_bytes() == b"previous"
+
+
+def test_runtime_modules_never_import_training() -> None:
+    runtime = Path(__file__).resolve().parents[1] / "advisor"
+    for path in runtime.rglob("*.py"):
+        if "training" in path.parts or path.name == "cli_train.py":
+            continue
+        assert "advisor.training" not in path.read_text(), path
