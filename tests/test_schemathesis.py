@@ -24,6 +24,7 @@ from retrieval.index import CorpusIndex, chroma_client
 from retrieval.products import product_chunks
 from tests import fakes
 from tests.conftest import make_settings
+from tests.test_router_trained import router_dir  # noqa: F401  (the small trained router)
 
 CHECKS = [
     not_a_server_error,
@@ -39,12 +40,18 @@ schema = schemathesis.openapi.from_dict(SPEC)
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory, bank_url: str) -> FastAPI:
-    """The app on the seeded bank; schemathesis runs its lifespan on the first call."""
+def app(
+    tmp_path_factory: pytest.TempPathFactory,
+    bank_url: str,
+    router_dir: Path,  # noqa: F811
+) -> FastAPI:
+    """The app on the seeded bank, a small index and the small trained router (so search and
+    route answer instead of "run advisor ingest / train router"); schemathesis runs its
+    lifespan on the first call."""
     var: Path = tmp_path_factory.mktemp("schemathesis")
-    # A small index (a few product passages): search answers instead of "run advisor ingest".
     CorpusIndex(chroma_client(var / "chroma", None)).ingest(product_chunks()[:INDEXED])
-    built = create_app(make_settings(var, bank_url), backend=fakes.FakeBackend())
+    settings = make_settings(var, bank_url, router_model_dir=router_dir)
+    built = create_app(settings, backend=fakes.FakeBackend())
     assert built.openapi() == SPEC
     return built
 
