@@ -66,17 +66,7 @@ def servicing_events(answer: ServicingAnswer | None) -> list[ChatEvent]:
     """The servicing article's citation and, where the intent is an action, the offer of it."""
     if answer is None:
         return []
-    cited = ChatEvent(
-        "citation",
-        {
-            "index": 1,
-            "citation": answer.citation,
-            "title": answer.cited_title or answer.title,
-            "source": "servicing",
-            "section": answer.title,
-            "snippet": answer.text,
-        },
-    )
+    cited = ChatEvent("citation", answer.citation_payload())
     if answer.action is None:
         return [cited]
     offer = {"id": answer.action.id, "label": answer.action.label, "intent": answer.intent}

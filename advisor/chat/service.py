@@ -25,7 +25,9 @@ from advisor.chat.plan import (
     Screening,
     answers_without_passages,
     decide,
+    routed_elsewhere,
     routed_topic,
+    trusted_route,
 )
 from advisor.chat.turn import Turn, done_data, route_data
 from advisor.chat.validation import clean_message
@@ -124,6 +126,7 @@ class ChatService:
         view = self.context.view(customer_id)
         screened = self.rails.screen(text, sid, view.merchants) if self.rails else None
         routed = self.router.route(text, _shared_embedding(text)) if self.router else None
+        route = trusted_route(routed, text)
         text = screened.text if screened else text
         refusal = screened.refusal if screened else None
         screening = Screening(
@@ -131,18 +134,35 @@ class ChatService:
             self.rails.inputs.text_for(refusal) if self.rails and refusal else "",
             tuple(screened.interventions) if screened else (),
         )
-        selection = select_facts(text, view, slots, routed_topic(routed))
-        servicing = _servicing(routed)
+        topic, rules = routed_topic(route), not routed_elsewhere(route)
+        selection = select_facts(text, view, slots, topic, rules)
+        servicing = _servicing(route)
         passages: list[Hit] = []
-        if not (selection or refusal or answers_without_passages(routed, servicing)):
+        if not (selection or refusal or answers_without_passages(route, servicing)):
             passages = find_passages(self.retrieval, text)
+        elif servicing is not None and not selection and not refusal:
+            servicing, passages = self._closer(text, servicing)
         if self.rails is not None and passages:
             passages, dropped = self.rails.screen_passages(passages)
             notes = screening.interventions + tuple(dropped)
             screening = dataclasses.replace(screening, interventions=notes)
-        given = Inputs(screening, selection, tuple(passages), routed, servicing, self.phrased)
+        given = Inputs(
+            screening, selection, tuple(passages), route, servicing, self.phrased, routed
+        )
         vault = screened.vault if screened else None
         return Turn(customer_id, sid, text, view, decide(given), history, vault)
+
+    def _closer(
+        self, text: str, servicing: ServicingAnswer
+    ) -> tuple[ServicingAnswer | None, list[Hit]]:
+        """The servicing article, or the corpus passages when they answer the message better
+        (MiniLM cosine of each with the message): the router can take a product question
+        ("the penalty for closing my CD early") for a servicing one."""
+        passages = find_passages(self.retrieval, text)
+        if not passages or self.similarity is None:
+            return servicing, []
+        article = self.similarity(text, [servicing.text])[0]
+        return (servicing, []) if article >= passages[0].similarity else (None, passages)
 
     def phrased(self, topic: str) -> bool:
         """Whether the model rewords this topic's draft: the settings, else the topic rules."""

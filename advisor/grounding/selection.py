@@ -84,17 +84,24 @@ def merge_follow_up(text: str, current: Slots, previous: Slots) -> Slots:
 
 
 def select_facts(
-    message: str, view: Customer360, previous: Slots | None = None, topic: str | None = None
+    message: str,
+    view: Customer360,
+    previous: Slots | None = None,
+    topic: str | None = None,
+    rules: bool = True,
 ) -> Selection | None:
     """The selection for this message, or None when it asks about none of the customer's facts.
 
-    `topic` is the intent router's topic: it decides, unless the message reads as a follow-up
-    of the previous turn ("and last month?"), which keeps the previous topic.
+    `topic` is the intent router's topic: it answers a message the topic patterns place
+    nowhere and that is no follow-up of the previous turn ("and last month?" keeps the
+    previous topic). With `rules` false (the router sent the message elsewhere) the topic
+    patterns are not read; a follow-up still inherits.
     """
     book = load_rulebook()
     current = read_slots(message, view, book)
+    current = current if rules else replace(current, topic=None)
     slots = merge_follow_up(message, current, previous or Slots())
-    if topic is not None and book.topic(topic) is not None and slots.topic == current.topic:
+    if topic is not None and book.topic(topic) is not None and slots.topic is None:
         slots = replace(current, topic=topic)
     rule = book.topic(slots.topic) if slots.topic else None
     if rule is None:
