@@ -37,6 +37,7 @@ class Observed:
     guards: list[dict[str, Any]] = field(default_factory=list)
     stored: list[str] | None = None  # what the store kept (in-process runs)
     logs: list[str] = field(default_factory=list)  # log lines written during the turn
+    retracted: bool = False  # a `grounding` event took back text already shown
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from evals.html_report import render_html
-from evals.runner import STATUSES, ConversationResult
+from evals.runner import STATUSES, ConversationResult, TurnResult
 
 
 def summarise(results: list[ConversationResult], target: str, seconds: float) -> dict[str, Any]:
@@ -29,6 +29,7 @@ def summarise(results: list[ConversationResult], target: str, seconds: float) ->
         "turns": len(turns),
         **_status_counts(results),
         "checks": _check_counts(results),
+        "answers": _answer_counts(turns),
         "suites": _groups(results, lambda r: r.conversation.suite),
         "categories": _groups(results, lambda r: r.conversation.category),
         "latency_ms": {
@@ -58,6 +59,17 @@ def _check_counts(results: list[ConversationResult]) -> dict[str, int]:
     return dict(counts)
 
 
+def _answer_counts(turns: list[TurnResult]) -> dict[str, int]:
+    """How the answers ended (the model's words kept, completed from the draft, fell back,
+    deterministic, quoted) and how many took back text already shown."""
+    counts: dict[str, int] = defaultdict(int)
+    for turn in turns:
+        if not turn.error:
+            counts[turn.grounding or "unknown"] += 1
+    counts["retracted"] = sum(t.retracted for t in turns)
+    return dict(counts)
+
+
 def _status_counts(results: list[ConversationResult]) -> dict[str, int]:
     """Conversations passed, failed and pending (every status present, zero included)."""
     return {status: sum(r.status == status for r in results) for status in STATUSES}
@@ -80,11 +92,16 @@ def _groups(results: list[ConversationResult], key: Any) -> dict[str, dict[str, 
 
 
 def headline(report: dict[str, Any]) -> str:
-    """The one-line summary: conversations passed, failed and pending, and turns."""
-    return (
+    """The one-line summary: conversations passed, failed and pending, turns, and answers."""
+    line = (
         f"{report['passed']} passed, {report['failed']} failed, {report.get('pending', 0)} "
         f"pending of {report['conversations']} conversations ({report['turns']} turns)"
     )
+    answers = report.get("answers") or {}
+    kinds = ("model", "completed", "fallback", "retracted")
+    if not any(answers.get(k) for k in kinds[:3]):
+        return line
+    return line + "; answers " + ", ".join(f"{k} {answers.get(k, 0)}" for k in kinds)
 
 
 def write_report(report: dict[str, Any], directory: Path) -> tuple[Path, Path]:

@@ -38,6 +38,8 @@ class TurnResult:
     latency_ms: float
     checks: list[CheckResult]
     error: str = ""
+    grounding: str = ""  # how the answer ended: model, completed, fallback, deterministic, ...
+    retracted: bool = False  # shown text was taken back before the final answer
 
     @property
     def status(self) -> Status:
@@ -60,6 +62,8 @@ class TurnResult:
             "status": self.status,
             "passed": self.passed,
             "error": self.error,
+            "grounding": self.grounding,
+            "retracted": self.retracted,
             "checks": [c.to_json() for c in self.checks],
         }
 
@@ -122,7 +126,10 @@ class Runner:
                 break
             seen.context_facts = facts
             checks = run_checks(turn.expect, seen, self.similarity)
-            result.turns.append(TurnResult(turn.user, seen.text, seen.latency_ms, checks))
+            ending = (str(seen.done.get("grounding", "")), seen.retracted)
+            result.turns.append(
+                TurnResult(turn.user, seen.text, seen.latency_ms, checks, "", *ending)
+            )
         return result
 
     def _turn(
@@ -148,6 +155,7 @@ class Runner:
             citations=[d for n, d in events if n == "citation"],
             latency_ms=(time.perf_counter() - started) * 1000,
             guards=[d for n, d in events if n == "guard"],
+            retracted=any(n == "grounding" and d.get("retract") for n, d in events),
             stored=stored_texts(self.client, done.get("trace_id")),
             logs=tap.lines,
         )

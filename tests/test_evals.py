@@ -290,3 +290,15 @@ def test_the_rasa_suite_is_read_from_the_source_tree_under_its_notice() -> None:
     assert "GPL-3.0" in notice and "RasaHQ/financial-demo" in notice
     assert "GNU GENERAL PUBLIC LICENSE" in (GOLDEN_DIR / "rasa" / "LICENSE").read_text()
     assert "Apache" not in (GOLDEN_DIR / "rasa" / "rasa_financial_demo.yaml").read_text()[:200]
+
+
+def test_the_report_counts_how_answers_ended() -> None:
+    result = ConversationResult(conversation("ends", ("hi", {}), ("hi", {}), ("hi", {})))
+    result.turns += [
+        TurnResult("hi", "a", 1.0, [], "", "model"),
+        TurnResult("hi", "b", 1.0, [], "", "fallback", True),
+        TurnResult("hi", "c", 1.0, [], "", "completed"),
+    ]
+    report = summarise([result], "test", 1.0)
+    assert report["answers"] == {"model": 1, "fallback": 1, "completed": 1, "retracted": 1}
+    assert headline(report).endswith("; answers model 1, completed 1, fallback 1, retracted 1")
