@@ -51,52 +51,47 @@ def train_router(
     say(f"fit {len(splits.fit)}, tune {len(splits.tune)}, report {len(splits.report)} examples")
     cache = (cache_dir or settings.var_dir / "cache" / "router") / EMBEDDING_CACHE
     embed = cached_embedder(cache, say)
-    model, parts = fit(splits, embed, say)
-    temperature = fit_temperature(parts["tune"])
-    oos_t, min_conf = tune_thresholds(parts["tune"], temperature)
-    card = _card(splits, model, parts, (temperature, oos_t, min_conf), per_intent, started)
+    vectors = {n: embed([e.text for e in getattr(splits, n)]) for n in ("fit", "tune", "report")}
+    first = fit_head(splits.fit, vectors["fit"], say)
+    tune = _labelled(first, splits.tune, vectors["tune"])
+    temperature = fit_temperature(tune)
+    oos_t, min_conf = tune_thresholds(tune, temperature)
+    say("refitting the head on fit + tune")
+    head = fit_head(splits.fit + splits.tune, np.vstack([vectors["fit"], vectors["tune"]]), say)
+    parts = {"tune": tune, "report": _labelled(head, splits.report, vectors["report"])}
+    card = _card(splits, head, parts, (temperature, oos_t, min_conf), per_intent, started)
     final = RouterModel(
-        model.classes, model.coef, model.intercept, model.vectorizers,
+        head.classes, head.coef, head.intercept, head.vectorizers,
         temperature, oos_t, min_conf, card,
     )  # fmt: skip
     final.save(out_dir or router_dir(settings))
     return final.card
 
 
-def fit(splits: Splits, embed: Embed, say: Say) -> tuple[RouterModel, dict[str, Labelled]]:
-    """The fitted head (temperature 1, no thresholds) and the logits of the tune and report
-    splits."""
+def fit_head(rows: list[Example], vectors: np.ndarray, say: Say) -> RouterModel:
+    """TF-IDF vectorizers and the logistic head fitted on rows (temperature 1, no
+    thresholds)."""
     from sklearn.linear_model import LogisticRegression
 
-    texts = {n: [e.text for e in getattr(splits, n)] for n in ("fit", "tune", "report")}
-    vectors = {n: embed(t) for n, t in texts.items()}
+    texts = [e.text for e in rows]
     vectorizers = {
-        name: vectorizer(analyzer, ngrams, min_df=CHAR_MIN_DF).fit(texts["fit"])
+        name: vectorizer(analyzer, ngrams, min_df=CHAR_MIN_DF).fit(texts)
         for name, analyzer, ngrams in TEXT_FEATURES
     }
     draft = RouterModel([], np.zeros(0), np.zeros(0), vectorizers, 1.0, 1.0, 0.0, {})
-    say("fitting the logistic head")
+    say(f"fitting the logistic head on {len(rows)} examples")
     head = LogisticRegression(C=C, max_iter=MAX_ITER, random_state=SEED)
-    weights = [PROJECT_WEIGHT if e.source == "project" else 1.0 for e in splits.fit]
-    head.fit(
-        draft.features(texts["fit"], vectors["fit"]),
-        [e.intent for e in splits.fit],
-        sample_weight=weights,
-    )
-    model = RouterModel(
+    weights = [PROJECT_WEIGHT if e.source == "project" else 1.0 for e in rows]
+    head.fit(draft.features(texts, vectors), [e.intent for e in rows], sample_weight=weights)
+    return RouterModel(
         [str(c) for c in head.classes_], head.coef_.astype(np.float32),
         head.intercept_.astype(np.float32), vectorizers, 1.0, 1.0, 0.0, {},
     )  # fmt: skip
-    parts = {
-        n: _labelled(model, getattr(splits, n), texts[n], vectors[n]) for n in ("tune", "report")
-    }
-    return model, parts
 
 
-def _labelled(
-    model: RouterModel, rows: list[Example], texts: list[str], vectors: np.ndarray
-) -> Labelled:
+def _labelled(model: RouterModel, rows: list[Example], vectors: np.ndarray) -> Labelled:
     """A split's logits with its labels and sources."""
+    texts = [e.text for e in rows]
     logits = np.asarray(model.features(texts, vectors) @ model.coef.T + model.intercept)
     return Labelled(
         logits, np.array([e.intent for e in rows]), np.array([e.source for e in rows]),
@@ -146,6 +141,8 @@ def _card(
         "features": {n: len(v.vocabulary_) for n, v in model.vectorizers.items()},
         "classes": len(model.classes),
         "thresholds_tuned_on": TUNED_ON,
+        "refit": "the saved head is refitted on fit + tune after tuning; metrics_tune are of "
+        "the head fitted on fit alone, metrics_report of the saved head",
         "metrics_tune": metrics(parts["tune"], temperature, oos_t, min_conf),
         "metrics_report": metrics(parts["report"], temperature, oos_t, min_conf),
         "metrics_report_uncalibrated_ece": metrics(parts["report"], 1.0, oos_t, min_conf)["ece"],
