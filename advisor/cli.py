@@ -106,21 +106,7 @@ def ingest() -> None:
         f"added {report.added}, updated {report.updated}, removed {report.removed}, "
         f"unchanged {report.unchanged} in {report.seconds:.1f} s"
     )
-    train_rails()
-
-
-def train_rails() -> None:
-    """Train the injection classifier from the shared attack and intent data (if it changed)."""
-    from advisor.rails.injection_train import train_injection_model
-
-    with console.status("training the injection classifier (only when its data changed)"):
-        path = train_injection_model(get_settings())
-    if path is None:
-        err.print(
-            "[yellow]no attack data in the shared data dir: injection rails on heuristics only[/]"
-        )
-    else:
-        console.print(f"injection classifier: {path}")
+    cli_train.train_rails()
 
 
 @app.command()

@@ -21,7 +21,7 @@ def redact(
     ] = False,
 ) -> None:
     """Redact PII from stdin, one line per message (one result line per input line)."""
-    from advisor.rails.pii import PiiRedactor
+    from advisor.rails.pii.redactor import PiiRedactor
 
     redactor, failures = PiiRedactor.from_settings(get_settings()), 0
     for number, line in enumerate(sys.stdin, start=1):

@@ -50,6 +50,20 @@ def router(
         console.print(f"{split.removeprefix('metrics_')}: {figures}")
 
 
+def train_rails() -> None:
+    """`advisor ingest`: train the injection classifier from the shared data (if it changed)."""
+    from advisor.training.injection_train import train_injection_model
+
+    with console.status("training the injection classifier (only when its data changed)"):
+        path = train_injection_model(get_settings())
+    if path is None:
+        err.print(
+            "[yellow]no attack data in the shared data dir: injection rails on heuristics only[/]"
+        )
+    else:
+        console.print(f"injection classifier: {path}")
+
+
 def register(app: typer.Typer) -> None:
     """Add `advisor train ...` to the CLI."""
     app.add_typer(train_app, name="train")

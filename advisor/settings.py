@@ -52,7 +52,7 @@ class RailsSettings(BaseModel):
     # How long a session's pseudonym vault (placeholder -> the customer's own value) lives.
     vault_ttl_s: int = 3600
     vault_max_sessions: int = 10_000
-    # The injection classifier (advisor.rails.injection_train); None: var_dir/rails/.
+    # The injection classifier (advisor/training/injection_train.py); None: var_dir/rails/.
     injection_model: Path | None = None
     # Block threshold on the classifier's score; None: the one calibrated in training.
     injection_threshold: float | None = None

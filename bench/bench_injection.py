@@ -14,13 +14,13 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from advisor.rails.injection import InjectionDetector, default_embed, model_path
-from advisor.rails.injection_data import load_corpus
-from advisor.rails.injection_eval import Tally, evaluate, latency_ms
-from advisor.rails.injection_rules import load_patterns
-from advisor.rails.injection_train import CachedEmbed, train_model
+from advisor.rails.injection.detector import InjectionDetector, default_embed, model_path
+from advisor.rails.injection.rules import load_patterns
 from advisor.settings import Settings
+from advisor.training.injection_data import load_corpus
+from advisor.training.injection_train import CachedEmbed, train_model
 from bench.report import replace_section
+from evals.injection_eval import Tally, evaluate, latency_ms
 
 BEGIN, END = "<!-- bench_injection:begin -->", "<!-- bench_injection:end -->"
 

@@ -95,7 +95,7 @@ def vanilla_analyzer() -> Analyzer:
 
 def ours_analyzer() -> Analyzer:
     """Our redactor (`advisor.rails.pii`): entities with `.type .start .end .score`."""
-    from advisor.rails.pii import PiiRedactor
+    from advisor.rails.pii.redactor import PiiRedactor
     from advisor.settings import get_settings
 
     redactor = PiiRedactor.from_settings(get_settings())

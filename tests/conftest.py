@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from advisor.api.app import create_app
 from advisor.auth import issue_token
-from advisor.rails.pii import PiiRedactor
+from advisor.rails.pii.redactor import PiiRedactor
 from advisor.settings import Settings
 from portfolio_context.seed import seed_bank
 from tests import fakes

@@ -201,7 +201,7 @@ def test_partial_answer_is_completed_from_the_draft(
 def test_classifier_doubt_does_not_cost_a_handoff(
     client: TestClient, auth: dict[str, str], fake: FakeBackend
 ) -> None:
-    from advisor.rails.output import Intervention
+    from advisor.rails.output.guard import Intervention
     from advisor.rails.service import Rails
 
     rails: Rails = client.app.state.services.rails  # type: ignore[attr-defined]

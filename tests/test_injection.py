@@ -14,23 +14,24 @@ from urllib.parse import quote
 import numpy as np
 import pytest
 
-from advisor.rails.injection import (
+from advisor.rails.injection.detector import (
     RULE_IN_DATA,
     RULE_SIMILAR,
     InjectionDetector,
     InjectionModel,
     Source,
 )
-from advisor.rails.injection_data import Corpus, fold_of, windows
-from advisor.rails.injection_rules import (
+from advisor.rails.injection.normalize import MAX_CHARS, MORSE, normalize
+from advisor.rails.injection.rules import (
     POLICY_FILE,
     InjectionPolicyError,
     Pattern,
     load_patterns,
 )
-from advisor.rails.injection_train import train_model
-from advisor.rails.normalize import MAX_CHARS, MORSE, normalize
+from advisor.rails.injection.text import windows
 from advisor.settings import Settings
+from advisor.training.injection_data import Corpus, fold_of
+from advisor.training.injection_train import train_model
 
 PATTERNS = load_patterns(POLICY_FILE)
 HEURISTICS = InjectionDetector(PATTERNS)

@@ -10,21 +10,21 @@ import numpy as np
 import pytest
 import spacy
 
-from advisor.rails.name_tagger import (
+from advisor.rails.pii.name_tagger import (
     LearnedNameRecognizer,
     NameTagger,
     TaggerWeights,
     learned_recognizers,
 )
-from advisor.rails.name_tagger_train import (
+from advisor.rails.pii.policy import PiiPolicy, PolicyError
+from advisor.rails.pii.redactor import PiiRedactor
+from advisor.settings import Settings
+from advisor.training.name_tagger_train import (
     Fillers,
     fill,
     read_templates,
     templates_digest,
 )
-from advisor.rails.pii import PiiRedactor
-from advisor.rails.policy import PiiPolicy, PolicyError
-from advisor.settings import Settings
 from retrieval.embeddings import shared_embedder
 
 POLICY_DIR = Path(Settings().rails.policy_dir)
@@ -106,7 +106,7 @@ def test_shipped_weights_were_trained_on_the_shipped_templates() -> None:
     assert rules is not None and 0.5 <= rules.threshold < 1
     weights = TaggerWeights.read(POLICY_DIR / rules.weights)
     assert weights.trained_on == templates_digest(POLICY_DIR), (
-        "templates.txt changed: retrain with python -m advisor.rails.name_tagger_train"
+        "templates.txt changed: retrain with python -m advisor.training.name_tagger_train"
     )
     assert weights.coef.shape == (384 + 19,) and np.isfinite(weights.coef).all()
 

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from advisor.rails.pii import PiiRedactor
-from advisor.rails.spans import _name_gap, windows
+from advisor.rails.pii.redactor import PiiRedactor
+from advisor.rails.pii.spans import _name_gap, windows
 
 # (case, text, a name that a person span must cover)
 FOUND = [

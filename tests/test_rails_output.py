@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from advisor.rails.input import InputRails
-from advisor.rails.output import OutputRails, PiiFinder, RailContext, RailViolation
-from advisor.rails.output_policy import InputPolicy, OutputPolicy
-from advisor.rails.pii import PiiRedactor
+from advisor.rails.output.guard import OutputRails, PiiFinder, RailContext, RailViolation
+from advisor.rails.output.policy import InputPolicy, OutputPolicy
+from advisor.rails.pii.redactor import PiiRedactor
 from advisor.settings import Settings
 
 POLICY_DIR = Settings().rails.policy_dir
@@ -102,7 +102,7 @@ def test_investment_answers_get_the_disclaimer(rails: OutputRails) -> None:
 @pytest.fixture(scope="module")
 def inputs() -> InputRails:
     """Input rails on patterns only (no classifier)."""
-    from advisor.rails.injection import InjectionDetector
+    from advisor.rails.injection.detector import InjectionDetector
 
     return InputRails(InputPolicy.load(POLICY_DIR), InjectionDetector.load(Settings()))
 

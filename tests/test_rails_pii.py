@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from advisor.rails.pii import PiiRedactor
-from advisor.rails.policy import PiiPolicy, PolicyError
-from advisor.rails.spans import fold
-from advisor.rails.vault import Vault, VaultStore
+from advisor.rails.pii.policy import PiiPolicy, PolicyError
+from advisor.rails.pii.redactor import PiiRedactor
+from advisor.rails.pii.spans import fold
+from advisor.rails.pii.vault import Vault, VaultStore
 
 REDACTED = [
     ("card with spaces", "my card 4111 1111 1111 1111 was declined", "4111 1111 1111 1111", "CREDIT_CARD"),

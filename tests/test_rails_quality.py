@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from advisor.rails.pii import PiiRedactor
+from advisor.rails.pii.redactor import PiiRedactor
 from evals.pii_metrics import (
     false_redactions,
     load_banking77,

@@ -11,10 +11,10 @@ import pytest
 import yaml
 
 from advisor.rails.input import InputRails
-from advisor.rails.output import OutputRails, RailContext
-from advisor.rails.output_policy import InputPolicy, OutputPolicy, known_topics
-from advisor.rails.pii import PiiRedactor
-from advisor.rails.policy import PolicyError
+from advisor.rails.output.guard import OutputRails, RailContext
+from advisor.rails.output.policy import InputPolicy, OutputPolicy, known_topics
+from advisor.rails.pii.policy import PolicyError
+from advisor.rails.pii.redactor import PiiRedactor
 from advisor.rails.service import Rails
 from advisor.settings import Settings
 from retrieval.products import product_chunks

@@ -21,7 +21,7 @@ from advisor.chat.filters import (
 from advisor.chat.guarded import guard_events, split_sentences, word_tokens
 from advisor.errors import AdvisorError
 from advisor.grounding.support import SupportChecker
-from advisor.rails.vault import Vault
+from advisor.rails.pii.vault import Vault
 
 SENTENCE_END = re.compile(r"[.!?](?=\s)|\n")
 LEAD_LABEL = re.compile(r"^\s*(draft|answer|reply|response)\s*:\s*", re.IGNORECASE)

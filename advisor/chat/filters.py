@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from advisor.grounding.support import SupportChecker
-from advisor.rails.output import Intervention, OutputRails, RailContext, RailViolation
-from advisor.rails.vault import Vault
+from advisor.rails.output.guard import Intervention, OutputRails, RailContext, RailViolation
+from advisor.rails.pii.vault import Vault
 
 RULE_UNSUPPORTED = "grounding.unsupported_sentence"
 

@@ -6,7 +6,7 @@ import re
 
 from advisor.chat import events
 from advisor.chat.events import ChatEvent
-from advisor.rails.output import Intervention
+from advisor.rails.output.guard import Intervention
 
 # A sentence ends at . ! or ? followed by a space or the end (not inside "$1,017.37"), or a newline.
 SENTENCE = re.compile(r"[^\n]*?(?:[.!?](?=\s|$)|\n|$)\s*")

@@ -13,8 +13,8 @@ import yaml
 
 from advisor.chat.citations import quoted_answer
 from advisor.grounding.selection import FOLLOW_UP, Selection
-from advisor.rails.injection import RULE_SIMILAR
-from advisor.rails.output import Intervention
+from advisor.rails.injection.detector import RULE_SIMILAR
+from advisor.rails.output.guard import Intervention
 from retrieval.search import Hit
 
 if TYPE_CHECKING:

@@ -36,7 +36,7 @@ from advisor.grounding.rules import load_rulebook
 from advisor.grounding.selection import Slots, select_facts
 from advisor.grounding.support import SupportChecker
 from advisor.llm.base import ChatMessage, GenerationRequest, LLMBackend
-from advisor.rails.output import RailContext
+from advisor.rails.output.guard import RailContext
 from advisor.rails.service import Rails, spotlight
 from advisor.settings import Settings
 from advisor.store import TurnRecord, load_session, new_session_id, recent_turns, save_turn

@@ -11,7 +11,7 @@ from advisor.chat.answer import Outcome
 from advisor.chat.plan import Plan
 from advisor.grounding.selection import Selection, Slots
 from advisor.llm.base import ChatMessage
-from advisor.rails.vault import Vault
+from advisor.rails.pii.vault import Vault
 from portfolio_context.view import Customer360
 
 if TYPE_CHECKING:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from advisor.rails.injection import InjectionDetector
-from advisor.rails.output import Intervention
-from advisor.rails.output_policy import InputPolicy
+from advisor.rails.injection.detector import InjectionDetector
+from advisor.rails.output.guard import Intervention
+from advisor.rails.output.policy import InputPolicy
 
 
 class InputRails:

@@ -11,12 +11,12 @@ from pathlib import Path
 
 from advisor.auth import signing_secret
 from advisor.grounding.verify import Verifier
-from advisor.rails.injection import RULE_IN_DATA, InjectionDetector
+from advisor.rails.injection.detector import RULE_IN_DATA, InjectionDetector
 from advisor.rails.input import InputRails
-from advisor.rails.output import Intervention, OutputRails, RailContext
-from advisor.rails.output_policy import InputPolicy, OutputPolicy
-from advisor.rails.pii import PiiRedactor
-from advisor.rails.vault import Vault, VaultStore
+from advisor.rails.output.guard import Intervention, OutputRails, RailContext
+from advisor.rails.output.policy import InputPolicy, OutputPolicy
+from advisor.rails.pii.redactor import PiiRedactor
+from advisor.rails.pii.vault import Vault, VaultStore
 from advisor.settings import Settings
 from retrieval.search import Hit
 

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from advisor.rails.injection_data import sentences, speaks_to_reader, windows
-from advisor.rails.injection_rules import Pattern, Source, first_match, load_patterns
-from advisor.rails.normalize import normalize
+from advisor.rails.injection.normalize import normalize
+from advisor.rails.injection.rules import Pattern, Source, first_match, load_patterns
+from advisor.rails.injection.text import sentences, speaks_to_reader, windows
 
 if TYPE_CHECKING:
     from advisor.settings import Settings

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from advisor.rails.injection import (
+from advisor.rails.injection.detector import (
     MAX_SENTENCES,
     Embed,
     Head,
@@ -20,15 +20,9 @@ from advisor.rails.injection import (
     default_embed,
     model_path,
 )
-from advisor.rails.injection_data import (
-    Corpus,
-    fold_of,
-    load_corpus,
-    sentences,
-    speaks_to_reader,
-    windows,
-)
-from advisor.rails.normalize import clean
+from advisor.rails.injection.normalize import clean
+from advisor.rails.injection.text import sentences, speaks_to_reader, windows
+from advisor.training.injection_data import Corpus, fold_of, load_corpus
 
 if TYPE_CHECKING:
     from advisor.settings import Settings
@@ -224,7 +218,7 @@ def fingerprint(shared: Path) -> str:
 
 
 def main() -> None:
-    """`python -m advisor.rails.injection_train [--force]`: train into var/rails/."""
+    """`python -m advisor.training.injection_train [--force]`: train into var/rails/."""
     import sys
 
     from advisor.settings import Settings

@@ -15,9 +15,9 @@ from typing import Any
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
-from advisor.rails.gazetteer import fold_name
-from advisor.rails.policy import UnknownNameRules
-from advisor.rails.spans import with_bounds
+from advisor.rails.pii.gazetteer import fold_name
+from advisor.rails.pii.policy import UnknownNameRules
+from advisor.rails.pii.spans import with_bounds
 
 # One word of a name: letters, an optional O'/D' prefix (not "I've") and one hyphenated part
 # ("Anne-Lise").

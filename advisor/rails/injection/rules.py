@@ -11,7 +11,7 @@ import yaml
 
 Source = Literal["user", "document", "memo"]
 SOURCES: tuple[Source, ...] = ("user", "document", "memo")
-POLICY_FILE = Path(__file__).resolve().parents[2] / "guardrails" / "injection.yaml"
+POLICY_FILE = Path(__file__).resolve().parents[3] / "guardrails" / "injection.yaml"
 
 
 class InjectionPolicyError(ValueError):

@@ -7,8 +7,8 @@ import re
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
-from advisor.rails.gazetteer import Gazetteer, fold_name
-from advisor.rails.policy import PersonNames
+from advisor.rails.pii.gazetteer import Gazetteer, fold_name
+from advisor.rails.pii.policy import PersonNames
 
 TOKEN = re.compile(r"[^\W\d_][\w'\-]*")
 SCORE = 0.6

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from advisor.rails.policy import PolicyError, validate_policy
+from advisor.rails.pii.policy import PolicyError, validate_policy
 
 
 class Rule(BaseModel):

@@ -7,7 +7,7 @@ see is a name that nothing announces and that the small spaCy model calls a plac
 pieces' last-layer vectors in all-MiniLM-L6-v2 (already loaded for retrieval and injection
 checks), plus a few shape features the uncased model cannot see (capitals, the text's case,
 dictionary and first-name lists, spaCy's tags of the word and its neighbours). The head is
-trained by `python -m advisor.rails.name_tagger_train` on sentences written for this project,
+trained by advisor/training/name_tagger_train.py on sentences written for this project,
 filled with Faker's people; the weights live beside the policy (guardrails/name_tagger/).
 """
 
@@ -23,9 +23,9 @@ import numpy as np
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
-from advisor.rails.gazetteer import fold_name
-from advisor.rails.policy import LearnedNameRules, PolicyError
-from advisor.rails.unknown_names import NAME_WORD, Lexicon
+from advisor.rails.pii.gazetteer import fold_name
+from advisor.rails.pii.policy import LearnedNameRules, PolicyError
+from advisor.rails.pii.unknown_names import NAME_WORD, Lexicon
 
 TokenVectors = tuple[np.ndarray, np.ndarray]  # (pieces x dim) vectors, (pieces x 2) offsets
 Vectorise = Callable[[list[str]], list[TokenVectors]]

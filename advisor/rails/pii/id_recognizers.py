@@ -8,7 +8,7 @@ from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, Reco
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import CreditCardRecognizer, IbanRecognizer
 
-from advisor.rails.policy import CueIdRules, PatternRule, PhoneRules
+from advisor.rails.pii.policy import CueIdRules, PatternRule, PhoneRules
 
 CASED = re.MULTILINE
 ID_MIN_DIGITS = 5

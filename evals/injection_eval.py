@@ -9,10 +9,11 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from advisor.rails.injection import Embed, InjectionDetector, Source
-from advisor.rails.injection_data import Corpus, fold_of, sentences
-from advisor.rails.injection_rules import Pattern
-from advisor.rails.injection_train import train_model
+from advisor.rails.injection.detector import Embed, InjectionDetector, Source
+from advisor.rails.injection.rules import Pattern
+from advisor.rails.injection.text import sentences
+from advisor.training.injection_data import Corpus, fold_of
+from advisor.training.injection_train import train_model
 
 
 @dataclass

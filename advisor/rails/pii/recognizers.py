@@ -6,15 +6,15 @@ import re
 
 from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer
 
-from advisor.rails.gazetteer import Gazetteer
-from advisor.rails.id_recognizers import (
+from advisor.rails.pii.gazetteer import Gazetteer
+from advisor.rails.pii.id_recognizers import (
     CaseFoldIbanRecognizer,
     CueIdRecognizer,
     LoosePhoneRecognizer,
     broad_card_recognizer,
 )
-from advisor.rails.names import GazetteerPersonRecognizer
-from advisor.rails.policy import PiiPolicy, StreetRules
+from advisor.rails.pii.names import GazetteerPersonRecognizer
+from advisor.rails.pii.policy import PiiPolicy, StreetRules
 
 CASED = re.MULTILINE  # capitalisation carries meaning for names and state codes
 NAME = r"[A-Z][a-z'\-]+(?:\s+[A-Z][a-z'\-]+){0,2}"

@@ -6,9 +6,9 @@ import re
 
 from presidio_analyzer import RecognizerResult
 
-from advisor.rails.policy import ZipRules
-from advisor.rails.recognizers import any_of
-from advisor.rails.spans import with_bounds
+from advisor.rails.pii.policy import ZipRules
+from advisor.rails.pii.recognizers import any_of
+from advisor.rails.pii.spans import with_bounds
 
 # Where an address sentence ends: ! ? ; after a word (not a "???" bullet), or a full stop
 # after a word (not "Apt." or "St.").

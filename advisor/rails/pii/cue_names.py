@@ -14,9 +14,9 @@ from typing import Any
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
-from advisor.rails.policy import NameCueRules
-from advisor.rails.recognizers import any_of
-from advisor.rails.unknown_names import NAME_WORD, Lexicon
+from advisor.rails.pii.policy import NameCueRules
+from advisor.rails.pii.recognizers import any_of
+from advisor.rails.pii.unknown_names import NAME_WORD, Lexicon
 
 NOUN_TAGS = ("PROPN", "NOUN", "X")  # a name's later words as the tagger sees them
 CONJUNCTIONS = ("SCONJ", "CCONJ")  # "that", "because", "but", "and" open a clause

@@ -14,7 +14,7 @@ from guardrails.validators import (
 )
 
 from advisor.grounding.claims import find_claims
-from advisor.rails.output_policy import OutputPolicy
+from advisor.rails.output.policy import OutputPolicy
 
 
 def _compile(patterns: list[str]) -> re.Pattern[str]:

@@ -1,0 +1,1 @@
+"""Injection rails: text normalisation, heuristic rules as data and the classifier detector."""

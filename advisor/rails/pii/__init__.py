@@ -1,0 +1,1 @@
+"""PII rails: recognizers, name finders, the redactor and the per-session pseudonym vault."""
