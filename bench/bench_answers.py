@@ -166,7 +166,7 @@ def render(after: list[dict[str, Any]], before: list[dict[str, Any]], argv: list
         "",
         "| topic | answers | model's words | completed | fell back |",
         "|---|---|---|---|---|",
-    ]  # noqa: E501
+    ]
     by_topic: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for turn in after:
         by_topic[str(turn["topic"])].append(turn)
