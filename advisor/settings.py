@@ -28,7 +28,7 @@ class LLMSettings(BaseModel):
     api_key: str = "not-needed"
     model_name: str = "SmolLM2-135M-Instruct"
     n_ctx: int = 2048
-    n_threads: int | None = None
+    n_threads: int | None = None  # None: all cores but one (llama_cpp_backend.default_threads)
     n_threads_batch: int | None = None
     max_tokens: int = 160
     temperature: float = 0.0

@@ -43,15 +43,22 @@ def llama_kwargs(settings: LLMSettings) -> dict[str, Any]:
     path = Path(settings.model_path) if settings.model_path else default_model_path()
     if not path.is_file():
         raise BackendUnavailable(f"GGUF model not found: {path}")
-    cores = os.cpu_count() or 1
+    threads = default_threads()
     return {
         "model_path": str(path),
         "n_ctx": settings.n_ctx,
         "seed": settings.seed,
         "verbose": False,
-        "n_threads": settings.n_threads or cores,
-        "n_threads_batch": settings.n_threads_batch or cores,
+        "n_threads": settings.n_threads or threads,
+        "n_threads_batch": settings.n_threads_batch or threads,
     }
+
+
+def default_threads() -> int:
+    """All cores but one: llama.cpp's threads spin, and beside other work on the host (the
+    embedder, the rails, another turn) all-core decoding was 30% slower than one thread on
+    2 cores, its first token 4x later (bench/bench_threads.py, BENCHMARKS.md)."""
+    return max(1, (os.cpu_count() or 1) - 1)
 
 
 def chat_stream(llm: Any, request: GenerationRequest, seed: int) -> Iterator[dict[str, Any]]:
