@@ -81,10 +81,7 @@ def retrieval_service() -> RetrievalService:
     """The retrieval service for the configured var dir, Chroma URL and shared data."""
     from retrieval.service import RetrievalService
 
-    settings = get_settings()
-    return RetrievalService(
-        settings.var_dir, settings.chroma_url, settings.shared_data_dir / "regulations"
-    )
+    return RetrievalService.from_settings(get_settings())
 
 
 @app.command()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from retrieval.chunks import Chunk
 from retrieval.index import CorpusIndex, IngestReport, Progress, chroma_client
@@ -11,6 +12,9 @@ from retrieval.products import PRODUCTS_DIR, product_chunks
 from retrieval.regulations import regulation_chunks
 from retrieval.search import Hit, HybridSearcher, IndexMissing, check_query
 from retrieval.servicing import servicing_chunks
+
+if TYPE_CHECKING:
+    from advisor.settings import Settings
 
 
 def corpus_chunks(regulations_dir: Path, products_dir: Path = PRODUCTS_DIR) -> list[Chunk]:
@@ -41,6 +45,11 @@ class RetrievalService:
         self._index: CorpusIndex | None = None
         self._searcher: HybridSearcher | None = None
         self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RetrievalService:
+        """The index under the var dir (or the Chroma server), over the shared regulations."""
+        return cls(settings.var_dir, settings.chroma_url, settings.shared_data_dir / "regulations")
 
     def index(self) -> CorpusIndex:
         """The index (created empty if it does not exist)."""

@@ -52,9 +52,7 @@ def build_services(settings: Settings, backend: LLMBackend | None = None) -> Ser
     keep_offline()
     context = ContextService.from_settings(settings)
     backend = backend or create_backend(settings.llm)
-    retrieval = RetrievalService(
-        settings.var_dir, settings.chroma_url, settings.shared_data_dir / "regulations"
-    )
+    retrieval = RetrievalService.from_settings(settings)
     rails = load_rails(settings) if settings.rails.enabled else None
     router = load_router(settings)
     chat = ChatService.from_settings(settings, context, backend, retrieval, rails, router)
