@@ -43,6 +43,7 @@ QUESTIONS = [
 async def one_turn(chat: Any, customer: str, question: str) -> dict[str, Any]:
     """How one turn ended and when its first text was visible."""
     start, first, retracted, done, reasons = time.perf_counter(), None, False, {}, []
+    late = False  # the model's text was on screen when the answer fell back
     turn = chat.prepare(customer, question, None)
     async for event in chat.stream(turn):
         if event.event == "token" and first is None:
@@ -50,6 +51,7 @@ async def one_turn(chat: Any, customer: str, question: str) -> dict[str, Any]:
         elif event.event == "grounding":
             retracted = retracted or bool(event.data.get("retract"))
             reasons.append(event.data.get("reason"))
+            late = late or (event.data.get("outcome") == "fallback" and first is not None)
         elif event.event == "done":
             done = event.data
     return {
@@ -61,6 +63,7 @@ async def one_turn(chat: Any, customer: str, question: str) -> dict[str, Any]:
         "first_visible_ms": None if first is None else first * 1000,
         "text": done.get("text", ""),
         "reasons": reasons,
+        "fell_back_after_text": late,
     }
 
 
@@ -127,6 +130,9 @@ def shares(turns: list[dict[str, Any]]) -> dict[str, float]:
         "completed": counts["completed"] / total,
         "fallback": counts["fallback"] / total,
         "retracted": sum(t["retracted"] for t in turns) / total,
+        "late": sum(t.get("fell_back_after_text", False) for t in turns) / total,
+        "left": sum(t.get("fell_back_after_text", False) and not t["retracted"] for t in turns)
+        / total,
     }
 
 
@@ -151,14 +157,17 @@ def render(after: list[dict[str, Any]], before: list[dict[str, Any]], argv: list
         f"| answers in the model's own words | {now['model']:.1%} |",
         f"| model's words completed or corrected by the draft | {now['completed']:.1%} |",
         f"| answers that fell back to the draft | {now['fallback']:.1%} |",
+        f"| answers that fell back after the model's text was shown | {now['late']:.1%} |",
         f"| answers that retracted text already shown (target 0) | {now['retracted']:.1%} |",
+        f"| answers that left the model's text on screen before the draft | {now['left']:.1%} |",
         f"| first visible text, p50 | {p50(after):.0f} ms |",
     ]
     if before:
         old = shares(before)
         lines += [
-            f"| before the change ({len(before)} turns): retracted; fell back | "
-            f"{old['retracted']:.1%}; {old['fallback']:.1%} |",
+            f"| before the change ({len(before)} turns): fell back; after text was shown; "
+            f"left that text on screen | {old['fallback']:.1%}; {old['late']:.1%}; "
+            f"{old['left']:.1%} |",
             f"| first visible text p50, now / before (target at most 1.5) | "
             f"{p50(after) / p50(before):.2f} ({p50(after):.0f} / {p50(before):.0f} ms) |",
         ]
