@@ -56,11 +56,11 @@ lint: install
 bench: install
 	$(BIN)/python bench/bench_chat.py --out BENCHMARKS.md
 
-eval: install ingest
+eval: install ingest router
 	$(BIN)/advisor eval --report reports/eval
 
 # CI: the full golden suite, failing only on conversations that regressed from the baseline.
-eval-ci: install ingest
+eval-ci: install ingest router
 	$(BIN)/advisor eval --report reports/eval --baseline evals/baseline
 
 bench-retrieval: install
