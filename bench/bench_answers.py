@@ -127,6 +127,7 @@ def shares(turns: list[dict[str, Any]]) -> dict[str, float]:
     total = len(turns) or 1
     return {
         "model": counts["model"] / total,
+        "draft": counts["deterministic"] / total,
         "completed": counts["completed"] / total,
         "fallback": counts["fallback"] / total,
         "retracted": sum(t["retracted"] for t in turns) / total,
@@ -173,15 +174,15 @@ def render(after: list[dict[str, Any]], before: list[dict[str, Any]], argv: list
         ]
     lines += [
         "",
-        "| topic | answers | model's words | completed | fell back |",
-        "|---|---|---|---|---|",
+        "| topic | answers | model's words | completed | fell back | the draft, by the rules |",
+        "|---|---|---|---|---|---|",
     ]
     by_topic: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for turn in after:
         by_topic[str(turn["topic"])].append(turn)
     for topic, turns in sorted(by_topic.items()):
         s = shares(turns)
-        cells = [f"{s[k]:.0%}" for k in ("model", "completed", "fallback")]
+        cells = [f"{s[k]:.0%}" for k in ("model", "completed", "fallback", "draft")]
         lines.append(f"| {topic} | {len(turns)} | {' | '.join(cells)} |")
     return "\n".join([*lines, "", END])
 
@@ -195,14 +196,18 @@ def main() -> None:
     parser.add_argument("--here", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help="BENCHMARKS.md to update")
     parser.add_argument("--json", type=Path, help="write every turn here")
+    parser.add_argument("--from-json", type=Path, help="render a run saved with --json")
     args = parser.parse_args()
     if args.here:
         run_here(args.customers, args.here)
         return
     after: list[dict[str, Any]] = []
     before: list[dict[str, Any]] = []
-    old = worktree(args.before) if args.before else None
-    for _ in range(args.rounds):
+    if args.from_json:
+        saved = json.loads(args.from_json.read_text())
+        after, before = saved["after"], saved["before"]
+    old = worktree(args.before) if args.before and not args.from_json else None
+    for _ in range(0 if args.from_json else args.rounds):
         if old is not None:
             before += run_child(old, args.customers)
         after += run_child(ROOT, args.customers)
