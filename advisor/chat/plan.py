@@ -55,7 +55,6 @@ ELSEWHERE = {"servicing", "out_of_scope", "conversation", "handoff"}
 # router's out-of-scope calls from 0.6 to 0.91 included "Anything due in the next few
 # weeks?" and "how do I opt out of you sharing my info".
 OUT_OF_SCOPE_CONFIDENCE = 0.95
-SURE = 0.9  # from here a servicing intent's article answers without weighing the passages
 
 
 @dataclass(frozen=True)

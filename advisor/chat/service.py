@@ -21,7 +21,6 @@ from advisor.chat.filters import MendPlaceholders, Railed, SentenceFilter, Suppo
 from advisor.chat.guarded import guard_events
 from advisor.chat.plan import (
     HELP_TEXT,
-    SURE,
     Inputs,
     Screening,
     answers_without_passages,
@@ -142,7 +141,7 @@ class ChatService:
         if not (selection or refusal or answers_without_passages(route, servicing)):
             passages = find_passages(self.retrieval, text)
         elif servicing is not None and not selection and not refusal:
-            servicing, passages = self._closer(text, servicing, route.confidence if route else 0)
+            servicing, passages = self._closer(text, servicing)
         if self.rails is not None and passages:
             passages, dropped = self.rails.screen_passages(passages)
             notes = screening.interventions + tuple(dropped)
@@ -154,16 +153,18 @@ class ChatService:
         return Turn(customer_id, sid, text, view, decide(given), history, vault)
 
     def _closer(
-        self, text: str, servicing: ServicingAnswer, confidence: float
+        self, text: str, servicing: ServicingAnswer
     ) -> tuple[ServicingAnswer | None, list[Hit]]:
-        """The servicing article, or the corpus passages when the router is not sure and they
-        answer the message better (MiniLM cosine of each with the message): the router can
-        take a product question ("the penalty for closing my CD early") for a servicing one."""
+        """The servicing article, or the corpus passages when they answer the message better
+        (MiniLM cosine of each with the message): the router, even a sure one, can take a
+        product or rule question ("a late payment reported to the credit bureau by mistake",
+        0.92) for a servicing request."""
         passages = find_passages(self.retrieval, text)
-        if not passages or self.similarity is None or confidence >= SURE:
+        if not passages or self.similarity is None:
             return servicing, []
         article = self.similarity(text, [servicing.text])[0]
-        return (servicing, []) if article >= passages[0].similarity else (None, passages)
+        closest = max(hit.similarity for hit in passages)
+        return (servicing, []) if article >= closest else (None, passages)
 
     def phrased(self, topic: str) -> bool:
         """Whether the model rewords this topic's draft: the settings, else the topic rules."""
