@@ -146,7 +146,9 @@ class Runner:
                 source.response.read()
                 raise ValueError(f"HTTP {source.response.status_code}: {source.response.text}")
             events = [(e.event, json.loads(e.data)) for e in source.iter_sse() if e.data]
-        done = next(data for name, data in events if name == "done")
+        done = next((data for name, data in events if name == "done"), None)
+        if done is None:
+            raise ValueError("the stream ended without a done event")
         observed = Observed(
             user=message,
             text=done["text"],

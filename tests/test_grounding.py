@@ -74,5 +74,3 @@ def test_claims_are_found_in_order_with_dates_first() -> None:
 def test_states_checks_one_fact() -> None:
     assert VERIFIER.states("It is $4,200.00", FACTS[0])
     assert not VERIFIER.states("It is $555.90", FACTS[0])
-
-

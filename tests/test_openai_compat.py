@@ -179,17 +179,17 @@ def broken(request: object) -> str:
     raise RuntimeError("model crashed")
 
 
-def test_a_failed_turn_is_an_error_not_an_empty_answer(
+def test_a_model_that_crashes_leaves_the_draft_not_an_empty_answer(
     api: openai.OpenAI, counting: CountingFake
 ) -> None:
     counting.script = broken
-    with pytest.raises(openai.InternalServerError):
-        ask(api, BALANCE)
+    answer = ask(api, BALANCE)
+    assert "Your checking balance is $" in (answer.choices[0].message.content or "")
     stream = api.chat.completions.create(
         model="advisor", messages=[{"role": "user", "content": BALANCE}], stream=True
     )
-    with pytest.raises(openai.APIError, match="could not be completed"):
-        list(stream)
+    text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+    assert "Your checking balance is $" in text and "crashed" not in text
 
 
 @pytest.mark.llm

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pytest
 
 from advisor.grounding.similarity import SentenceSimilarity
@@ -126,3 +127,38 @@ def test_rules_load_and_every_stance_is_named() -> None:
     assert set(rules.stances) == {"refusal", "apology", "advice", "opinion", "eligibility"}
     assert set(rules.directions) == {"up", "down"}
     assert 0 < rules.min_similarity < 1
+
+
+class CountingEmbedder:
+    """Unit vectors from a text's length and first letter; counts the texts it embeds."""
+
+    def __init__(self) -> None:
+        self.embedded: list[str] = []
+
+    def unit_vectors(self, texts: list[str]) -> np.ndarray:
+        """A unit vector per text."""
+        self.embedded += texts
+        rows = np.array([[len(t), ord(t[0]), 1.0] for t in texts], dtype=np.float32)
+        return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def test_similarity_remembers_drafts_and_survives_a_full_cache() -> None:
+    embedder = CountingEmbedder()
+    similarity = SentenceSimilarity(embedder, remember=2)
+    first = similarity("x", ["a", "b"])
+    again = similarity("x", ["a", "c"])  # the cache is full: "a" known, "c" new
+    assert first[0] == again[0] and embedder.embedded == ["x", "a", "b", "x", "c"]
+    assert len(similarity("y", ["d", "e", "d"])) == 3
+
+
+def test_the_customers_voice_is_caught_even_when_the_draft_says_ask_me() -> None:
+    draft = "You have 2 bills due in the next 30 days. You can ask me which ones are due first."
+    checker = SupportChecker(draft, [], "", AS_OF)
+    assert "customer" in checker.judge("I just got paid, and I'm planning to pay my bills.").reason
+    assert checker.judge("I'm happy to help: you have 2 bills due in the next 30 days.").supported
+
+
+def test_another_persons_name_or_relation_is_not_the_customer() -> None:
+    checker = SupportChecker(DINING_DRAFT, [DINING], "What did my wife spend?", AS_OF)
+    assert not checker.judge("<PERSON_1> spent $266.17 on dining in October 2026.").supported
+    assert not checker.judge("Your wife spent $266.17 on dining in October 2026.").supported

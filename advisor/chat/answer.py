@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
+import threading
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -23,6 +25,7 @@ from advisor.errors import AdvisorError
 from advisor.grounding.support import SupportChecker
 from advisor.rails.pii.vault import Vault
 
+log = logging.getLogger("advisor.chat")
 SENTENCE_END = re.compile(r"[.!?](?=\s)|\n")
 LEAD_LABEL = re.compile(r"^\s*(draft|answer|reply|response)\s*:\s*", re.IGNORECASE)
 
@@ -123,18 +126,25 @@ class ModelAnswer:
         self.checker, self.vault = checker, vault
 
     async def stream(
-        self, deltas: AsyncIterator[str], deadlines: Deadlines, started: float, budget: int
+        self,
+        deltas: AsyncIterator[str],
+        deadlines: Deadlines,
+        started: float,
+        budget: int,
+        cancel: threading.Event,
     ) -> AsyncIterator[ChatEvent | Outcome]:
-        """Events of the answer, then its Outcome."""
+        """Events of the answer, then its Outcome; `cancel` stops the model once it is done."""
         out, tokens, stop = Output(self.vault, started), _Counter(started), _Stop()
         try:
             async for event in self._shown(deltas, tokens, deadlines, budget, out, stop):
                 yield event
+            cancel.set()
             if not out.text.strip():
                 raise Fallback(stop.reason or "the model wrote no supported sentence")
             for item in self._finished(out, stop.reason, tokens):
                 yield item
         except Fallback as exc:
+            cancel.set()
             for event in self._fall_back(exc, out):
                 yield event
             yield self._outcome(out, "fallback", "fallback", tokens)
@@ -153,12 +163,19 @@ class ModelAnswer:
             async for sentence in sentences(tokens.count(deltas), deadlines, out):
                 if tokens.n >= budget and not _ends_sentence(sentence):
                     raise Finished("the answer was cut off at the token budget")
-                for event in out.show(run_filters(self.filters, sentence)):
+                # MiniLM and the rails run off the event loop: other turns keep streaming.
+                checked = await asyncio.to_thread(run_filters, self.filters, sentence)
+                for event in out.show(checked):
                     yield event
         except Finished as stopped:
             stop.reason = str(stopped)
+        except Fallback:
+            raise
         except AdvisorError as exc:  # the back-end failed: the draft still answers
             raise Fallback(f"the model failed: {exc}") from exc
+        except Exception as exc:  # anything else the model or a filter raised: the draft
+            log.exception("the model's answer failed")
+            raise Fallback(f"the answer failed: {type(exc).__name__}") from exc
 
     def _finished(
         self, out: Output, reason: str | None, tokens: _Counter
@@ -184,11 +201,17 @@ class ModelAnswer:
         return shown
 
     def _fall_back(self, exc: Fallback, out: Output) -> list[ChatEvent]:
-        """Retract whatever was shown and stream the draft instead."""
+        """Retract whatever was shown and stream the draft, through the rails, instead."""
         shown = [ChatEvent("guard", exc.intervention.to_json())] if exc.intervention else []
         shown.append(events.grounding("fallback", exc.reason, retract=bool(out.text)))
-        out.text = ""
-        shown += out.show(Filtered(self.checker.draft))
+        out.text, out.first_visible_s = "", None  # the final answer's first text counts
+        try:
+            checked = [run_filters(self.draft_filters, s) for s in self.checker.draft_sentences]
+        except Fallback as refused:  # the rails refuse our own draft: never expected
+            log.error("the rails refused a draft: %s", refused.reason)
+            checked = [Filtered(self.checker.draft)]
+        for sentence in checked:
+            shown += out.show(Filtered(_spaced_after(out.text, sentence.text), sentence.found))
         return shown + self._closing(out)
 
     def _closing(self, out: Output) -> list[ChatEvent]:
@@ -226,6 +249,11 @@ def _why_completed(out: Output, added: list[ChatEvent]) -> str | None:
     if any(e.event == "token" for e in added):
         why.append("the draft's sentences added for facts the model left out")
     return "; ".join(why) or None
+
+
+def _spaced_after(shown: str, sentence: str) -> str:
+    """A sentence that follows shown text, with one space between them."""
+    return f" {sentence.strip()}" if shown.strip() else sentence.strip()
 
 
 def _ends_sentence(text: str) -> bool:

@@ -249,7 +249,7 @@ class ChatService:
         deadlines = Deadlines.after(turn.created, llm.first_text_deadline_s, llm.answer_deadline_s)
         deltas = iterate_in_thread(self.backend.execute(request, cancel), cancel)
         try:
-            async for item in answer.stream(deltas, deadlines, turn.created, budget):
+            async for item in answer.stream(deltas, deadlines, turn.created, budget, cancel):
                 yield item
         finally:
             cancel.set()

@@ -32,6 +32,7 @@ class SupportRules:
     """The support rules of `support.yaml`, compiled."""
 
     acknowledgements: re.Pattern[str]
+    other_person: re.Pattern[str]
     bank_voice: re.Pattern[str]
     customer_voice: re.Pattern[str]
     attribution: re.Pattern[str]
@@ -44,6 +45,7 @@ class SupportRules:
         """Compile the rules from their YAML form."""
         return cls(
             _one(data["acknowledgements"]),
+            _one(data["other_person"]),
             _one(data["bank_voice"]),
             _one(data["customer_voice"]),
             _one(data["attribution"]),
@@ -98,6 +100,9 @@ class SupportChecker:
         """The first reason the sentence is unsupported, or SUPPORTED."""
         if self.rules.acknowledgements.fullmatch(sentence.strip()):
             return SUPPORTED
+        other = self.rules.other_person.search(sentence)
+        if other and not self.rules.other_person.search(self.draft):
+            return Verdict(False, f"speaks of someone else ({other.group(0)!r})")
         sentence = PLACEHOLDER.sub("them", sentence).strip()
         for check in (self._numbers, self._speaker, self._stances, self._content, self._periods):
             if reason := check(sentence):
