@@ -10,12 +10,10 @@ import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from advisor.chat import events
 from advisor.chat.answer import Deadlines, ModelAnswer, Outcome, deterministic
 from advisor.chat.bridge import iterate_in_thread
-from advisor.chat.citations import citation_events, find_passages, servicing_events
+from advisor.chat.citations import citation_events, servicing_events
 from advisor.chat.events import ChatEvent
 from advisor.chat.filters import MendPlaceholders, Railed, SentenceFilter, Supported
 from advisor.chat.guarded import guard_events
@@ -23,12 +21,12 @@ from advisor.chat.plan import (
     HELP_TEXT,
     Inputs,
     Screening,
-    answers_without_passages,
     decide,
     routed_elsewhere,
     routed_topic,
     trusted_route,
 )
+from advisor.chat.sources import AnswerSources, shared_embedding
 from advisor.chat.turn import Turn, done_data, route_data
 from advisor.chat.validation import clean_message
 from advisor.context_service import ContextService
@@ -42,13 +40,13 @@ from advisor.settings import Settings
 from advisor.store import TurnRecord, load_session, new_session_id, recent_turns, save_turn
 from portfolio_context.db import session_scope
 from prompts import load_prompt
-from retrieval.search import Hit
-from retrieval.servicing import ServicingAnswer, servicing_answer
 
 if TYPE_CHECKING:
     from advisor.grounding.similarity import SentenceSimilarity
-    from advisor.routing.router import Routed, Router
+    from advisor.routing.router import Router
+    from retrieval.search import Hit
     from retrieval.service import RetrievalService
+    from retrieval.servicing import ServicingAnswer
 
 log = logging.getLogger("advisor.chat")
 STOP = ["\n\n", "\nDraft:", "\nQuestion:", "<|im_end|>"]
@@ -125,7 +123,7 @@ class ChatService:
         """Screen the message (redacted from here on), route it, select facts or passages."""
         view = self.context.view(customer_id)
         screened = self.rails.screen(text, sid, view.merchants) if self.rails else None
-        routed = self.router.route(text, _shared_embedding(text)) if self.router else None
+        routed = self.router.route(text, shared_embedding(text)) if self.router else None
         route = trusted_route(routed, text)
         text = screened.text if screened else text
         refusal = screened.refusal if screened else None
@@ -136,12 +134,11 @@ class ChatService:
         )
         topic, rules = routed_topic(route), not routed_elsewhere(route)
         selection = select_facts(text, view, slots, topic, rules)
-        servicing = _servicing(route)
+        servicing: ServicingAnswer | None = None
         passages: list[Hit] = []
-        if not (selection or refusal or answers_without_passages(route, servicing)):
-            passages = find_passages(self.retrieval, text)
-        elif servicing is not None and not selection and not refusal:
-            servicing, passages = self._closer(text, servicing)
+        if not (selection or refusal):
+            sources = AnswerSources(self.retrieval, self.similarity)
+            servicing, passages = sources.for_message(text, route)
         if self.rails is not None and passages:
             passages, dropped = self.rails.screen_passages(passages)
             notes = screening.interventions + tuple(dropped)
@@ -151,20 +148,6 @@ class ChatService:
         )
         vault = screened.vault if screened else None
         return Turn(customer_id, sid, text, view, decide(given), history, vault)
-
-    def _closer(
-        self, text: str, servicing: ServicingAnswer
-    ) -> tuple[ServicingAnswer | None, list[Hit]]:
-        """The servicing article, or the corpus passages when they answer the message better
-        (MiniLM cosine of each with the message): the router, even a sure one, can take a
-        product or rule question ("a late payment reported to the credit bureau by mistake",
-        0.92) for a servicing request."""
-        passages = find_passages(self.retrieval, text)
-        if not passages or self.similarity is None:
-            return servicing, []
-        article = self.similarity(text, [servicing.text])[0]
-        closest = max(hit.similarity for hit in passages)
-        return (servicing, []) if article >= closest else (None, passages)
 
     def phrased(self, topic: str) -> bool:
         """Whether the model rewords this topic's draft: the settings, else the topic rules."""
@@ -308,17 +291,3 @@ class ChatService:
             len(turn.fact_ids),
             elapsed,
         )
-
-
-def _servicing(routed: Routed | None) -> ServicingAnswer | None:
-    """The servicing article for a servicing intent, if the knowledge base has one."""
-    if routed is None or routed.family != "servicing":
-        return None
-    return servicing_answer(routed.intent)
-
-
-def _shared_embedding(text: str) -> np.ndarray | None:
-    """The message's MiniLM sentence vector, if the rails' pass already computed it."""
-    from retrieval.embeddings import shared_embedder
-
-    return shared_embedder().remembered([text])[0]
