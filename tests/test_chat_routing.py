@@ -64,3 +64,9 @@ def test_a_greeting_gets_a_greeting(routed: TestClient) -> None:
     final = done(chat_events(routed, {}, "hello there"))
     assert final["plan"] == "reply" and final["intent"] == "greeting"
     assert "$" not in final["text"]
+
+
+def test_a_servicing_request_after_a_facts_question_is_no_follow_up(routed: TestClient) -> None:
+    first = done(chat_events(routed, {}, "What's my debt to income ratio?"))
+    second = done(chat_events(routed, {}, "my card still hasn't arrived", first["session_id"]))
+    assert second["plan"] == "servicing" and second["topic"] is None

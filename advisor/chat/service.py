@@ -19,6 +19,7 @@ from advisor.chat.filters import MendPlaceholders, Railed, SentenceFilter, Suppo
 from advisor.chat.guarded import guard_events
 from advisor.chat.plan import (
     HELP_TEXT,
+    SERVICING_CONFIDENCE,
     Inputs,
     Screening,
     decide,
@@ -43,7 +44,7 @@ from prompts import load_prompt
 
 if TYPE_CHECKING:
     from advisor.grounding.similarity import SentenceSimilarity
-    from advisor.routing.router import Router
+    from advisor.routing.router import Routed, Router
     from retrieval.search import Hit
     from retrieval.service import RetrievalService
     from retrieval.servicing import ServicingAnswer
@@ -133,7 +134,9 @@ class ChatService:
             tuple(screened.interventions) if screened else (),
         )
         topic, rules = routed_topic(route), not routed_elsewhere(route)
-        selection = select_facts(text, view, slots, topic, rules)
+        # A short servicing request ("my card still hasn't arrived") is no follow-up.
+        previous = Slots() if _servicing_request(route) else slots
+        selection = select_facts(text, view, previous, topic, rules)
         servicing: ServicingAnswer | None = None
         passages: list[Hit] = []
         if not (selection or refusal):
@@ -288,3 +291,12 @@ class ChatService:
             len(turn.fact_ids),
             elapsed,
         )
+
+
+def _servicing_request(route: Routed | None) -> bool:
+    """Whether the router is sure enough of a servicing intent to answer it with its article."""
+    return (
+        route is not None
+        and route.family == "servicing"
+        and route.confidence >= SERVICING_CONFIDENCE
+    )
