@@ -1,0 +1,105 @@
+"""Model registry: atomic staging, promotion, rollback, failed training keeps the previous."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from advisor.predict.registry import Registry, RegistryError, UnknownModel, data_hash
+
+
+def _register(reg: Registry, name: str = "offer-response", promote: bool = True) -> int:
+    """Register one version with an artefact; returns its number."""
+    with reg.stage(name, promote=promote) as stage:
+        (stage.path / "model.txt").write_text("weights", encoding="utf-8")
+        stage.meta.update(data_hash="abc", metrics={"roc_auc": 0.8}, card="# Card\n")
+    return reg.versions(name)[-1].version
+
+
+def test_staged_version_is_numbered_promoted_and_described(tmp_path: Path) -> None:
+    reg = Registry(tmp_path)
+    assert reg.promoted("offer-response") is None
+    assert _register(reg) == 1
+    current = reg.promoted("offer-response")
+    assert current is not None and current.version == 1
+    assert (current.path / "model.txt").read_text(encoding="utf-8") == "weights"
+    assert current.meta["metrics"] == {"roc_auc": 0.8} and "card" not in current.meta
+    assert current.card == "# Card\n"
+    assert json.loads((current.path / "meta.json").read_text())["data_hash"] == "abc"
+    assert reg.names() == ["offer-response"]
+
+
+def test_failed_training_registers_nothing_and_keeps_the_promoted(tmp_path: Path) -> None:
+    reg = Registry(tmp_path)
+    _register(reg)
+    with pytest.raises(ValueError), reg.stage("offer-response") as stage:
+        (stage.path / "model.txt").write_text("half", encoding="utf-8")
+        raise ValueError("bad data")
+    assert [v.version for v in reg.versions("offer-response")] == [1]
+    assert reg.promoted("offer-response").version == 1  # type: ignore[union-attr]
+    assert [p.name for p in (tmp_path / "offer-response").iterdir() if "staging" in p.name] == []
+
+
+def test_unpromoted_stage_leaves_the_pointer(tmp_path: Path) -> None:
+    reg = Registry(tmp_path)
+    _register(reg)
+    assert _register(reg, promote=False) == 2
+    assert reg.promoted("offer-response").version == 1  # type: ignore[union-attr]
+
+
+def test_rollback_returns_to_the_previously_promoted_version(tmp_path: Path) -> None:
+    reg = Registry(tmp_path)
+    for _ in range(3):
+        _register(reg)
+    reg.promote("offer-response", 1)
+    reg.promote("offer-response", 3)
+    assert reg.rollback("offer-response").version == 1
+    assert reg.rollback("offer-response").version == 3
+    assert reg.rollback("offer-response").version == 2
+    assert reg.rollback("offer-response").version == 1
+    with pytest.raises(RegistryError):
+        reg.rollback("offer-response")
+    assert reg.promoted("offer-response").version == 1  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("operation", "name", "version"),
+    [
+        ("promote", "offer-response", 9),
+        ("promote", "nope", 1),
+        ("rollback", "nope", 0),
+        ("versions", "../etc", 0),
+        ("promote", "Bad Name", 1),
+    ],
+)
+def test_unknown_names_and_versions_are_refused(
+    tmp_path: Path, operation: str, name: str, version: int
+) -> None:
+    reg = Registry(tmp_path)
+    _register(reg)
+    with pytest.raises(UnknownModel):
+        if operation == "promote":
+            reg.promote(name, version)
+        else:
+            getattr(reg, operation)(name)
+
+
+def test_concurrent_trainers_get_distinct_versions(tmp_path: Path) -> None:
+    reg = Registry(tmp_path)
+    threads = [threading.Thread(target=_register, args=(reg,)) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [v.version for v in reg.versions("offer-response")] == [1, 2, 3, 4, 5, 6]
+
+
+def test_data_hash_is_the_sha256_of_the_bytes(tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    path.write_bytes(b"a;b\n1;2\n")
+    assert data_hash(path) == data_hash(b"a;b\n1;2\n") == data_hash(str(path))
+    assert data_hash(b"") == hashlib.sha256(b"").hexdigest()
