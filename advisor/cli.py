@@ -58,12 +58,15 @@ def seed(
     seed_value: Annotated[int, typer.Option("--seed", help="Random seed")] = 42,
     as_of: Annotated[str | None, typer.Option(help="As-of date YYYY-MM-DD (default today)")] = None,
     if_empty: Annotated[bool, typer.Option(help="Only seed when the bank is empty")] = False,
+    database_url: Annotated[
+        str | None, typer.Option(help="Database to seed (default: the settings' database)")
+    ] = None,
 ) -> None:
     """Generate the deterministic synthetic bank into the database."""
     from portfolio_context.seed import seed_bank, seeded_as_of
 
     settings = get_settings()
-    url = settings.resolved_database_url
+    url = database_url or settings.resolved_database_url
     try:
         day = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
     except ValueError:

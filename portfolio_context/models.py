@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, Numeric, String
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, Numeric, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 Money = Numeric(14, 2)
@@ -33,6 +33,16 @@ class Customer(Base):
     profile: Mapped[str] = mapped_column(String(32))
     income_type: Mapped[str] = mapped_column(String(16))
     state: Mapped[str] = mapped_column(String(2))
+    # Marketing fields in the UCI Bank Marketing vocabulary (nullable for rows seeded before).
+    job: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    marital: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    education: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    in_default: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    campaign: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    pdays: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    previous: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    poutcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    hardship: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     accounts: Mapped[list[Account]] = relationship(back_populates="customer")
 
 
@@ -101,6 +111,8 @@ class CreditProfile(Base):
     open_tradelines: Mapped[int] = mapped_column(Integer)
     delinquencies_24m: Mapped[int] = mapped_column(Integer)
     inquiries_6m: Mapped[int] = mapped_column(Integer)
+    # Hidden outcome from latent stress, kept for model training only (like LifeEvent).
+    delinquent_12m: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
 
 
 class LifeEvent(Base):

@@ -6,12 +6,13 @@ import datetime as dt
 import uuid
 from collections.abc import Callable
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, inspect, select
 
-from portfolio_context.db import create_schema, session_scope
+from portfolio_context.db import create_schema, engine_for, session_scope
 from portfolio_context.models import (
     Account,
     BankMeta,
+    Base,
     CreditProfile,
     Customer,
     Holding,
@@ -31,7 +32,7 @@ def seed_bank(
     """Replace the bank's data with `customers` generated customers; returns the row count."""
     if customers < 1:
         raise ValueError("customers must be at least 1")
-    create_schema(url)
+    _upgrade_schema(url)
     rows_written = 0
     with session_scope(url) as session:
         for table in BANK_TABLES:
@@ -72,9 +73,33 @@ def _write_customer(session: object, synth: CustomerSynth) -> int:
     return count
 
 
-def seeded_as_of(url: str) -> dt.date | None:
-    """The as-of date of the seeded bank, or None when nothing is seeded."""
+def _schema_is_current(url: str) -> bool:
+    """Whether every bank table exists with every column the models declare."""
+    inspector = inspect(engine_for(url))
+    for table in [*BANK_TABLES, BankMeta]:
+        name = table.__tablename__
+        if not inspector.has_table(name):
+            return False
+        present = {column["name"] for column in inspector.get_columns(name)}
+        if not set(table.__table__.columns.keys()) <= present:
+            return False
+    return True
+
+
+def _upgrade_schema(url: str) -> None:
+    """Create the bank's tables; drop and recreate them when they predate a model column."""
+    if not _schema_is_current(url):
+        engine = engine_for(url)
+        tables = [t.__table__ for t in [*BANK_TABLES, BankMeta]]
+        Base.metadata.drop_all(engine, tables=tables)  # type: ignore[arg-type]
     create_schema(url)
+
+
+def seeded_as_of(url: str) -> dt.date | None:
+    """The as-of date of the seeded bank, or None when nothing (or an outdated schema) is seeded."""
+    create_schema(url)
+    if not _schema_is_current(url):
+        return None
     with session_scope(url) as session:
         value = session.scalar(select(BankMeta.value).where(BankMeta.key == "as_of"))
     return dt.date.fromisoformat(value) if value else None

@@ -9,6 +9,12 @@ from decimal import Decimal
 from typing import Any
 
 from portfolio_context import catalog
+from portfolio_context.synth_marketing import (
+    credit_outcome,
+    latent_stress,
+    marital_at,
+    marketing_fields,
+)
 
 PROFILES = ["saver", "debt_heavy", "balanced", "gig_worker", "pre_retiree", "young_professional"]
 EVENTS_BY_PROFILE = {
@@ -51,6 +57,8 @@ class CustomerSynth:
         self.profile = PROFILES[index % len(PROFILES)] if index < 6 else self.rng.choice(PROFILES)
         self.event = self._pick_event()
         self.salary = self._salary()
+        self.stress = latent_stress(seed, index, self.profile)
+        self.seed, self.index = seed, index
 
     def _pick_event(self) -> str | None:
         """The life event planted in this customer's data, if any."""
@@ -76,6 +84,7 @@ class CustomerSynth:
         from portfolio_context.synth_flows import FlowBuilder
 
         FlowBuilder(self, rows).build()
+        rows.credit["delinquent_12m"] = credit_outcome(self.seed, self.index, self.stress)
         return rows
 
     def _customer_row(self) -> Row:
@@ -91,4 +100,12 @@ class CustomerSynth:
             "profile": self.profile,
             "income_type": "gig" if self.profile == "gig_worker" else "salaried",
             "state": rng.choice(catalog.STATES),
+            **self._marketing(age),
         }
+
+    def _marketing(self, age: int) -> Row:
+        """The UCI-style marketing fields, from their own random streams."""
+        household = random.Random(f"{self.seed}:{self.index}:household")
+        retired = self.profile == "pre_retiree" and age >= 62 and household.random() < 0.3
+        fields = marketing_fields(self.seed, self.index, age, self.profile, self.stress, retired)
+        return {"marital": marital_at(household, age), **fields}
