@@ -1,0 +1,1 @@
+"""Moment-of-need orchestration: events, durable workflows, audit, webhooks."""
