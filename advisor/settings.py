@@ -87,6 +87,13 @@ class Settings(BaseSettings):
     max_body_bytes: int = 64_000
     history_turns: int = 1
     emergency_buffer_usd: float = 500.0
+    # Payroll -> surplus sweep (advisor/orchestration): kept in checking, and the least worth a
+    # nudge; how long a proposed action waits for the customer's confirmation.
+    sweep_buffer_usd: float = 500.0
+    sweep_min_usd: float = 100.0
+    action_ttl_s: int = 48 * 3600
+    # DBOS's system database; None: PostgreSQL when database_url is, else var_dir/dbos.sqlite.
+    workflow_database_url: str | None = None
     shared_data_dir: Path = Path(__file__).resolve().parents[2] / "shared" / "data"
     chroma_url: str | None = None
     # The intent router's model folder (`advisor train router`); None: var_dir/models/router.
