@@ -1,0 +1,133 @@
+"""Decision facts for chat: a table routed intent -> provider of the facts and draft it answers.
+
+A provider turns a decision (recommendations, a credit-limit decision) into what a "facts" plan
+needs, so the usual grounding and support checks hold the model's phrasing to it.
+
+Interface, one line per intent in PROVIDERS (register yours there):
+
+    "intent": Entry("package.module:factory", before_topics=True|False)
+    factory(settings: Settings, context: ContextService) -> Provider      # built once, lazily
+    Provider = (customer_id: str, view: Customer360, message: str) -> DecisionDraft | None
+
+`message` is the redacted customer text; return None to let the turn go the usual way.
+`DecisionDraft(topic, facts, draft, trace_ids)`: every figure in `draft` must be one of `facts`
+(portfolio_context.facts.Fact, ids such as reco.1.action); `trace_ids` are the decision
+traces (advisor/decisions/traces.py) the answer rests on; the `done` event carries them as
+`decision_trace_ids`. With `before_topics` the provider answers before the topic patterns
+of advisor/grounding/topics.yaml; without, only when no topic pattern matches. Messages
+matching PATTERNS (decision_patterns.yaml) reach the provider even without a router.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import TYPE_CHECKING
+
+import yaml
+
+from advisor.grounding.selection import Selection, Slots
+from portfolio_context.facts import Fact
+
+if TYPE_CHECKING:
+    from advisor.context_service import ContextService
+    from advisor.routing.router import Routed
+    from advisor.settings import Settings
+    from portfolio_context.view import Customer360
+
+MIN_CONFIDENCE = 0.6  # as advisor/chat/plan.py: below this the router's intent does not decide
+
+
+@dataclass(frozen=True)
+class DecisionDraft:
+    """What a decision provider answers: topic, facts, deterministic draft and trace ids."""
+
+    topic: str
+    facts: list[Fact]
+    draft: str
+    trace_ids: tuple[str, ...] = ()
+
+
+Provider = Callable[[str, "Customer360", str], DecisionDraft | None]
+Factory = Callable[["Settings", "ContextService"], Provider]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """Where an intent's provider factory lives, and whether it outranks the topic patterns."""
+
+    factory: str  # "package.module:function"
+    before_topics: bool
+
+
+PROVIDERS: dict[str, Entry] = {
+    "savings_advice": Entry("advisor.decisions.chat_facts:recommendations", before_topics=False),
+    "life_event_planning": Entry("advisor.decisions.chat_facts:life_events", before_topics=True),
+}
+FactsFor = Callable[[bool], Selection | None]  # select_facts with (True) or without the router
+
+
+@lru_cache(maxsize=1)
+def patterns() -> dict[str, list[re.Pattern[str]]]:
+    """Message patterns that name a decision intent outright, by intent (decision_patterns.yaml)."""
+    text = resources.files("advisor.chat").joinpath("decision_patterns.yaml").read_text("utf-8")
+    loaded: dict[str, list[str]] = yaml.safe_load(text)
+    return {intent: [re.compile(p, re.I) for p in found] for intent, found in loaded.items()}
+
+
+def matched_intent(text: str) -> str | None:
+    """The decision intent whose patterns the message matches, if any."""
+    named = (i for i, found in patterns().items() if any(p.search(text) for p in found))
+    return next((i for i in named if i in PROVIDERS), None)
+
+
+def routed_intent(route: Routed | None) -> str | None:
+    """The decision intent a confident route names, if any."""
+    if route is None or route.confidence < MIN_CONFIDENCE or route.intent not in PROVIDERS:
+        return None
+    return route.intent
+
+
+class DecisionFacts:
+    """Answers decision intents in chat through the providers of PROVIDERS."""
+
+    def __init__(self, settings: Settings, context: ContextService) -> None:
+        self.settings, self.context = settings, context
+        self._providers: dict[str, Provider] = {}
+        self._lock = threading.Lock()
+
+    def provider(self, intent: str) -> Provider:
+        """The intent's provider, built on first use."""
+        with self._lock:
+            if intent not in self._providers:
+                module, name = PROVIDERS[intent].factory.split(":")
+                factory: Factory = getattr(importlib.import_module(module), name)
+                self._providers[intent] = factory(self.settings, self.context)
+            return self._providers[intent]
+
+    def answer(
+        self, intent: str, customer_id: str, view: Customer360, text: str
+    ) -> tuple[Selection, tuple[str, ...]] | None:
+        """The selection and trace ids of the intent's decision, or None."""
+        found = self.provider(intent)(customer_id, view, text)
+        if found is None:
+            return None
+        return Selection(found.topic, found.facts, found.draft, Slots()), found.trace_ids
+
+    def select(
+        self, customer_id: str, view: Customer360, text: str, route: Routed | None, facts: FactsFor
+    ) -> tuple[Selection | None, tuple[str, ...]]:
+        """The turn's selection and decision trace ids: a decision where its patterns or a
+        confident route name one (after the topic patterns unless `before_topics`), else the
+        customer-facts selection as before."""
+        intent = matched_intent(text) or routed_intent(route)
+        if intent is None:
+            return facts(True), ()
+        if not PROVIDERS[intent].before_topics and (found := facts(False)) is not None:
+            return found, ()
+        return self.answer(intent, customer_id, view, text) or (facts(True), ())

@@ -1,0 +1,149 @@
+"""Credit-limit decisions: raise, keep or decline, with Regulation B principal reasons.
+
+Policy as data (credit_policy.yaml): decline rules, risk bands with their highest limit, an
+income bound and an APR. A decline, a kept limit or a raise below the amount requested is
+adverse action and carries up to four principal reasons (reg_b_reasons.yaml, Form C-1 wording):
+first the policy rules that fired, then the features with the largest risk-increasing
+contributions (exact LightGBM pred_contrib), one reason per code. A raise that meets the
+request (or the policy's step up when no amount was asked) carries none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from advisor.decisions.credit_rules import Band, CreditPolicy, Reason, ReasonCodes
+from advisor.predict.credit_features import CreditInputs
+from advisor.predict.score import Score
+
+MONTHS = Decimal("12")
+
+
+@dataclass(frozen=True)
+class CreditDecision:
+    """The outcome of one credit-limit request."""
+
+    decision: str  # raise | keep | decline
+    current_limit: Decimal
+    new_limit: Decimal | None
+    apr: Decimal | None
+    reasons: tuple[Reason, ...]
+    rules_fired: tuple[str, ...]
+    band: str
+    target_limit: Decimal
+
+    def to_json(self) -> dict[str, Any]:
+        """As the trace stores it (money as strings)."""
+        return {
+            "decision": self.decision,
+            "current_limit": str(self.current_limit),
+            "new_limit": None if self.new_limit is None else str(self.new_limit),
+            "apr": None if self.apr is None else str(self.apr),
+            "reasons": [r.to_json() for r in self.reasons],
+            "band": self.band,
+            "target_limit": str(self.target_limit),
+        }
+
+
+def target_limit(current: Decimal, requested: Decimal | None, policy: CreditPolicy) -> Decimal:
+    """The limit asked for: the request, else the current limit plus the policy's step up."""
+    if requested is not None:
+        return requested
+    return policy.floor(current + max(current * policy.step_share, policy.min_step))
+
+
+def fired_decline_rules(inputs: CreditInputs, policy: CreditPolicy) -> list[str]:
+    """The decline rules of the policy this customer meets, in the policy's order."""
+    rules = policy.decline_rules
+    checks = {
+        "hardship": inputs.hardship,
+        "in_default": inputs.in_default,
+        "recent_delinquency": inputs.values["delinquencies_24m"]
+        >= float(rules.get("recent_delinquency", {}).get("delinquencies_24m_at_least", 1)),
+        "no_credit_file": "bureau_score" in inputs.defaults_used,
+    }
+    return [name for name in rules if rules[name] and checks.get(name, False)]
+
+
+def model_reasons(score: Score, codes: ReasonCodes, policy: CreditPolicy) -> list[Reason]:
+    """Reasons from the largest risk-increasing contributions, one per code, largest first."""
+    ranked = sorted(score.contributions.items(), key=lambda item: (-item[1], item[0]))
+    hurting = [(f, c) for f, c in ranked if c >= policy.min_reason_contribution]
+    return [codes.for_feature(f, c) for f, c in (hurting or ranked[:1])]
+
+
+def principal_reasons(
+    rules: list[str], score: Score, codes: ReasonCodes, policy: CreditPolicy
+) -> tuple[Reason, ...]:
+    """Rule reasons first, then model reasons; no code twice; at most max_reasons."""
+    chosen: dict[str, Reason] = {}
+    for reason in [*(codes.for_rule(r) for r in rules), *model_reasons(score, codes, policy)]:
+        chosen.setdefault(reason.code, reason)
+    return tuple(list(chosen.values())[: policy.max_reasons])
+
+
+def decide(
+    inputs: CreditInputs,
+    current: Decimal,
+    score: Score,
+    requested: Decimal | None,
+    rules: tuple[CreditPolicy, ReasonCodes],
+) -> CreditDecision:
+    """The decision for a customer whose card limit is `current`, given the model's score."""
+    policy, codes = rules
+    target = target_limit(current, requested, policy)
+    band = policy.band_for(score.probability)
+    declined = fired_decline_rules(inputs, policy)
+    if declined or band.action == "decline":
+        fired = declined or [f"band_{band.name}_declines"]
+        reasons = principal_reasons(declined, score, codes, policy)
+        return CreditDecision(
+            "decline", current, None, None, reasons, tuple(fired), band.name, target
+        )
+    return _offer(inputs, current, score, requested, target, band, rules)
+
+
+def _offer(
+    inputs: CreditInputs,
+    current: Decimal,
+    score: Score,
+    requested: Decimal | None,
+    target: Decimal,
+    band: Band,
+    rules: tuple[CreditPolicy, ReasonCodes],
+) -> CreditDecision:
+    """Raise up to the band's and the income's bound; keep when neither allows more."""
+    policy, codes = rules
+    by_income = policy.floor(inputs.monthly_income * MONTHS * band.income_share)
+    new = min(policy.floor(target), band.max_limit, by_income)
+    binding = _binding_rules(target, band, by_income, policy)
+    apr = (
+        min(band.apr, inputs.current_apr)
+        if policy.never_reprice_up and inputs.current_apr
+        else band.apr
+    )
+    if new <= current:
+        reasons = principal_reasons(binding, score, codes, policy)
+        fired = ("keep_no_room", *binding)
+        return CreditDecision(
+            "keep", current, current, inputs.current_apr, reasons, fired, band.name, target
+        )
+    short = requested is not None and new < requested
+    reasons = principal_reasons(binding, score, codes, policy) if short else ()
+    fired = ("raise_below_request", *binding) if short else ("raise",)
+    return CreditDecision("raise", current, new, apr, reasons, fired, band.name, target)
+
+
+def _binding_rules(
+    target: Decimal, band: Band, by_income: Decimal, policy: CreditPolicy
+) -> list[str]:
+    """Which bounds hold the limit below the target: the income bound, the card's maximum."""
+    card_maximum = max(b.max_limit for b in policy.bands)
+    binding = []
+    if by_income < target and by_income <= band.max_limit:
+        binding.append("income_cap")
+    if target > card_maximum and band.max_limit == card_maximum:
+        binding.append("card_maximum")
+    return binding

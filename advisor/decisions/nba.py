@@ -1,0 +1,97 @@
+"""Next-best-action: rank the catalogue for one customer under the policy (pure, no I/O).
+
+score = propensity x eligibility x value, value = weighted customer and bank value times
+(1 + the boosts whose conditions hold). Policy rules, held products and contact caps withhold
+an action whatever its score; every withheld action is reported with the rules that fired.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from advisor.decisions.policy import Action, Boost, Policy, Signals
+from advisor.decisions.propensity import Propensity
+
+ALREADY_HELD = "already_held"
+CAP_PER_ACTION = "contact_cap_per_action"
+CAP_PER_WINDOW = "contact_cap_per_window"
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One eligible, permitted action with its score and how it was reached."""
+
+    action: Action
+    score: float
+    probability: float
+    base_value: float
+    boosts: tuple[Boost, ...]
+    propensity: Propensity | None  # None: the action's fixed prior
+
+    @property
+    def boost_total(self) -> float:
+        """Sum of the boosts that applied."""
+        return sum(b.boost for b in self.boosts)
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """The served list, and why every other action was left out."""
+
+    served: list[Ranked]
+    withheld: dict[str, list[str]] = field(default_factory=dict)  # action -> rules fired
+    ineligible: dict[str, list[str]] = field(default_factory=dict)  # action -> unmet conditions
+
+
+def withholding_rules(
+    action: Action, signals: Signals, policy: Policy, served: Mapping[str, int]
+) -> list[str]:
+    """The ids of the policy rules that withhold this action for this customer."""
+    fired = [rule.id for rule in policy.rules if rule.fires(action.kind, signals)]
+    if action.holds is not None and signals.get(f"holds.{action.holds}") is not False:
+        fired.append(ALREADY_HELD)
+    if served.get(action.id, 0) >= policy.caps.per_action:
+        fired.append(CAP_PER_ACTION)
+    return fired
+
+
+def unmet(action: Action, signals: Signals) -> list[str]:
+    """The eligibility conditions the customer does not meet (or cannot be shown to meet)."""
+    return [c.describe() for c in action.eligible if not c.holds(signals)]
+
+
+def ranked(
+    action: Action, signals: Signals, policy: Policy, propensities: Mapping[str, Propensity]
+) -> Ranked:
+    """The action's score for an eligible customer."""
+    found = propensities[action.propensity] if action.propensity else None
+    probability = found.probability if found is not None else action.prior
+    weights = policy.weights
+    base = weights["customer"] * action.value_customer + weights["bank"] * action.value_bank
+    boosts = tuple(b for b in action.boosts if b.when.holds(signals))
+    score = probability * base * (1 + sum(b.boost for b in boosts))
+    return Ranked(action, score, probability, base, boosts, found)
+
+
+def rank(
+    policy: Policy,
+    signals: Signals,
+    propensities: Mapping[str, Propensity],
+    served: Mapping[str, int],
+) -> Ranking:
+    """The customer's list: permitted, eligible actions by score, within the contact caps."""
+    result = Ranking([])
+    for action in policy.actions:
+        if fired := withholding_rules(action, signals, policy, served):
+            result.withheld[action.id] = fired
+        elif missing := unmet(action, signals):
+            result.ineligible[action.id] = missing
+        else:
+            result.served.append(ranked(action, signals, policy, propensities))
+    result.served.sort(key=lambda r: (-r.score, r.action.id))
+    room = max(0, policy.caps.per_window - sum(served.values()))
+    for capped in result.served[room : policy.list_size]:
+        result.withheld[capped.action.id] = [CAP_PER_WINDOW]
+    del result.served[min(policy.list_size, room) :]
+    return result
