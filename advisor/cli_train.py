@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from advisor import cli_credit
 from advisor.errors import AdvisorError
 from advisor.settings import get_settings
 
@@ -62,6 +63,9 @@ def train_rails() -> None:
         )
     else:
         console.print(f"injection classifier: {path}")
+
+
+train_app.command("credit-risk")(cli_credit.credit_risk)
 
 
 def register(app: typer.Typer) -> None:

@@ -13,7 +13,15 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from advisor import __version__
-from advisor.api import openai_compat, redact_routes, route_routes, routes, search_routes
+from advisor.api import (
+    credit_routes,
+    openai_compat,
+    recommendation_routes,
+    redact_routes,
+    route_routes,
+    routes,
+    search_routes,
+)
 from advisor.api.deps import Services
 from advisor.api.limits import BodySizeLimit
 from advisor.api.problems import error_responses, validation_error
@@ -88,6 +96,8 @@ def create_app(settings: Settings | None = None, backend: LLMBackend | None = No
     app.include_router(search_routes.router)
     app.include_router(redact_routes.router)
     app.include_router(route_routes.router)
+    app.include_router(recommendation_routes.router)
+    app.include_router(credit_routes.router)
     if WEB_DIR.is_dir():
         app.mount("/web", StaticFiles(directory=WEB_DIR, html=True), name="web")
         app.add_api_route("/", lambda: RedirectResponse("/web/"), include_in_schema=False)
