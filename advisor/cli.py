@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from advisor import cli_rails, cli_route, cli_train
+from advisor import cli_audit, cli_rails, cli_route, cli_train
 from advisor.errors import AdvisorError, NotFound
 from advisor.rails.offline import keep_offline
 from advisor.settings import get_settings
@@ -265,6 +265,7 @@ def eval_compare(
 cli_rails.register(app)
 cli_route.register(app)
 cli_train.register(app)
+cli_audit.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,167 @@
+"""Append-only, hash-chained audit log: one entry per state change, verifiable end to end."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import random
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import DateTime, Integer, String, Text, inspect, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from portfolio_context.db import engine_for, session_scope
+from portfolio_context.models import Base
+
+if TYPE_CHECKING:
+    from advisor.settings import Settings
+
+GENESIS = "0" * 64
+KINDS = frozenset({"event_received", "decision", "nudge", "confirmation", "execution", "contract"})
+APPEND_ATTEMPTS = 40
+PG_LOCK_KEY = 0x61756469  # "audi": one advisory lock serialises appends on PostgreSQL
+
+
+class AuditEntry(Base):
+    """One audit entry; `hash` chains it to the entry before (`prev_hash`)."""
+
+    __tablename__ = "audit_log"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[dt.datetime] = mapped_column(DateTime)  # UTC, naive
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    subject: Mapped[str] = mapped_column(String(128), index=True)
+    payload: Mapped[str] = mapped_column(Text)  # canonical JSON: sorted keys, no whitespace
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+AUDIT_TABLE = Base.metadata.tables[AuditEntry.__tablename__]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """The first entry that breaks the chain, and why."""
+
+    seq: int
+    kind: str
+    subject: str
+    reason: str
+
+
+def canonical_json(value: Any) -> str:
+    """JSON with sorted keys and no whitespace; Decimal, dates and the like as strings."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def entry_hash(
+    prev_hash: str, seq: int, at: dt.datetime, kind: str, subject: str, payload: str
+) -> str:
+    """sha256(prev_hash + canonical entry), hex."""
+    stamp = at.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    body = {"seq": seq, "at": stamp, "kind": kind, "subject": subject}
+    body["payload"] = json.loads(payload)
+    return hashlib.sha256((prev_hash + canonical_json(body)).encode()).hexdigest()
+
+
+class AuditLog:
+    """The audit log on the advisor's database (SQLite or PostgreSQL)."""
+
+    def __init__(self, database_url: str) -> None:
+        """Use (and create when missing) the audit_log table at this URL."""
+        self.url = database_url
+        _ensure_table(database_url)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AuditLog:
+        """The audit log on the configured database."""
+        return cls(settings.resolved_database_url)
+
+    def append(self, kind: str, subject: str, payload: dict[str, Any]) -> int:
+        """Append one entry and return its seq; concurrent writers are serialised."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown audit kind {kind!r}; one of {sorted(KINDS)}")
+        body = canonical_json(payload)
+        for attempt in range(APPEND_ATTEMPTS):
+            try:
+                with session_scope(self.url) as db:
+                    return self._append_in(db, kind, subject, body)
+            except (IntegrityError, OperationalError):
+                if attempt == APPEND_ATTEMPTS - 1:
+                    raise
+                time.sleep(random.uniform(0, 0.005 * (attempt + 1)))
+        raise AssertionError("unreachable")
+
+    def _append_in(self, db: Session, kind: str, subject: str, body: str) -> int:
+        """Lock, read the last entry, insert the next one (one transaction)."""
+        _lock_for_append(db)
+        last = db.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).first()
+        seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
+        at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        digest = entry_hash(prev, seq, at, kind, subject, body)
+        entry = AuditEntry(
+            seq=seq, at=at, kind=kind, subject=subject, payload=body, prev_hash=prev, hash=digest
+        )
+        db.add(entry)
+        db.flush()
+        return seq
+
+    def entries(self, after: int = 0, limit: int = 1000) -> list[AuditEntry]:
+        """Entries with seq > `after`, in order."""
+        with session_scope(self.url) as db:
+            query = select(AuditEntry).where(AuditEntry.seq > after).order_by(AuditEntry.seq)
+            return list(db.scalars(query.limit(limit)))
+
+    def check(self) -> tuple[int, Finding | None]:
+        """Walk the chain: (entries checked, the first bad entry or None)."""
+        expected_seq, expected_prev, count = 1, GENESIS, 0
+        with session_scope(self.url) as db:
+            for row in db.scalars(select(AuditEntry).order_by(AuditEntry.seq)):
+                reason = _fault(row, expected_seq, expected_prev)
+                if reason:
+                    return count, Finding(row.seq, row.kind, row.subject, reason)
+                expected_seq, expected_prev, count = row.seq + 1, row.hash, count + 1
+        return count, None
+
+    def verify(self) -> int | None:
+        """The seq of the first bad entry, or None when the whole chain holds."""
+        finding = self.check()[1]
+        return finding.seq if finding else None
+
+
+def _fault(row: AuditEntry, expected_seq: int, expected_prev: str) -> str | None:
+    """Why this row breaks the chain, or None."""
+    if row.seq != expected_seq:
+        return f"expected seq {expected_seq}, found {row.seq} (entry missing or inserted)"
+    if row.prev_hash != expected_prev:
+        return "prev_hash does not match the previous entry's hash (entry removed or reordered)"
+    try:
+        digest = entry_hash(row.prev_hash, row.seq, row.at, row.kind, row.subject, row.payload)
+    except ValueError:
+        return "payload is not valid JSON"
+    if digest != row.hash:
+        return "hash does not match the entry's content (entry edited)"
+    return None
+
+
+def _ensure_table(url: str) -> None:
+    """Create audit_log when missing; another process creating it at the same time is fine."""
+    engine = engine_for(url)
+    try:
+        Base.metadata.create_all(engine, tables=[AUDIT_TABLE])
+    except DBAPIError:
+        if not inspect(engine).has_table(AUDIT_TABLE.name):
+            raise
+
+
+def _lock_for_append(db: Session) -> None:
+    """Take the database's write lock before reading the last entry."""
+    dialect = db.get_bind().dialect.name
+    if dialect == "postgresql":
+        db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_LOCK_KEY})
+    elif dialect == "sqlite":
+        # A write that changes nothing still takes SQLite's write lock (waits on busy_timeout).
+        db.execute(text("UPDATE audit_log SET seq = seq WHERE 0"))
