@@ -94,6 +94,14 @@ class Settings(BaseSettings):
     action_ttl_s: int = 48 * 3600
     # DBOS's system database; None: PostgreSQL when database_url is, else var_dir/dbos.sqlite.
     workflow_database_url: str | None = None
+    # Events also taken from NATS JetStream when set (advisor/orchestration/nats_intake.py).
+    nats_url: str | None = None
+    nats_stream: str = "ADVISOR_EVENTS"
+    nats_durable: str = "advisor-intake"
+    # Signed webhooks to a bank's push service when set (advisor/orchestration/webhooks.py).
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    webhook_max_attempts: int = 5
     shared_data_dir: Path = Path(__file__).resolve().parents[2] / "shared" / "data"
     chroma_url: str | None = None
     # The intent router's model folder (`advisor train router`); None: var_dir/models/router.
