@@ -124,6 +124,11 @@ def train_credit_risk(registry: Registry, url: str, say: Say = lambda _m: None) 
     started = time.monotonic()
     table = load_table(url, say)
     say(f"training on {len(table.ids)} customers")
+    return register_model(registry, table, started)
+
+
+def register_model(registry: Registry, table: CreditTable, started: float) -> ModelVersion:
+    """Fit and evaluate on a table, then register the version promoted."""
     fitted = fit(table)
     metrics = evaluate(fitted, table)
     with registry.stage(MODEL_NAME) as stage:
