@@ -19,7 +19,9 @@ from sqlalchemy import delete, select, update
 
 from advisor.api.app import create_app
 from advisor.api.credit_routes import get_credit
+from advisor.context_service import ContextService
 from advisor.decisions.credit import decide
+from advisor.decisions.credit_chat import credit_limit, requested_limit
 from advisor.decisions.credit_rules import load_policy, load_reason_codes
 from advisor.decisions.credit_service import CreditService
 from advisor.decisions.traces import TraceStore
@@ -369,3 +371,38 @@ def test_no_trained_model_is_503(
         assert post(client, settings, GOOD)["status"] == 503
     finally:
         client.app.dependency_overrides.clear()  # type: ignore[attr-defined]
+
+
+# --- chat -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("Can you raise my credit limit to $8,000?", Decimal(8000)),
+        ("increase my limit by 2,000 please", Decimal(7000)),
+        ("raise my credit limit", None),
+        ("I'd like a higher limit to 12000.50", Decimal(12000)),
+    ],
+)
+def test_the_amount_a_message_asks_for(message: str, expected: Decimal | None) -> None:
+    assert requested_limit(message, Decimal(5000)) == expected
+
+
+def test_chat_states_the_decision_from_facts(settings: Settings, bank: str) -> None:
+    context = ContextService.from_settings(settings)
+    provide = credit_limit(settings, context)
+    raised = provide(GOOD, context.view(GOOD), "please raise my credit limit")
+    assert raised is not None and len(raised.trace_ids) == 1
+    shown = {f.id: f.display for f in raised.facts}
+    assert shown["credit.decision"] == "raise" and shown["credit.new_limit"] == "$6,200.00"
+    assert "$5,000.00 to $6,200.00" in raised.draft and "reasons" not in raised.draft
+    declined = provide(DELINQUENT, context.view(DELINQUENT), "raise my limit to $50,000")
+    assert declined is not None
+    facts = {f.id: str(f.value) for f in declined.facts}
+    assert facts["credit.decision"] == "decline" and "credit.new_limit" not in facts
+    assert facts["credit.reason_1"] == "Delinquent past or present credit obligations with others"
+    assert "Delinquent past or present credit obligations with others" in declined.draft
+    assert TraceStore(bank).get(declined.trace_ids[0], DELINQUENT) is not None
+    no_card = provide(NO_CARD, context.view(NO_CARD), "raise my credit limit")
+    assert no_card is not None and no_card.facts == [] and "credit card" in no_card.draft

@@ -1,0 +1,111 @@
+"""The chat provider for `credit_limit_request` (a factory of advisor/chat/decision_facts.py).
+
+The decision is made by the credit service, as on `POST /v1/credit-limit/requests`, and stored
+with its trace; chat states it from facts (credit.decision, credit.current_limit,
+credit.new_limit, credit.apr, credit.reason_1..4) in a deterministic draft.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from advisor.chat.decision_facts import DecisionDraft, Provider
+from advisor.context_service import ContextService
+from advisor.decisions.credit_service import CreditOutcome, CreditService, NoCreditCard
+from advisor.errors import BackendUnavailable, InvalidInput
+from advisor.settings import Settings
+from portfolio_context.facts import Fact
+from portfolio_context.view import Customer360
+
+CHAT_FILE = Path(__file__).with_name("credit_chat.yaml")
+TOPIC = "credit_decision"
+OTHER = "Other, specify: "
+
+
+@lru_cache(maxsize=1)
+def templates() -> dict[str, Any]:
+    """The draft templates, read once."""
+    loaded: dict[str, Any] = yaml.safe_load(CHAT_FILE.read_text("utf-8"))
+    return loaded
+
+
+def requested_limit(message: str, current: Decimal | None) -> Decimal | None:
+    """The limit a message asks for: "to $8,000" is 8000, "by $2,000" the current plus 2000."""
+    found = re.search(templates()["amount"], message, re.I)
+    if found is None:
+        return None
+    amount = Decimal(found["amount"].replace(",", ""))
+    if found["how"].lower() == "by":
+        return None if current is None else current + amount
+    return amount
+
+
+def decision_facts(outcome: CreditOutcome) -> list[Fact]:
+    """The decision as facts with ids."""
+    made, why = outcome.decision, f"credit-limit decision, trace {outcome.trace_id}"
+    facts = [
+        Fact("credit.decision", "credit-limit decision", made.decision, "text", why),
+        Fact.number("credit.current_limit", "current credit card limit", made.current_limit,
+                    "USD", why),
+    ]  # fmt: skip
+    if made.new_limit is not None and made.decision == "raise":
+        facts.append(Fact.number("credit.new_limit", "new credit card limit", made.new_limit,
+                                 "USD", why))  # fmt: skip
+    if made.apr is not None and made.decision == "raise":
+        facts.append(Fact("credit.apr", "purchase APR", f"{made.apr:.2f}%", "text", why))
+    for rank, reason in enumerate(made.reasons, 1):
+        facts.append(Fact(f"credit.reason_{rank}", f"principal reason {rank}", reason.text,
+                          "text", f"Regulation B reason {reason.code}; {why}"))  # fmt: skip
+    return facts
+
+
+def decision_draft(outcome: CreditOutcome, facts: list[Fact]) -> str:
+    """The decision, then its principal reasons, in the templates' words."""
+    made, book = outcome.decision, templates()
+    shown = {"{" + f.id + "}": f.display for f in facts}
+    key = made.decision
+    if made.decision == "raise" and made.reasons:
+        key = "raise_below_request"
+    text = str(book[key])
+    for placeholder, value in shown.items():
+        text = text.replace(placeholder, value)
+    if made.reasons:
+        said = "; ".join(r.text.removeprefix(OTHER) for r in made.reasons)
+        text += " " + str(book["reasons"]).replace("{reasons}", said)
+    return text
+
+
+def credit_limit(settings: Settings, context: ContextService) -> Provider:
+    """The provider: decide the request the message makes and answer from the decision."""
+    service = CreditService.from_settings(settings)
+
+    def provide(customer_id: str, view: Customer360, message: str) -> DecisionDraft | None:
+        limit = view.fact("credit.card_limit")
+        current = Decimal(str(limit.value)) if limit is not None else None
+        try:
+            outcome = _decided(service, customer_id, requested_limit(message, current))
+        except NoCreditCard:
+            return DecisionDraft(TOPIC, [], str(templates()["no_card"]))
+        except BackendUnavailable:
+            return None  # no model trained: the usual credit-limit reply answers
+        facts = decision_facts(outcome)
+        return DecisionDraft(TOPIC, facts, decision_draft(outcome, facts), (outcome.trace_id,))
+
+    return provide
+
+
+def _decided(service: CreditService, customer_id: str, requested: Decimal | None) -> CreditOutcome:
+    """The decision on the amount asked for; one that cannot be asked (not above the current
+    limit, over the policy maximum) is read as a request for the standard step up."""
+    try:
+        return service.request(customer_id, requested)
+    except InvalidInput:
+        if requested is None:
+            raise
+        return service.request(customer_id, None)
