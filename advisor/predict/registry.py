@@ -56,6 +56,7 @@ class Stage:
 
     path: Path
     meta: dict[str, Any] = field(default_factory=dict)
+    version: int | None = None  # set once the stage is registered
 
 
 def data_hash(path_or_bytes: Path | str | bytes) -> str:
@@ -118,12 +119,13 @@ class Registry:
         """Write a new version; on a clean exit it becomes version N+1, else nothing changes."""
         folder = self._folder(name)
         folder.mkdir(parents=True, exist_ok=True)
-        staged = Stage(Path(tempfile.mkdtemp(prefix=".staging-", dir=folder)))
+        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=folder))
+        staged = Stage(staging)
         try:
             yield staged
             self._commit(name, staged, promote)
         finally:
-            shutil.rmtree(staged.path, ignore_errors=True)
+            shutil.rmtree(staging, ignore_errors=True)
 
     def _commit(self, name: str, staged: Stage, promote: bool) -> None:
         """Number the staged folder, write its meta.json and card.md, rename it into place."""
@@ -137,6 +139,7 @@ class Registry:
                 json.dumps(meta, indent=2, sort_keys=True, default=str), encoding="utf-8"
             )
             os.rename(staged.path, folder / str(version))
+            staged.version = version
             if promote:
                 self._point(folder, version)
 
@@ -183,6 +186,10 @@ class Registry:
         if version is None or not (folder / str(version) / "meta.json").exists():
             return None
         return self._load(name, int(version))
+
+    def version(self, name: str, version: int) -> ModelVersion:
+        """One registered version; UnknownModel when there is no such version."""
+        return self._load(name, version)
 
     def versions(self, name: str) -> list[ModelVersion]:
         """Every registered version of a model, oldest first."""
