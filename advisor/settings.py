@@ -98,6 +98,7 @@ class Settings(BaseSettings):
     nats_url: str | None = None
     nats_stream: str = "ADVISOR_EVENTS"
     nats_durable: str = "advisor-intake"
+    nats_subject_root: str = "advisor.events"  # the stream takes <root>.>
     # Signed webhooks to a bank's push service when set (advisor/orchestration/webhooks.py).
     webhook_url: str | None = None
     webhook_secret: str | None = None
