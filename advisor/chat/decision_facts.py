@@ -66,8 +66,8 @@ class Entry:
 
 
 PROVIDERS: dict[str, Entry] = {
-    "savings_advice": Entry("advisor.decisions.chat_facts:recommendations", before_topics=False),
-    "life_event_planning": Entry("advisor.decisions.chat_facts:life_events", before_topics=True),
+    "savings_advice": Entry("advisor.decisions.chat_facts:advice", before_topics=False),
+    "life_event_planning": Entry("advisor.decisions.chat_facts:advice", before_topics=True),
 }
 FactsFor = Callable[[bool], Selection | None]  # select_facts with (True) or without the router
 
@@ -102,13 +102,14 @@ class DecisionFacts:
         self._lock = threading.Lock()
 
     def provider(self, intent: str) -> Provider:
-        """The intent's provider, built on first use."""
+        """The intent's provider, built on first use (once per factory)."""
+        where = PROVIDERS[intent].factory
         with self._lock:
-            if intent not in self._providers:
-                module, name = PROVIDERS[intent].factory.split(":")
+            if where not in self._providers:
+                module, name = where.split(":")
                 factory: Factory = getattr(importlib.import_module(module), name)
-                self._providers[intent] = factory(self.settings, self.context)
-            return self._providers[intent]
+                self._providers[where] = factory(self.settings, self.context)
+            return self._providers[where]
 
     def answer(
         self, intent: str, customer_id: str, view: Customer360, text: str
@@ -120,14 +121,32 @@ class DecisionFacts:
         return Selection(found.topic, found.facts, found.draft, Slots()), found.trace_ids
 
     def select(
-        self, customer_id: str, view: Customer360, text: str, route: Routed | None, facts: FactsFor
+        self,
+        customer_id: str,
+        view: Customer360,
+        text: str,
+        route: Routed | None,
+        facts: FactsFor,
+        refusal: object | None = None,
     ) -> tuple[Selection | None, tuple[str, ...]]:
-        """The turn's selection and decision trace ids: a decision where its patterns or a
-        confident route name one (after the topic patterns unless `before_topics`), else the
-        customer-facts selection as before."""
-        intent = matched_intent(text) or routed_intent(route)
-        if intent is None:
+        """The turn's selection and decision trace ids: a decision where its patterns name
+        one, or a confident route does (after the topic patterns unless `before_topics`), else
+        the customer-facts selection as before; no decision is made for a refused message."""
+        if refusal is not None:
             return facts(True), ()
-        if not PROVIDERS[intent].before_topics and (found := facts(False)) is not None:
+        named, intent = matched_intent(text), routed_intent(route)
+        if named is None and intent is None:
+            return facts(True), ()
+        first = named is not None or PROVIDERS[str(intent)].before_topics
+        if not first and (found := facts(False)) is not None:
             return found, ()
-        return self.answer(intent, customer_id, view, text) or (facts(True), ())
+        return self.answer(str(named or intent), customer_id, view, text) or (facts(True), ())
+
+
+def facts_selector(
+    text: str, view: Customer360, previous: Slots, topic: str | None, rules: bool
+) -> FactsFor:
+    """select_facts for this message, with (True) or without (False) the router's topic."""
+    from advisor.grounding.selection import select_facts
+
+    return lambda routed: select_facts(text, view, previous, topic if routed else None, rules)

@@ -14,6 +14,7 @@ from advisor.chat import events
 from advisor.chat.answer import Deadlines, ModelAnswer, Outcome, deterministic
 from advisor.chat.bridge import iterate_in_thread
 from advisor.chat.citations import citation_events, servicing_events
+from advisor.chat.decision_facts import DecisionFacts, facts_selector
 from advisor.chat.events import ChatEvent
 from advisor.chat.filters import MendPlaceholders, Railed, SentenceFilter, Supported
 from advisor.chat.guarded import guard_events
@@ -70,6 +71,7 @@ class ChatService:
         self.settings, self.context, self.backend = settings, context, backend
         self.retrieval, self.rails, self.similarity = retrieval, rails, similarity
         self.router = router
+        self.decisions = DecisionFacts(settings, context)  # recommendations, credit decisions
         self.prompt = load_prompt("answer", settings.llm.prompt_version)
         self.system = rails.system_prompt(self.prompt.system) if rails else self.prompt.system
 
@@ -136,7 +138,8 @@ class ChatService:
         topic, rules = routed_topic(route), not routed_elsewhere(route)
         # A short servicing request ("my card still hasn't arrived") is no follow-up.
         previous = Slots() if _servicing_request(route) else slots
-        selection = select_facts(text, view, previous, topic, rules)
+        pick = facts_selector(text, view, previous, topic, rules)
+        selection, decided = self.decisions.select(customer_id, view, text, route, pick, refusal)
         servicing: ServicingAnswer | None = None
         passages: list[Hit] = []
         if not (selection or refusal):
@@ -150,7 +153,9 @@ class ChatService:
             screening, selection, tuple(passages), route, servicing, self.phrased, routed
         )
         vault = screened.vault if screened else None
-        return Turn(customer_id, sid, text, view, decide(given), history, vault)
+        plan = decide(given)
+        decided = decided if plan.kind == "facts" else ()
+        return Turn(customer_id, sid, text, view, plan, history, vault, decision_trace_ids=decided)
 
     def phrased(self, topic: str) -> bool:
         """Whether the model rewords this topic's draft: the settings, else the topic rules."""

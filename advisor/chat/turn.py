@@ -31,6 +31,7 @@ class Turn:
     vault: Vault | None = None
     trace_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     created: float = field(default_factory=time.perf_counter)
+    decision_trace_ids: tuple[str, ...] = ()  # the decision traces a facts answer rests on
 
     @property
     def selection(self) -> Selection | None:
@@ -58,6 +59,7 @@ def done_data(turn: Turn, outcome: Outcome) -> dict[str, object]:
         "grounding": outcome.grounding,
         "session_id": turn.session_id,
         "trace_id": turn.trace_id,
+        "decision_trace_ids": list(turn.decision_trace_ids),
         "facts": turn.fact_ids,
         "topic": turn.plan.topic,
         "plan": turn.plan.kind,

@@ -96,13 +96,17 @@ class RecommendationService:
 
     def recommend(self, customer_id: str) -> list[Recommendation]:
         """The customer's recommendations, each traced and logged as served."""
+        return self.recommend_assessed(customer_id)[0]
+
+    def recommend_assessed(self, customer_id: str) -> tuple[list[Recommendation], Assessed]:
+        """The recommendations (traced, logged as served) and what they were decided from."""
         assessed = self.assess(customer_id)
         served = assessed.ranking.served
         payloads = [trace_payload(i, item, assessed) for i, item in enumerate(served, 1)]
         ids = self.traces.record_many(customer_id, KIND, payloads)
         pairs = list(zip(served, ids, strict=True))
         self.served.record(customer_id, [(item.action.id, t) for item, t in pairs])
-        return [recommendation(item, t, assessed.view) for item, t in pairs]
+        return [recommendation(item, t, assessed.view) for item, t in pairs], assessed
 
 
 def recommendation(item: Ranked, trace_id: str, view: Customer360) -> Recommendation:
@@ -164,5 +168,7 @@ def recommendation_part(position: int, item: Ranked, view: Customer360) -> dict[
         "rank": position, "action_id": action.id, "action": action.action,
         "product": action.product, "kind": action.kind, "propensity": action.propensity,
         "boosts": [b.code for b in item.boosts],
+        "model": item.propensity.model if item.propensity else None,
+        "model_version": item.propensity.version if item.propensity else None,
         "reasons": [r.to_json() for r in reasons_for(item, view)],
     }  # fmt: skip
