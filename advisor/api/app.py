@@ -38,6 +38,7 @@ from advisor.errors import (
 )
 from advisor.llm import create_backend
 from advisor.llm.base import LLMBackend
+from advisor.orchestration import nats_intake
 from advisor.rails.offline import keep_offline
 from advisor.rails.service import load_rails
 from advisor.routing.router import load_router
@@ -82,7 +83,9 @@ def create_app(settings: Settings | None = None, backend: LLMBackend | None = No
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.services = build_services(settings, backend)
+        intake = await nats_intake.start_from_settings(settings)  # only with ADVISOR_NATS_URL
         yield
+        await nats_intake.stop_quietly(intake)
 
     # Every route documents its 422 as ErrorBody (validation_error), not FastAPI's list.
     app = FastAPI(

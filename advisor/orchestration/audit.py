@@ -21,7 +21,10 @@ if TYPE_CHECKING:
     from advisor.settings import Settings
 
 GENESIS = "0" * 64
-KINDS = frozenset({"event_received", "decision", "nudge", "confirmation", "execution", "contract"})
+KINDS = frozenset({
+    "event_received", "event_rejected", "decision", "nudge", "confirmation", "execution",
+    "contract", "webhook",
+})  # fmt: skip
 APPEND_ATTEMPTS = 40
 PG_LOCK_KEY = 0x61756469  # "audi": one advisory lock serialises appends on PostgreSQL
 
