@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from advisor import cli_credit
+from advisor import cli_credit, cli_life_events
 from advisor.errors import AdvisorError
 from advisor.settings import get_settings
 
@@ -65,7 +65,36 @@ def train_rails() -> None:
         console.print(f"injection classifier: {path}")
 
 
+@train_app.command("offer-response")
+def offer_response(
+    campaigns: Annotated[
+        Path | None,
+        typer.Option(help="UCI Bank Marketing file (default: shared data propensity/)"),
+    ] = None,
+) -> None:
+    """Train the offer-response model on campaign history and register it promoted."""
+    from advisor.predict.registry import Registry
+    from advisor.training.offer_response_train import train_offer_response
+
+    settings = get_settings()
+    path = campaigns or settings.shared_data_dir / "propensity" / "bank_marketing_train.csv"
+    try:
+        with console.status("training the offer-response model") as status:
+            model = train_offer_response(
+                Registry.from_settings(settings), path, lambda m: status.update(m)
+            )
+    except AdvisorError as exc:
+        err.print(f"[bold red]error:[/] {exc}; nothing registered, the promoted model is unchanged")
+        raise typer.Exit(2) from None
+    meta = model.meta
+    console.print(f"offer-response v{model.version}: {model.path} ({meta['train_seconds']} s)")
+    console.print(f"calibration: {meta['calibration']['method']}")
+    for split, figures in meta["metrics"].items():
+        console.print(f"{split} hold-out: " + ", ".join(f"{k} {v}" for k, v in figures.items()))
+
+
 train_app.command("credit-risk")(cli_credit.credit_risk)
+train_app.command("life-events")(cli_life_events.life_events)
 
 
 def register(app: typer.Typer) -> None:

@@ -21,7 +21,10 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
 
 
 def calibrate(params: dict[str, Any], raw_logit: np.ndarray) -> np.ndarray:
-    """Calibrated probabilities from raw log-odds: isotonic (on the raw probability) or Platt."""
+    """Calibrated probabilities from raw log-odds: isotonic (on the raw probability), Platt or
+    identity (the model's own probability, when neither map helped on held-out folds)."""
+    if params["method"] == "identity":
+        return sigmoid(raw_logit)
     if params["method"] == "isotonic":
         x, y = np.asarray(params["x"], float), np.asarray(params["y"], float)
         return np.asarray(np.interp(sigmoid(raw_logit), x, y))

@@ -52,22 +52,37 @@ def gbm_logit(booster: lgb.Booster, x: np.ndarray) -> np.ndarray:
     return np.asarray(booster.predict(x, raw_score=True), dtype=np.float64)
 
 
-def fit_calibration(raw_logit: np.ndarray, y: np.ndarray) -> dict[str, Any]:
-    """Isotonic on the raw probability when there are enough positives, else Platt."""
-    if y.sum() >= ISOTONIC_MIN_POSITIVES:
+def _fit_map(method: str, raw_logit: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    """Fit one calibration map: identity, Platt (on log-odds) or isotonic (on probability)."""
+    if method == "isotonic":
         iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
         iso.fit(1.0 / (1.0 + np.exp(-raw_logit)), y)
-        return {
-            "method": "isotonic",
-            "x": iso.X_thresholds_.tolist(),
-            "y": iso.y_thresholds_.tolist(),
-        }
-    platt = LogisticRegression(C=1e4).fit(raw_logit[:, None], y)
-    return {
-        "method": "platt",
-        "slope": float(platt.coef_[0, 0]),
-        "intercept": float(platt.intercept_[0]),
-    }
+        return {"method": method, "x": iso.X_thresholds_.tolist(), "y": iso.y_thresholds_.tolist()}
+    if method == "platt" and 0 < y.sum() < len(y):
+        platt = LogisticRegression(C=1e4).fit(raw_logit[:, None], y)
+        slope, intercept = float(platt.coef_[0, 0]), float(platt.intercept_[0])
+        return {"method": method, "slope": slope, "intercept": intercept}
+    return {"method": "identity"}
+
+
+def fit_calibration(raw_logit: np.ndarray, y: np.ndarray, groups: np.ndarray) -> dict[str, Any]:
+    """The map (identity, Platt, isotonic when >= 30 positives) with the lowest Brier score on
+    2-fold cross-validation over customer groups, refitted on every row."""
+    methods = ["identity", "platt"]
+    if y.sum() >= ISOTONIC_MIN_POSITIVES:
+        methods.append("isotonic")
+    fold = groups % 2 == 0
+    scores = {}
+    for method in methods:
+        errors = []
+        for held in (fold, ~fold):
+            if held.all() or not held.any():
+                continue
+            params = _fit_map(method, raw_logit[~held], y[~held])
+            errors.append(float(np.mean((calibrate(params, raw_logit[held]) - y[held]) ** 2)))
+        scores[method] = float(np.mean(errors)) if errors else float("inf")
+    best = min(methods, key=lambda m: (scores[m], methods.index(m)))
+    return {**_fit_map(best, raw_logit, y), "cv_brier": {m: round(v, 6) for m, v in scores.items()}}
 
 
 def precision_at_top(p: np.ndarray, y: np.ndarray, months: np.ndarray) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sqlalchemy.exc import SQLAlchemyError
 
 from advisor.predict.life_event_features import (
     EVENTS,
@@ -21,7 +23,7 @@ from advisor.predict.life_event_features import (
 )
 from advisor.predict.registry import Registry, data_hash
 from advisor.training import life_events_fit as fit
-from advisor.training.life_events_data import Dataset, build_dataset
+from advisor.training.life_events_data import Dataset, LifeEventDataError, build_dataset
 from advisor.training.life_events_gru import GRU_PARAMS, predict_gru, train_gru
 from advisor.training.life_events_report import card, reliability_plot
 from portfolio_context.db import session_scope
@@ -43,14 +45,41 @@ class Fitted:
     metrics: dict[str, Any] = field(default_factory=dict)
 
 
+def ensure_training_bank(var_dir: Path, customers: int, say: Say) -> str:
+    """The training bank var/train/bank.db, (re)seeded when it holds fewer than `customers`."""
+    from portfolio_context.seed import seed_bank
+
+    url = f"sqlite:///{(var_dir / 'train' / 'bank.db').resolve()}"
+    if seeded_customers(url) < customers:
+        say(f"seeding a training bank of {customers} customers into {url}")
+        seed_bank(url, customers, 42, dt.date.today())
+    return url
+
+
+def seeded_customers(url: str) -> int:
+    """How many customers the bank at `url` was seeded with (0 when none)."""
+    from sqlalchemy import select
+
+    from portfolio_context.db import create_schema
+    from portfolio_context.models import BankMeta
+
+    create_schema(url)
+    with session_scope(url) as session:
+        value = session.scalar(select(BankMeta.value).where(BankMeta.key == "customers"))
+    return int(value) if value else 0
+
+
 def train_life_events(
     database_url: str, registry: Registry, say: Say = lambda _m: None, stride: int = 2
 ) -> dict[str, Any]:
     """Train on the bank at `database_url` and register a new promoted version; returns meta."""
     started = time.monotonic()
     say("loading the bank's monthly panel")
-    with session_scope(database_url) as session:
-        data = build_dataset(session, stride)
+    try:
+        with session_scope(database_url) as session:
+            data = build_dataset(session, stride)
+    except SQLAlchemyError as exc:
+        raise LifeEventDataError(f"cannot read a bank at {database_url}: {exc.args[0]}") from None
     x, names = engineered(data.panel, data.rows)
     stop = _stopping_rows(data)
     fitted = Fitted()
@@ -70,7 +99,8 @@ def train_life_events(
         _write_artefacts(stage.path, fitted, gru)
         reliability_plot(stage.path / "calibration.png", _test_probabilities(data, fitted))
         stage.meta.update(meta, card=card(meta))
-    return meta
+    promoted = registry.promoted(MODEL_NAME)
+    return {**meta, "version": promoted.version if promoted else None}
 
 
 def _subset(rows: Rows, mask: np.ndarray) -> Rows:
@@ -104,7 +134,7 @@ def _calibrate_and_choose(data: Dataset, fitted: Fitted) -> None:
         best, best_score = "gbm", -1.0
         for name in CANDIDATES:
             raw = fitted.raw[name][rows, k]
-            fitted.calibration[f"{event}/{name}"] = fit.fit_calibration(raw, y)
+            fitted.calibration[f"{event}/{name}"] = fit.fit_calibration(raw, y, data.rows.c[rows])
             score = fit.metrics(1.0 / (1.0 + np.exp(-raw)), y, data.rows.r[rows])["pr_auc"]
             if score > best_score + 0.002 or (name == "gbm" and best_score < 0):
                 best, best_score = name, score
