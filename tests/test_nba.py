@@ -138,7 +138,7 @@ class ModelScored(Propensities):
 
     def for_customer(self, session: Any, customer_id: str, as_of: dt.date) -> dict[str, Propensity]:
         found = propensities(self.policy)
-        contributions = {"mortgage_search": 1.2, "age": 0.9, "rent_payments": 0.3}
+        contributions = {"out_home_improvement_mean3": 1.2, "age": 0.9, "no_label": 0.8}
         found["life_event.home_buying"] = Propensity(
             "life_event.home_buying", 0.9, "life-events", 4, contributions, ("job",)
         )
@@ -212,10 +212,12 @@ def test_a_model_score_drives_the_rank_and_its_reasons(nba_bank: str, tmp_path: 
     assert top.action_id == "home_buying_plan"
     codes = [r.code for r in top.reasons]
     assert codes[0] == "HOME_PURCHASE_LIKELY" and "90%" in top.reasons[0].text
-    assert "MODEL_MORTGAGE_SEARCH" in codes and "MODEL_AGE" not in codes  # age is never a reason
+    assert "MODEL_OUT_HOME_IMPROVEMENT_MEAN3" in codes
+    assert "your spending on home improvement" in top.reasons[-1].text
+    assert not {"MODEL_AGE", "MODEL_NO_LABEL"} & set(codes)  # age is never a reason
     trace = TraceStore(nba_bank).get(top.trace_id, customer)
     assert trace is not None and trace["model_versions"]["life-events"] == 4
-    assert trace["contributions"]["mortgage_search"] == 1.2
+    assert trace["contributions"]["out_home_improvement_mean3"] == 1.2
     assert "life_event.home_buying:job" in trace["defaults_used"]
 
 

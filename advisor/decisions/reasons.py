@@ -88,13 +88,23 @@ def model_reasons(item: Ranked, figures: Mapping[str, str]) -> list[Reason]:
     book = templates()
     shown = [(k, v) for k, v in found.contributions.items() if v > 0 and k not in book["hidden"]]
     leading = sorted(shown, key=lambda kv: -kv[1])[: book["model_reasons"]]
-    labels = book["feature_labels"]
     return [
         Reason(f"MODEL_{name.upper()}", text, value)
         for name, value in leading
-        if (label := labels.get(name, name.replace("_", " ")))
+        if (label := feature_label(name))
         and (text := fill(book["model"], {**figures, "feature": label}))
     ]
+
+
+def feature_label(name: str) -> str | None:
+    """How a model feature is named to the customer, or None when it has no name for them."""
+    book = templates()
+    if name in book["feature_labels"]:
+        return str(book["feature_labels"][name])
+    for pattern, label in book["feature_patterns"]:
+        if found := re.match(pattern, name):
+            return found.expand(label).replace("_", " ")
+    return None
 
 
 def reason_figures(item: Ranked, view: Customer360) -> dict[str, str]:
