@@ -91,7 +91,7 @@ class CorpusIndex:
             if on_plan:
                 on_plan(len(changed))
             for start in range(0, len(changed), BATCH):
-                self._upsert(changed[start : start + BATCH])
+                self._replace(changed[start : start + BATCH], stored)
                 if progress:
                     progress(len(changed[start : start + BATCH]))
             removed = [i for i in stored if i not in wanted]
@@ -106,10 +106,13 @@ class CorpusIndex:
             time.perf_counter() - started,
         )
 
-    def _upsert(self, batch: list[Chunk]) -> None:
-        """Embed and store one batch."""
+    def _replace(self, batch: list[Chunk], stored: dict[str, str]) -> None:
+        """Embed and store one batch; a changed chunk's old entry goes first, since chroma's
+        upsert merges metadata and would keep keys the new version no longer has."""
         vectors = self.embedder.embed([c.embedding_text() for c in batch])
-        self.collection.upsert(
+        if old := [c.id for c in batch if c.id in stored]:
+            self.collection.delete(ids=old)
+        self.collection.add(
             ids=[c.id for c in batch],
             embeddings=vectors,
             documents=[c.text for c in batch],

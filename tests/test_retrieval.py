@@ -139,6 +139,15 @@ def test_incremental_ingestion_embeds_only_what_changed(tmp_path: Path) -> None:
     assert index.count() == 4
 
 
+def test_a_changed_chunk_keeps_none_of_its_old_metadata(tmp_path: Path) -> None:
+    index = CorpusIndex(chroma_client(tmp_path / "chroma", None), CountingEmbedder())
+    index.ingest([Chunk("T 1", "T 1", "Title", "Same text.", "products", {"old": "tag"})])
+    report = index.ingest([Chunk("T 1", "T 1", "Title", "Same text.", "servicing")])
+    (stored,), _ = index.chunks_and_vectors()
+    assert report.updated == 1
+    assert (stored.source, stored.metadata) == ("servicing", {})
+
+
 @pytest.mark.parametrize(
     ("query", "k", "message"),
     [
