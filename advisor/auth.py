@@ -15,7 +15,9 @@ from advisor.settings import Settings
 
 ISSUER = "trusted-advisor"
 ALGORITHM = "HS256"
-SCOPES = ("customer", "admin")
+SCOPES = ("customer", "admin", "service")
+# A service token (core banking posting events) names no customer: its subject is this.
+SERVICE_SUBJECT = "service"
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,10 @@ from fastapi.staticfiles import StaticFiles
 
 from advisor import __version__
 from advisor.api import (
+    action_routes,
     credit_routes,
+    event_routes,
+    notification_routes,
     openai_compat,
     recommendation_routes,
     redact_routes,
@@ -38,7 +41,7 @@ from advisor.errors import (
 )
 from advisor.llm import create_backend
 from advisor.llm.base import LLMBackend
-from advisor.orchestration import nats_intake
+from advisor.orchestration import nats_intake, runtime
 from advisor.rails.offline import keep_offline
 from advisor.rails.service import load_rails
 from advisor.routing.router import load_router
@@ -83,9 +86,12 @@ def create_app(settings: Settings | None = None, backend: LLMBackend | None = No
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.services = build_services(settings, backend)
-        intake = await nats_intake.start_from_settings(settings)  # only with ADVISOR_NATS_URL
+        app.state.orchestration = runtime.start(settings)  # DBOS: recovers pending workflows
+        events = app.state.orchestration.events
+        intake = await nats_intake.start_from_settings(settings, events)  # with ADVISOR_NATS_URL
         yield
         await nats_intake.stop_quietly(intake)
+        runtime.stop(app.state.orchestration)
 
     # Every route documents its 422 as ErrorBody (validation_error), not FastAPI's list.
     app = FastAPI(
@@ -99,6 +105,8 @@ def create_app(settings: Settings | None = None, backend: LLMBackend | None = No
     app.include_router(search_routes.router)
     app.include_router(redact_routes.router)
     app.include_router(route_routes.router)
+    for orchestration_router in (event_routes, action_routes, notification_routes):
+        app.include_router(orchestration_router.router)
     app.include_router(recommendation_routes.router)
     app.include_router(credit_routes.router)
     if WEB_DIR.is_dir():

@@ -1,11 +1,109 @@
-"""Payroll -> surplus sweep workflow (being built)."""
+"""Payroll -> surplus sweep: the nudge and the pending transfer a payday proposes."""
 
 from __future__ import annotations
 
-from advisor.orchestration.workflows import workflow
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import update
+
+from advisor.orchestration import ledger
+from advisor.orchestration.actions import ActionService, Proposal
+from advisor.orchestration.events import AuditSink
+from advisor.orchestration.notifications import NewNotification, NotificationService
+from advisor.orchestration.surplus import POLICY, Surplus, surplus
+from advisor.orchestration.tables import BankEventRow, utcnow
+from portfolio_context.db import session_scope
+from portfolio_context.facts import Fact, say_date
+from portfolio_context.view import load_ledger
+
+if TYPE_CHECKING:
+    from advisor.orchestration.tables import ActionRow
 
 
-@workflow("payroll_sweep")
-def payroll_sweep(event_id: str) -> str:
-    """Placeholder until the sweep lands: records nothing."""
-    return "pending"
+@dataclass(frozen=True)
+class SweepPolicy:
+    """The settings the sweep reads: buffer, least amount worth a nudge, how long it waits."""
+
+    buffer: Decimal
+    threshold: Decimal
+    ttl_s: int
+
+
+class SweepService:
+    """Computes a payday's surplus and proposes moving it; every step can safely run again."""
+
+    def __init__(
+        self, database_url: str, policy: SweepPolicy, actions: ActionService,
+        notifications: NotificationService, audit: AuditSink | None = None,
+    ) -> None:  # fmt: skip
+        self.url = database_url
+        self.policy = policy
+        self.actions = actions
+        self.notifications = notifications
+        self.audit = audit
+
+    def propose(self, event_id: str) -> dict[str, Any] | None:
+        """The pending transfer for this payday ({action_id, wait_s}), or None (no surplus)."""
+        with session_scope(self.url) as db:
+            event = db.get(BankEventRow, event_id)
+            assert event is not None, f"unknown event {event_id}"
+            _, books = load_ledger(db, event.customer_id, event.occurred_at.date())
+            source = ledger.account_of(db, event.customer_id, POLICY["source_kind"])
+            target = ledger.account_of(db, event.customer_id, POLICY["destination_kind"])
+        if source is None or target is None:
+            return None
+        found = surplus(books, self.policy.buffer, event.description)
+        if found.amount < self.policy.threshold or found.amount <= 0:
+            return None
+        deposit = Fact.number("sweep.deposit", "pay received", event.amount, "USD",
+                              f"event {event.id}")  # fmt: skip
+        action, created = self.actions.propose(Proposal(
+            event.customer_id, "transfer", found.amount, source.id, target.id,
+            f"sweep:{event.id}", self.policy.ttl_s, event.id, event.id,
+        ))  # fmt: skip
+        if created:
+            self._nudge(event, action, found, deposit, target.name)
+        wait = (action.expires_at - utcnow()).total_seconds()
+        return {"action_id": action.id, "wait_s": max(wait, 0.0)}
+
+    def _nudge(self, event: BankEventRow, action: ActionRow, found: Surplus, deposit: Fact,
+               destination: str) -> None:  # fmt: skip
+        """The notification naming amount, destination and why; audited as a nudge."""
+        facts = (deposit, *found.facts)
+        self.notifications.create(NewNotification(
+            event.customer_id, "surplus_sweep", f"{found.fact('sweep.surplus').display} "
+            f"could earn more in {destination}", nudge_text(found, deposit, destination, action),
+            f"nudge:{event.id}", facts, event.id, action.id,
+        ))  # fmt: skip
+        if self.audit is not None:
+            self.audit.append("nudge", f"event/{event.id}", {
+                "customer_id": event.customer_id, "action_id": action.id,
+                "amount": str(found.amount), "facts": [f.id for f in facts],
+            })  # fmt: skip
+
+    def record_outcome(self, event_id: str, outcome: str) -> str:
+        """Write how the event's workflow ended."""
+        with session_scope(self.url) as db:
+            db.execute(
+                update(BankEventRow).where(BankEventRow.id == event_id).values(outcome=outcome)
+            )
+        return outcome
+
+
+def nudge_text(found: Surplus, deposit: Fact, destination: str, action: ActionRow) -> str:
+    """The nudge's words: every figure is one of the facts shown with it."""
+    show = {f.id: f.display for f in found.facts}
+    seasonal = found.fact("sweep.seasonal_extra")
+    season = f", {show['sweep.seasonal_extra']} of extra spending you usually have this month"
+    expires = action.expires_at.replace(tzinfo=dt.UTC)
+    return (
+        f"Your pay of {deposit.display} has arrived. After {show['sweep.bills_before_payday']} "
+        f"of bills and {show['sweep.debt_minimums']} of minimum debt payments due before your "
+        f"next payday on {say_date(found.next_payday)}, a {show['sweep.buffer']} buffer"
+        f"{season if Decimal(seasonal.value) > 0 else ''}, {show['sweep.surplus']} in checking "
+        f"is spare. Move {show['sweep.surplus']} to {destination}? Confirm or decline by "
+        f"{say_date(expires.date())}; nothing moves until you confirm."
+    )

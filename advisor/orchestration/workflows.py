@@ -2,13 +2,33 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dbos import DBOS, SetWorkflowID
 
-# name -> workflow function; filled by the modules that define workflows (see sweep.py).
+if TYPE_CHECKING:
+    from advisor.orchestration.runtime import Orchestration
+
+DECISION_TOPIC = "decision"
+# name -> workflow function; events.yaml names the workflow an event type starts.
 WORKFLOWS: dict[str, Callable[..., Any]] = {}
+_services: list[Orchestration] = []  # the running orchestration the steps work with
+
+
+def bind(services: Orchestration | None) -> None:
+    """Give the steps their services (at launch, before DBOS recovers pending workflows)."""
+    _services.clear()
+    if services is not None:
+        _services.append(services)
+
+
+def services() -> Orchestration:
+    """The services of the running orchestration."""
+    if not _services:
+        raise RuntimeError("orchestration is not running (advisor.orchestration.runtime)")
+    return _services[0]
 
 
 def workflow(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -27,8 +47,41 @@ class DbosStarter:
 
     def start(self, workflow: str, workflow_id: str) -> None:
         """Start `workflow` with id `workflow_id` (DBOS returns the existing run for a known id)."""
-        from advisor.orchestration import sweep  # noqa: F401  registers the workflows
-
-        func = WORKFLOWS[workflow]
         with SetWorkflowID(workflow_id):
-            DBOS.start_workflow(func, workflow_id)
+            DBOS.start_workflow(WORKFLOWS[workflow], workflow_id)
+
+
+def wake(workflow_id: str, action_id: str, status: str) -> None:
+    """Deliver a decided action's status to the workflow waiting on it (once per action)."""
+    DBOS.send(workflow_id, {"action_id": action_id, "status": status}, DECISION_TOPIC,
+              idempotency_key=f"decision:{action_id}")  # fmt: skip
+
+
+@DBOS.step()
+async def propose_sweep(event_id: str) -> dict[str, Any] | None:
+    """Step: compute the surplus and propose the transfer (idempotent by the event id)."""
+    return await asyncio.to_thread(services().sweeps.propose, event_id)
+
+
+@DBOS.step()
+async def expire_action(action_id: str) -> str:
+    """Step: the wait ran out; expire the action unless a decision got there first."""
+    return (await asyncio.to_thread(services().actions.expire, action_id)).status
+
+
+@DBOS.step()
+async def record_outcome(event_id: str, outcome: str) -> str:
+    """Step: write how the event's workflow ended."""
+    return await asyncio.to_thread(services().sweeps.record_outcome, event_id, outcome)
+
+
+# Workflows are coroutines: a wait of days holds no thread, and stopping DBOS ends it at once.
+@workflow("payroll_sweep")
+async def payroll_sweep(event_id: str) -> str:
+    """Payday -> surplus -> nudge and pending transfer -> durable wait for the decision."""
+    proposed = await propose_sweep(event_id)
+    if proposed is None:
+        return await record_outcome(event_id, "no_surplus")
+    message = await DBOS.recv_async(DECISION_TOPIC, timeout_seconds=proposed["wait_s"])
+    status = message["status"] if message else await expire_action(proposed["action_id"])
+    return await record_outcome(event_id, status)

@@ -1,0 +1,232 @@
+"""Confirmed actions: pending until the customer decides; executed on the ledger exactly once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from advisor.errors import InvalidInput, NotFound
+from advisor.orchestration import ledger
+from advisor.orchestration.events import AuditSink
+from advisor.orchestration.tables import ActionRequest, ActionRow, create_tables, utcnow
+from portfolio_context.db import session_scope
+from portfolio_context.models import Account
+
+if TYPE_CHECKING:
+    from advisor.settings import Settings
+
+log = logging.getLogger(__name__)
+DECISIONS = ("confirm", "decline")
+# Called after a decision is committed: (workflow id, action id, final status).
+Waker = Callable[[str, str, str], None]
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """What a workflow (or the chat) proposes; `source_key` makes proposing idempotent."""
+
+    customer_id: str
+    kind: str
+    amount: Decimal
+    from_account: str
+    to_account: str
+    source_key: str
+    ttl_s: int
+    event_id: str | None = None
+    workflow_id: str | None = None
+
+
+def action_json(row: ActionRow) -> dict[str, Any]:
+    """The action as the API shows it."""
+    return {
+        "id": row.id, "kind": row.kind,
+        "amount": f"{row.amount:.2f}" if row.amount is not None else None,
+        "from_account": row.from_account, "to_account": row.to_account, "status": row.status,
+        "expires_at": _iso(row.expires_at), "created_at": _iso(row.created_at),
+        "decided_at": _iso(row.decided_at) if row.decided_at else None,
+        "reason": row.reason, "event_id": row.event_id,
+    }  # fmt: skip
+
+
+def _iso(when: dt.datetime) -> str:
+    """Naive UTC as ISO 8601 with Z."""
+    return when.replace(microsecond=0).isoformat() + "Z"
+
+
+class ActionService:
+    """Proposes, lists, confirms, declines and expires actions."""
+
+    def __init__(self, database_url: str, audit: AuditSink | None = None) -> None:
+        self.url = database_url
+        self.audit = audit
+        self.wakers: list[Waker] = []
+        create_tables(database_url)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ActionService:
+        """The service on the configured bank, auditing to the audit log."""
+        from advisor.orchestration.audit import AuditLog
+
+        return cls(settings.resolved_database_url, AuditLog.from_settings(settings))
+
+    def propose(self, proposal: Proposal) -> tuple[ActionRow, bool]:
+        """A pending action, once per source key (a re-run step gets the first one, False)."""
+        row = ActionRow(
+            id=f"act_{uuid.uuid4().hex[:20]}", customer_id=proposal.customer_id,
+            kind=proposal.kind, amount=proposal.amount, from_account=proposal.from_account,
+            to_account=proposal.to_account, status="pending", reason=None,
+            expires_at=utcnow() + dt.timedelta(seconds=proposal.ttl_s),
+            source_key=proposal.source_key, event_id=proposal.event_id,
+            workflow_id=proposal.workflow_id, created_at=utcnow(),
+        )  # fmt: skip
+        try:
+            with session_scope(self.url) as db:
+                db.add(row)
+        except IntegrityError:
+            with session_scope(self.url) as db:
+                found = db.scalar(select(ActionRow).where(ActionRow.source_key == row.source_key))
+            assert found is not None
+            return found, False
+        return row, True
+
+    def for_customer(self, customer_id: str) -> list[ActionRow]:
+        """The customer's actions, newest first, expired ones marked so."""
+        self.expire_due(customer_id)
+        with session_scope(self.url) as db:
+            query = select(ActionRow).where(ActionRow.customer_id == customer_id)
+            return list(db.scalars(query.order_by(ActionRow.created_at.desc(), ActionRow.id)))
+
+    def get(self, customer_id: str, action_id: str) -> ActionRow:
+        """One of the customer's actions (NotFound for another customer's)."""
+        with session_scope(self.url) as db:
+            row = db.get(ActionRow, action_id)
+        if row is None or row.customer_id != customer_id:
+            raise NotFound(f"no action {action_id!r}")
+        return row
+
+    def decide(self, customer_id: str, action_id: str, decision: str, key: str) -> ActionRow:
+        """Confirm or decline under an idempotency key; a repeat answers the current state."""
+        if decision not in DECISIONS or not key or len(key) > 128:
+            raise InvalidInput("Idempotency-Key: 1 to 128 characters required")
+        self.get(customer_id, action_id)
+        request = ActionRequest(key=key, customer_id=customer_id, action_id=action_id,
+                                decision=decision)  # fmt: skip
+        try:
+            with session_scope(self.url) as db:
+                db.add(request)
+                db.flush()
+                changed = _apply(db, action_id, decision)
+        except IntegrityError:
+            self._check_reuse(request)
+            return self.get(customer_id, action_id)
+        row = self.get(customer_id, action_id)
+        if changed:
+            self._after_decision(row, decision)
+        return row
+
+    def _check_reuse(self, request: ActionRequest) -> None:
+        """A key seen before must have been for this same action and decision (else 422)."""
+        with session_scope(self.url) as db:
+            first = db.get(ActionRequest, request.key)
+        same = first is not None and (first.customer_id, first.action_id, first.decision) == (
+            request.customer_id, request.action_id, request.decision)  # fmt: skip
+        if not same:
+            raise InvalidInput("Idempotency-Key was already used for another request")
+
+    def expire(self, action_id: str) -> ActionRow:
+        """Expire a pending action (the workflow's wait ran out); other states stay."""
+        with session_scope(self.url) as db:
+            changed = _set_status(db, action_id, "expired", "not confirmed before it expired")
+            row = db.get(ActionRow, action_id)
+        assert row is not None
+        if changed:
+            self._after_decision(row, "expire")
+        return row
+
+    def expire_due(self, customer_id: str | None = None) -> int:
+        """Expire every pending action past its expiry (of one customer, or all)."""
+        query = select(ActionRow.id).where(ActionRow.status == "pending",
+                                           ActionRow.expires_at <= utcnow())  # fmt: skip
+        if customer_id is not None:
+            query = query.where(ActionRow.customer_id == customer_id)
+        with session_scope(self.url) as db:
+            due = list(db.scalars(query))
+        return sum(1 for action_id in due if self.expire(action_id).status == "expired")
+
+    def _after_decision(self, row: ActionRow, decision: str) -> None:
+        """Audit the change and wake the workflow waiting on this action, after the commit."""
+        if self.audit is not None:
+            payload = {"customer_id": row.customer_id, **action_json(row)}
+            self.audit.append("confirmation", f"action/{row.id}", payload | {"decision": decision})
+            if row.status in ("executed", "rejected"):
+                self.audit.append("execution", f"action/{row.id}", payload)
+        for wake in self.wakers if row.workflow_id else []:
+            try:
+                wake(row.workflow_id or "", row.id, row.status)
+            except Exception:  # the workflow's own expiry wait finds the final state anyway
+                log.warning("could not wake workflow %s", row.workflow_id, exc_info=True)
+
+
+def _set_status(db: Session, action_id: str, status: str, reason: str | None) -> bool:
+    """Pending -> status in one conditional statement: True when this call made the change."""
+    values: dict[str, Any] = {"status": status, "decided_at": utcnow()}
+    if reason is not None:
+        values["reason"] = reason
+    done = db.execute(
+        update(ActionRow)
+        .where(ActionRow.id == action_id, ActionRow.status == "pending")
+        .values(**values)
+    )
+    return bool(getattr(done, "rowcount", 0))
+
+
+def _apply(db: Session, action_id: str, decision: str) -> bool:
+    """Decline, expire or execute a pending action inside the caller's transaction."""
+    row = db.get(ActionRow, action_id)
+    assert row is not None
+    if row.status != "pending":
+        return False
+    if decision == "decline":
+        return _set_status(db, action_id, "declined", None)
+    if row.expires_at <= utcnow():
+        return _set_status(db, action_id, "expired", "confirmed after it expired")
+    if not _set_status(db, action_id, "executed", None):
+        return False  # a concurrent decision won
+    failure = EXECUTORS[row.kind](db, row)
+    if failure is not None:
+        db.execute(update(ActionRow).where(ActionRow.id == action_id)
+                   .values(status="rejected", reason=failure))  # fmt: skip
+    return True
+
+
+def _transfer(db: Session, row: ActionRow) -> str | None:
+    """Move the amount between the customer's accounts: two postings, each under its own key."""
+    amount = row.amount or Decimal("0")
+    accounts = [db.get(Account, a or "") for a in (row.from_account, row.to_account)]
+    if any(a is None or a.customer_id != row.customer_id for a in accounts):
+        return "an account of this action is closed or not the customer's"
+    if not ledger.withdraw_if_covered(db, row.from_account or "", amount):
+        balance = accounts[0].balance if accounts[0] else Decimal("0")
+        return f"insufficient funds: the balance ${balance:,.2f} does not cover ${amount:,.2f}"
+    today = utcnow().date()
+    ledger.post(db, ledger.Posting(f"action:{row.id}:debit", row.from_account or "", -amount,
+                                   "TRANSFER TO SAVINGS", "Transfer", today, f"action {row.id}"),
+                move_balance=False)  # fmt: skip
+    ledger.post(db, ledger.Posting(f"action:{row.id}:credit", row.to_account or "", amount,
+                                   "TRANSFER FROM CHECKING", "Transfer", today,
+                                   f"action {row.id}"))  # fmt: skip
+    ledger.mark_changed(db)
+    return None
+
+
+# kind -> executor: writes inside the decision's transaction; a reason string rejects.
+EXECUTORS: dict[str, Callable[[Session, ActionRow], str | None]] = {"transfer": _transfer}

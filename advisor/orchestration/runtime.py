@@ -1,0 +1,147 @@
+"""The orchestration services and DBOS's lifetime: launched with the app, stopped with it.
+
+DBOS runs offline here: no conductor key (it only dials out with one), OTLP export off, the
+DBOS Cloud switch forced off, and its system database on this machine (SQLite under var/, or
+the bank's PostgreSQL). On launch DBOS recovers the workflows a crash left pending.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from dbos import DBOS, DBOSConfig
+from dbos._utils import GlobalParams
+from sqlalchemy.engine import make_url
+
+from advisor.orchestration.actions import ActionService
+from advisor.orchestration.events import AuditSink, EventService
+from advisor.orchestration.notifications import NotificationService
+from advisor.orchestration.sweep import SweepPolicy, SweepService
+from advisor.orchestration.workflows import DbosStarter, bind, wake
+from advisor.settings import Settings
+
+log = logging.getLogger(__name__)
+_lock = threading.Lock()
+_running: list[Orchestration] = []  # DBOS is one per process: later apps share the first
+
+
+@dataclass
+class Orchestration:
+    """Every orchestration service, built from one settings object."""
+
+    settings: Settings
+    events: EventService
+    actions: ActionService
+    notifications: NotificationService
+    sweeps: SweepService
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Orchestration:
+        """Wire the services on the configured bank, auditing every state change."""
+        url, audit = settings.resolved_database_url, _audit(settings)
+        actions = ActionService(url, audit)
+        actions.wakers.append(wake)
+        notifications = NotificationService(url)
+        notifications.hooks.extend(_webhook_hooks(settings))
+        policy = SweepPolicy(Decimal(str(settings.sweep_buffer_usd)),
+                             Decimal(str(settings.sweep_min_usd)), settings.action_ttl_s)
+        sweeps = SweepService(url, policy, actions, notifications, audit)  # fmt: skip
+        events = EventService(url, DbosStarter(), audit)
+        return cls(settings, events, actions, notifications, sweeps)
+
+    def recover(self) -> int:
+        """Finish the after-commit tail of events a crash interrupted; how many."""
+        pending = self.events.undispatched()
+        for row in pending:
+            self.events.dispatch(row)
+        return len(pending)
+
+
+def _audit(settings: Settings) -> AuditSink:
+    """The hash-chained audit log (advisor/orchestration/audit.py, helper "ops")."""
+    from advisor.orchestration.audit import AuditLog
+
+    return AuditLog.from_settings(settings)
+
+
+def _webhook_hooks(settings: Settings) -> list[Any]:
+    """Webhook delivery of new notifications when advisor/orchestration/webhooks.py offers it."""
+    try:
+        from advisor.orchestration import webhooks  # type: ignore[attr-defined, unused-ignore]
+    except ImportError:
+        return []
+    hook = getattr(webhooks, "notification_hook", None)
+    return [hook(settings)] if callable(hook) and hook(settings) is not None else []
+
+
+def workflow_database_url(settings: Settings) -> str:
+    """DBOS's system database: the setting, the bank's PostgreSQL, or SQLite under var/."""
+    if settings.workflow_database_url:
+        return settings.workflow_database_url
+    url = settings.resolved_database_url
+    if make_url(url).get_backend_name() == "postgresql":
+        return url
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{(settings.var_dir / 'dbos.sqlite').resolve()}"
+
+
+def dbos_config(settings: Settings) -> DBOSConfig:
+    """Offline DBOS: no conductor, no OTLP, local system database, quick wake-ups."""
+    return {
+        "name": "trusted-advisor",
+        "system_database_url": workflow_database_url(settings),
+        "enable_otlp": False,
+        "log_level": "WARNING",
+        "notification_listener_polling_interval_sec": 0.05,
+    }
+
+
+def start(settings: Settings) -> Orchestration:
+    """Launch DBOS with the services (it recovers pending workflows); later calls share it."""
+    with _lock:
+        services = _running[0] if _running else Orchestration.from_settings(settings)
+        if not _running:
+            _launch(services)
+        _running.append(services)
+    return services
+
+
+def stop(services: Orchestration) -> None:
+    """Stop DBOS when the last user stops; its waiting workflows resume at the next launch."""
+    with _lock:
+        if services in _running:
+            _running.remove(services)
+        if _running:
+            return
+        # Each waiting workflow logs its cancellation, also after destroy returns; the next
+        # launch sets DBOS's log level again from its config.
+        logging.getLogger("dbos").setLevel(logging.CRITICAL)
+        DBOS.destroy(workflow_completion_timeout_sec=0)
+        bind(None)
+
+
+@contextmanager
+def running(settings: Settings) -> Iterator[Orchestration]:
+    """The orchestration with DBOS launched, stopped on exit."""
+    services = start(settings)
+    try:
+        yield services
+    finally:
+        stop(services)
+
+
+def _launch(services: Orchestration) -> None:
+    """Bind the steps to the services, launch DBOS (it recovers), redo interrupted intake."""
+    GlobalParams.dbos_cloud = False  # DBOS__CLOUD=true would make DBOS dial its cloud
+    bind(services)
+    DBOS(config=dbos_config(services.settings))
+    DBOS.launch()
+    recovered = services.recover()
+    if recovered:
+        log.info("re-dispatched %d events interrupted before their workflow started", recovered)
