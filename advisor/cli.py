@@ -139,15 +139,19 @@ def search(
 
 @app.command()
 def token(
-    customer: Annotated[str, typer.Option(help="Customer id, e.g. C0001")],
-    scope: Annotated[str, typer.Option(help="customer or admin")] = "customer",
+    customer: Annotated[str | None, typer.Option(help="Customer id, e.g. C0001")] = None,
+    scope: Annotated[str, typer.Option(help="customer, admin or service")] = "customer",
     ttl: Annotated[int | None, typer.Option(help="Lifetime in seconds")] = None,
 ) -> None:
-    """Print a bearer token for one customer."""
-    from advisor.auth import issue_token
+    """Print a bearer token for one customer (or, --scope service, for no customer)."""
+    from advisor.auth import SERVICE_SUBJECT, issue_token
     from advisor.context_service import ContextService
 
     settings = get_settings()
+    if scope == "service":
+        customer = customer or SERVICE_SUBJECT
+    if customer is None:
+        raise fail("--customer is required (only --scope service names no customer)")
     context = ContextService(settings.resolved_database_url, settings.emergency_buffer_usd)
     if scope == "customer" and not context.exists(customer):
         raise fail(f"no customer {customer!r}; list them with `advisor customers`")
