@@ -19,6 +19,7 @@ from sqlalchemy import delete, select, update
 
 from advisor.api.app import create_app
 from advisor.api.credit_routes import get_credit
+from advisor.chat.decision_facts import matched_intent
 from advisor.context_service import ContextService
 from advisor.decisions.credit import decide
 from advisor.decisions.credit_chat import credit_limit, requested_limit
@@ -31,7 +32,7 @@ from advisor.predict.credit_risk import MODEL_NAME, CreditRiskScorer
 from advisor.predict.registry import Registry
 from advisor.predict.score import Score
 from advisor.settings import Settings
-from advisor.training.credit_risk_data import CreditTable, load_table
+from advisor.training.credit_risk_data import load_table
 from advisor.training.credit_risk_train import register_model
 from advisor.training.router_data import TrainingDataError
 from portfolio_context.db import session_scope
@@ -40,37 +41,13 @@ from portfolio_context.seed import seed_bank
 from portfolio_context.view import build_view
 from tests import fakes
 from tests.conftest import bearer, make_settings
+from tests.credit_fixtures import synthetic_table
+from tests.sse import chat_events, done
 
 AS_OF = dt.date(2026, 11, 28)
 RULES = (load_policy(), load_reason_codes())
 REG_B = Path(Settings().shared_data_dir) / "regulations" / "cfpb-reg-b-1002.json"
 GOOD, HARDSHIP, DELINQUENT, NO_CARD = "C0004", "C0002", "C0003", "C0005"
-
-
-def synthetic_table(n: int = 1500, seed: int = 3) -> CreditTable:
-    """Features drawn at random and a label from a known logistic risk (fast to train on)."""
-    rng = np.random.default_rng(seed)
-    cols = {
-        "card_utilization": rng.uniform(0, 100, n),
-        "debt_to_income": rng.uniform(0, 60, n),
-        "bureau_score": rng.uniform(560, 830, n),
-        "delinquencies_24m": rng.poisson(0.3, n).astype(float),
-        "in_default": (rng.random(n) < 0.03).astype(float),
-        "inquiries_6m": rng.poisson(1.0, n).astype(float),
-        "open_tradelines": rng.integers(1, 12, n).astype(float),
-        "monthly_income": rng.uniform(2000, 12000, n),
-        "income_variability": rng.uniform(0, 0.6, n),
-        "months_on_book": rng.uniform(1, 120, n),
-        "deposit_balance": rng.uniform(0, 50000, n),
-    }
-    logit = (
-        -2.6 + 0.03 * (cols["card_utilization"] - 40) + 0.04 * (cols["debt_to_income"] - 25)
-        - 0.015 * (cols["bureau_score"] - 700) + 0.8 * cols["delinquencies_24m"]
-        + 0.35 * cols["inquiries_6m"] - 0.0002 * (cols["monthly_income"] - 6000)
-    )  # fmt: skip
-    labels = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(np.int8)
-    rows = np.column_stack([cols[name] for name in FEATURES])
-    return CreditTable([f"S{i:05d}" for i in range(n)], rows, labels, AS_OF)
 
 
 def prepare_bank(url: str) -> None:
@@ -406,3 +383,30 @@ def test_chat_states_the_decision_from_facts(settings: Settings, bank: str) -> N
     assert TraceStore(bank).get(declined.trace_ids[0], DELINQUENT) is not None
     no_card = provide(NO_CARD, context.view(NO_CARD), "raise my credit limit")
     assert no_card is not None and no_card.facts == [] and "credit card" in no_card.draft
+
+
+@pytest.mark.parametrize(
+    ("message", "intent"),
+    [
+        ("Can you raise my credit limit to $8,000?", "credit_limit_request"),
+        ("I'd like a higher limit on my card", "credit_limit_request"),
+        ("please get my credit limit increased", "credit_limit_request"),
+        ("What's my credit limit?", None),
+        ("How much of my credit limit have I used up?", None),
+    ],
+)
+def test_credit_limit_requests_reach_the_provider(message: str, intent: str | None) -> None:
+    assert matched_intent(message) == intent
+
+
+def test_a_chat_request_gets_the_decision_and_its_reasons(
+    client: TestClient, settings: Settings, bank: str
+) -> None:
+    final = done(
+        chat_events(client, bearer(settings, DELINQUENT), "Can you raise my credit limit?")
+    )
+    assert final["plan"] == "facts" and final["topic"] == "credit_decision"
+    assert "Delinquent past or present credit obligations with others" in final["text"]
+    assert {"credit.decision", "credit.current_limit", "credit.reason_1"} <= set(final["facts"])
+    (trace_id,) = final["decision_trace_ids"]
+    assert TraceStore(bank).get(trace_id, DELINQUENT) is not None

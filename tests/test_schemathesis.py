@@ -19,11 +19,14 @@ from schemathesis.specs.openapi.checks import (
 
 from advisor.api.app import create_app
 from advisor.auth import issue_token
+from advisor.predict.registry import Registry
 from advisor.settings import Settings
+from advisor.training.credit_risk_train import register_model
 from retrieval.index import CorpusIndex, chroma_client
 from retrieval.products import product_chunks
 from tests import fakes
 from tests.conftest import make_settings
+from tests.credit_fixtures import synthetic_table
 from tests.test_router_trained import router_dir  # noqa: F401  (the small trained router)
 
 CHECKS = [
@@ -50,6 +53,7 @@ def app(
     lifespan on the first call."""
     var: Path = tmp_path_factory.mktemp("schemathesis")
     CorpusIndex(chroma_client(var / "chroma", None)).ingest(product_chunks()[:INDEXED])
+    register_model(Registry(var / "models" / "registry"), synthetic_table(), 0.0)  # credit-risk
     settings = make_settings(var, bank_url, router_model_dir=router_dir)
     built = create_app(settings, backend=fakes.FakeBackend())
     assert built.openapi() == SPEC

@@ -76,7 +76,7 @@ def response_of(outcome: CreditOutcome) -> CreditLimitDecision:
 @router.post(
     "/v1/credit-limit/requests",
     summary="Decide a request for a higher credit-card limit",
-    responses=error_responses(401, 404, 503),
+    responses=error_responses(400, 401, 404, 503),
 )
 async def request_credit_limit(
     principal: PrincipalDep, credit: CreditDep, body: CreditLimitRequest | None = None
