@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from advisor import __version__
 from advisor.api import (
     action_routes,
+    contract_routes,
     credit_routes,
     event_routes,
     notification_routes,
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None, backend: LLMBackend | None = No
         app.include_router(orchestration_router.router)
     app.include_router(recommendation_routes.router)
     app.include_router(credit_routes.router)
+    app.include_router(contract_routes.router)
     if WEB_DIR.is_dir():
         app.mount("/web", StaticFiles(directory=WEB_DIR, html=True), name="web")
         app.add_api_route("/", lambda: RedirectResponse("/web/"), include_in_schema=False)
