@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from advisor import cli_audit, cli_rails, cli_route, cli_train
+from advisor import cli_audit, cli_models, cli_rails, cli_route, cli_score, cli_train
 from advisor.errors import AdvisorError, NotFound
 from advisor.rails.offline import keep_offline
 from advisor.settings import get_settings
@@ -270,6 +270,8 @@ cli_rails.register(app)
 cli_route.register(app)
 cli_train.register(app)
 cli_audit.register(app)
+cli_models.register(app)
+cli_score.register(app)
 
 
 def main() -> None:

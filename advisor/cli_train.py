@@ -90,7 +90,8 @@ def offer_response(
     console.print(f"offer-response v{model.version}: {model.path} ({meta['train_seconds']} s)")
     console.print(f"calibration: {meta['calibration']['method']}")
     for split, figures in meta["metrics"].items():
-        console.print(f"{split} hold-out: " + ", ".join(f"{k} {v}" for k, v in figures.items()))
+        order = ("roc_auc", "pr_auc", "brier", "base_rate", "rows")
+        console.print(f"{split} hold-out: " + ", ".join(f"{k} {figures[k]}" for k in order))
 
 
 train_app.command("credit-risk")(cli_credit.credit_risk)

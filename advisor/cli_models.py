@@ -1,0 +1,125 @@
+"""`advisor models`: list, show, promote and roll back versions in the model registry."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.table import Table
+
+from advisor.errors import AdvisorError
+from advisor.predict.registry import ModelVersion, Registry
+from advisor.settings import get_settings
+
+models_app = typer.Typer(help="The model registry: versions, promotion, rollback.")
+console = Console()
+err = Console(stderr=True)
+
+
+def _registry() -> Registry:
+    """The registry of the configured var dir."""
+    return Registry.from_settings(get_settings())
+
+
+def _fail(exc: AdvisorError) -> typer.Exit:
+    """Print a registry error and return exit code 2."""
+    err.print(f"[bold red]error:[/] {exc}")
+    return typer.Exit(2)
+
+
+@models_app.command("list")
+def list_models() -> None:
+    """Every registered model with its versions and the promoted one."""
+    reg = _registry()
+    names = reg.names()
+    if not names:
+        console.print(f"no models registered in {reg.root}; train one with `advisor train`")
+        return
+    table = Table("model", "versions", "promoted", "created", "metrics")
+    for name in names:
+        versions, current = reg.versions(name), reg.promoted(name)
+        latest = current or versions[-1]
+        table.add_row(
+            name,
+            ", ".join(str(v.version) for v in versions),
+            str(current.version) if current else "-",
+            str(latest.meta.get("created_at", "")),
+            _headline(latest),
+        )
+    console.print(table)
+
+
+def _headline(model: ModelVersion) -> str:
+    """The version's headline metrics, e.g. 'roc_auc 0.80, pr_auc 0.47'."""
+    metrics = model.meta.get("metrics", {})
+    report = metrics.get("report", metrics) if isinstance(metrics, dict) else {}
+    shown = [f"{k} {v}" for k, v in report.items() if isinstance(v, int | float)]
+    return ", ".join(shown[:4])
+
+
+@models_app.command("show")
+def show(
+    name: Annotated[str, typer.Argument(help="Model name, e.g. offer-response")],
+    version: Annotated[int | None, typer.Option(help="Version (default: the promoted one)")] = None,
+) -> None:
+    """A version's meta.json and model card."""
+    reg = _registry()
+    try:
+        model = reg.promoted(name) if version is None else _version(reg, name, version)
+        if model is None:
+            raise _missing(reg, name)
+    except AdvisorError as exc:
+        raise _fail(exc) from None
+    current = reg.promoted(name)
+    state = "promoted" if current and current.version == model.version else "not promoted"
+    console.print(f"[bold]{name} v{model.version}[/] ({state}) {model.path}")
+    console.print_json(json.dumps(model.meta, default=str))
+    console.print(Markdown(model.card or "_no model card_"))
+
+
+def _version(reg: Registry, name: str, version: int) -> ModelVersion:
+    """One version, with a clear error for an unknown name or number."""
+    if name not in reg.names():
+        raise _missing(reg, name)
+    return reg.version(name, version)
+
+
+def _missing(reg: Registry, name: str) -> AdvisorError:
+    """The error for a model name with nothing registered or promoted."""
+    known = ", ".join(reg.names()) or "none"
+    return AdvisorError(f"no model {name!r} is registered or promoted (registered: {known})")
+
+
+@models_app.command("promote")
+def promote(
+    name: Annotated[str, typer.Argument(help="Model name")],
+    version: Annotated[int, typer.Argument(help="Version to serve")],
+) -> None:
+    """Serve VERSION of NAME from now on."""
+    reg = _registry()
+    try:
+        if name not in reg.names():
+            raise _missing(reg, name)
+        model = reg.promote(name, version)
+    except AdvisorError as exc:
+        raise _fail(exc) from None
+    console.print(f"{name}: version {model.version} promoted")
+
+
+@models_app.command("rollback")
+def rollback(name: Annotated[str, typer.Argument(help="Model name")]) -> None:
+    """Serve the version promoted before the current one again."""
+    reg = _registry()
+    try:
+        model = reg.rollback(name)
+    except AdvisorError as exc:
+        raise _fail(exc) from None
+    console.print(f"{name}: rolled back to version {model.version}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `advisor models ...` to the CLI."""
+    app.add_typer(models_app, name="models")
