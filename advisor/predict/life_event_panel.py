@@ -138,7 +138,7 @@ def _accounts(session: Session, until: dt.date, customer_ids: Sequence[str] | No
     return frame
 
 
-def spec_from_flows(flows: pd.DataFrame, top: int = 20) -> PanelSpec:
+def spec_from_flows(flows: pd.DataFrame, top: int = 40) -> PanelSpec:
     """The categories (most frequent `top`) and account types seen in training data."""
     counts = flows["cat"].value_counts()
     cats = tuple(sorted(str(c) for c in counts.index[:top]))
@@ -150,7 +150,7 @@ def load_panel(
     until: dt.date,
     spec: PanelSpec | None = None,
     customer_ids: Sequence[str] | None = None,
-    chunk: int = 2000,
+    chunk: int = 1000,
 ) -> Panel:
     """The monthly panel of the given customers (all when None) with data up to `until`.
 

@@ -14,7 +14,8 @@ from advisor.predict.life_event_calibration import calibrate
 
 GBM_PARAMS: dict[str, Any] = {
     "objective": "binary",
-    "learning_rate": 0.05,
+    "learning_rate": 0.08,
+    "max_bin": 63,
     "num_leaves": 15,
     "min_data_in_leaf": 40,
     "feature_fraction": 0.7,
@@ -26,7 +27,7 @@ GBM_PARAMS: dict[str, Any] = {
     "seed": 7,
     "deterministic": True,
 }
-GBM_ROUNDS = 400
+GBM_ROUNDS = 300
 GBM_PATIENCE = 50
 ISOTONIC_MIN_POSITIVES = 30  # fewer calibration positives: Platt scaling instead
 TOP_SHARE = 0.05

@@ -14,7 +14,9 @@ from advisor.predict.life_events_net import LifeEventGRU, logits
 
 GRU_PARAMS: dict[str, Any] = {
     "hidden": 32,
-    "epochs": 4,
+    "min_epochs": 3,
+    "max_epochs": 30,
+    "min_steps": 1500,  # small banks get more epochs so the network sees enough batches
     "batch": 256,
     "lr": 0.003,
     "weight_decay": 1e-5,
@@ -23,10 +25,22 @@ GRU_PARAMS: dict[str, Any] = {
 }
 
 
-def _masked_bce(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+def _masked_bce(
+    out: torch.Tensor, y: torch.Tensor, pos_weight: torch.Tensor | None = None
+) -> torch.Tensor:
     """Binary cross-entropy over the labels that count (NaN labels are excluded)."""
     keep = ~torch.isnan(y)
-    return nn.functional.binary_cross_entropy_with_logits(out[keep], y[keep])
+    loss = nn.functional.binary_cross_entropy_with_logits(
+        out, torch.nan_to_num(y), weight=keep.float(), pos_weight=pos_weight, reduction="sum"
+    )
+    return loss / keep.sum().clamp(min=1)
+
+
+def positive_weights(labels: np.ndarray) -> torch.Tensor:
+    """Per-event weight on positives, sqrt(negatives/positives) capped at 20 (rare events)."""
+    positives = np.nansum(labels, axis=0)
+    negatives = np.sum(~np.isnan(labels), axis=0) - positives
+    return torch.from_numpy(np.clip(np.sqrt(negatives / np.maximum(positives, 1)), 1, 20)).float()
 
 
 def _standardise(model: LifeEventGRU, padded: np.ndarray, rows: Rows) -> None:
@@ -68,13 +82,22 @@ def train_gru(
     check = np.flatnonzero(stop)
     best, best_loss = copy.deepcopy(model.state_dict()), float("inf")
     order = np.random.default_rng(GRU_PARAMS["seed"])
-    for _ in range(GRU_PARAMS["epochs"]):
-        _epoch(model, optimiser, padded, rows, statics, labels, order.permutation(fit))
+    weights = positive_weights(labels[fit])
+    for _ in range(_epochs(len(fit))):
+        batches = (order.permutation(fit), weights)
+        _epoch(model, optimiser, padded, rows, statics, labels, batches)
         loss = _loss(model, padded, rows, statics, labels, check)
         if loss < best_loss:
             best, best_loss = copy.deepcopy(model.state_dict()), loss
     model.load_state_dict(best)
     return model
+
+
+def _epochs(rows: int) -> int:
+    """Enough epochs for min_steps mini-batches, within [min_epochs, max_epochs]."""
+    steps = max(1, -(-rows // GRU_PARAMS["batch"]))
+    wanted = -(-GRU_PARAMS["min_steps"] // steps)
+    return int(np.clip(wanted, GRU_PARAMS["min_epochs"], GRU_PARAMS["max_epochs"]))
 
 
 def _epoch(
@@ -84,15 +107,16 @@ def _epoch(
     rows: Rows,
     statics: np.ndarray,
     labels: np.ndarray,
-    order: np.ndarray,
+    batches: tuple[np.ndarray, torch.Tensor],
 ) -> None:
-    """One pass over the training rows in shuffled mini-batches."""
+    """One pass over the training rows in shuffled mini-batches (positives weighted)."""
     model.train()
+    order, weights = batches
     for start in range(0, len(order), GRU_PARAMS["batch"]):
         idx = order[start : start + GRU_PARAMS["batch"]]
         seq = torch.from_numpy(gather_windows(padded, Rows(rows.c[idx], rows.r[idx])))
         out = model(seq, torch.from_numpy(statics[idx]))
-        loss = _masked_bce(out, torch.from_numpy(labels[idx]))
+        loss = _masked_bce(out, torch.from_numpy(labels[idx]), weights)
         optimiser.zero_grad()
         loss.backward()  # type: ignore[no-untyped-call]
         optimiser.step()

@@ -75,9 +75,11 @@ def card(meta: dict[str, Any]) -> str:
         "trends, category shares, merchant novelty, large outflows, age, accounts held).",
         "- **gru**: one PyTorch GRU on the raw 24-month sequences, multi-label head.",
         "- **ensemble**: mean of the two raw log-odds, calibrated again.",
-        "- Each candidate is calibrated on separate calibration customers (isotonic, or Platt "
-        "when that split has under 30 positives).",
-        f"- **Served per event (best PR-AUC on the calibration customers): {chosen}.**",
+        "- Each candidate is calibrated on separate calibration customers: identity, Platt or "
+        "isotonic (with 30+ positives), whichever has the lowest 2-fold cross-validated Brier.",
+        f"- **Served per event: {chosen}.** The GBM is served (exact explanations) unless the "
+        "GRU or the ensemble has a higher PR-AUC on the calibration customers, with 20+ "
+        "positives there.",
         "- Contributions: exact LightGBM `pred_contrib` (log-odds of the uncalibrated GBM); for "
         "the ensemble half of them plus `gru_sequence` (half the GRU's log-odds).",
         "",

@@ -31,6 +31,7 @@ from portfolio_context.db import session_scope
 MODEL_NAME = "life-events"
 CANDIDATES = ("gbm", "gru", "ensemble")
 EVAL_SETS = ("test", "later")
+MIN_POSITIVES_TO_SWITCH = 20  # below this the calibration split cannot tell the models apart
 Say = Callable[[str], None]
 
 
@@ -127,18 +128,19 @@ def _fit_gbms(
 
 
 def _calibrate_and_choose(data: Dataset, fitted: Fitted) -> None:
-    """Calibrate every candidate on the calibration customers; keep the best PR-AUC there."""
+    """Calibrate every candidate on the calibration customers; serve the GBM (explainable)
+    unless another candidate has a better PR-AUC there on enough positives."""
     for k, event in enumerate(EVENTS):
         rows = data.split["calibration"] & ~np.isnan(data.labels[:, k])
         y = data.labels[rows, k]
-        best, best_score = "gbm", -1.0
+        scores = {}
         for name in CANDIDATES:
             raw = fitted.raw[name][rows, k]
             fitted.calibration[f"{event}/{name}"] = fit.fit_calibration(raw, y, data.rows.c[rows])
-            score = fit.metrics(1.0 / (1.0 + np.exp(-raw)), y, data.rows.r[rows])["pr_auc"]
-            if score > best_score + 0.002 or (name == "gbm" and best_score < 0):
-                best, best_score = name, score
-        fitted.chosen[event] = best
+            scores[name] = fit.metrics(1.0 / (1.0 + np.exp(-raw)), y, data.rows.r[rows])["pr_auc"]
+        best = max(CANDIDATES, key=lambda n: (scores[n], n == "gbm"))
+        enough = y.sum() >= MIN_POSITIVES_TO_SWITCH and scores[best] > scores["gbm"] + 0.005
+        fitted.chosen[event] = best if enough else "gbm"
 
 
 def _evaluate(data: Dataset, fitted: Fitted) -> None:
