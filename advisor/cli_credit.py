@@ -12,32 +12,32 @@ from advisor.settings import get_settings
 
 console = Console()
 err = Console(stderr=True)
-TRAINING_CUSTOMERS = 3000
+TRAINING_CUSTOMERS = 10_000  # the first this many of the training bank (shared with life-events)
 
 
 def credit_risk(
     database_url: Annotated[
         str | None,
-        typer.Option(help="Bank to train on (default: var/train/bank.db, seeded when missing)"),
+        typer.Option(help="Bank to train on (default: var/train/bank.db, seeded when smaller)"),
     ] = None,
     customers: Annotated[
-        int, typer.Option(min=100, max=100_000, help="Customers when seeding the training bank")
+        int,
+        typer.Option(min=100, max=100_000, help="Customers to train on (and to seed, if needed)"),
     ] = TRAINING_CUSTOMERS,
 ) -> None:
     """Train the credit-risk model and register it promoted; bad data keeps the old version."""
     from advisor.predict.registry import Registry
-    from advisor.training.credit_risk_data import ensure_seeded, training_bank_url
     from advisor.training.credit_risk_train import train_credit_risk
+    from advisor.training.life_events_train import ensure_training_bank
 
     settings = get_settings()
-    url = database_url or training_bank_url(settings.var_dir)
     try:
         with console.status("training the credit-risk model") as status:
-            if database_url is None:
-                ensure_seeded(url, customers, lambda m: status.update(m))
-            model = train_credit_risk(
-                Registry.from_settings(settings), url, lambda m: status.update(m)
+            url = database_url or ensure_training_bank(
+                settings.var_dir, customers, lambda m: status.update(m)
             )
+            registry = Registry.from_settings(settings)
+            model = train_credit_risk(registry, url, lambda m: status.update(m), customers)
     except AdvisorError as exc:
         err.print(f"[bold red]error:[/] {exc}; the previous version (if any) is unchanged")
         raise typer.Exit(2) from None

@@ -13,12 +13,13 @@ import statistics
 from dataclasses import dataclass
 from decimal import Decimal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portfolio_context.analytics import ZERO, Ledger, complete_months, income_facts
-from portfolio_context.models import Customer
+from portfolio_context.models import Account, CreditProfile, Customer, RecurringBill, Transaction
 from portfolio_context.obligations import debt_facts
-from portfolio_context.view import load_ledger
+from portfolio_context.view import CustomerNotFound
 
 # feature -> monotone direction of risk (+1: higher value, higher risk; -1: lower risk; 0: free)
 MONOTONE: dict[str, int] = {
@@ -70,8 +71,31 @@ class CreditInputs:
 
 def load_credit_inputs(session: Session, customer_id: str, as_of: dt.date) -> CreditInputs:
     """Read the customer's ledger and derive the credit inputs (CustomerNotFound if unknown)."""
-    customer, ledger = load_ledger(session, customer_id, as_of)
+    customer, ledger = load_credit_ledger(session, customer_id, as_of)
     return credit_inputs(customer, ledger)
+
+
+def load_credit_ledger(
+    session: Session, customer_id: str, as_of: dt.date
+) -> tuple[Customer, Ledger]:
+    """The part of the 360 view's ledger the credit features read: accounts, bills, the
+    bureau profile and income deposits only (the same figures, without loading all spending)."""
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        raise CustomerNotFound(customer_id)
+    mine = select(Account).where(Account.customer_id == customer_id).order_by(Account.id)
+    accounts = list(session.scalars(mine))
+    income = select(Transaction).where(
+        Transaction.account_id.in_([a.id for a in accounts]),
+        Transaction.category == "Income",
+        Transaction.amount > 0,
+    )
+    bills = select(RecurringBill).where(RecurringBill.customer_id == customer_id)
+    ledger = Ledger(
+        as_of, accounts, list(session.scalars(income.order_by(Transaction.posted, Transaction.id))),
+        list(session.scalars(bills)), [], session.get(CreditProfile, customer_id),
+    )  # fmt: skip
+    return customer, ledger
 
 
 def credit_inputs(customer: Customer, ledger: Ledger) -> CreditInputs:

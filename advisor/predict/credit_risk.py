@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,7 +59,7 @@ class CreditRiskScorer:
     ) -> None:
         self.booster, self.features = booster, features
         self.calibration, self.version = calibration, version
-        self.base_log_odds = 0.0
+        self._lock = threading.Lock()  # one prediction at a time on the shared booster
 
     @classmethod
     def from_version(cls, model: ModelVersion) -> CreditRiskScorer:
@@ -76,7 +77,8 @@ class CreditRiskScorer:
     def score_inputs(self, inputs: CreditInputs) -> Score:
         """Calibrated probability and exact calibrated log-odds contributions per feature."""
         row = np.array([[inputs.values[name] for name in self.features]], dtype=float)
-        raw = np.asarray(self.booster.predict(row, pred_contrib=True))[0]
+        with self._lock:
+            raw = np.asarray(self.booster.predict(row, pred_contrib=True))[0]
         slope, intercept = self.calibration.slope, self.calibration.intercept
         contributions = {name: float(slope * raw[i]) for i, name in enumerate(self.features)}
         base = float(slope * raw[-1] + intercept)

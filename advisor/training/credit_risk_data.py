@@ -7,7 +7,6 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from sqlalchemy import select
@@ -48,8 +47,9 @@ def customer_bucket(customer_id: str) -> int:
     return int(hashlib.sha256(customer_id.encode()).hexdigest()[:8], 16) % 100
 
 
-def load_table(url: str, say: Say = lambda _m: None) -> CreditTable:
-    """Features and labels of every labelled customer; TrainingDataError when there are none."""
+def load_table(url: str, say: Say = lambda _m: None, limit: int | None = None) -> CreditTable:
+    """Features and labels of the labelled customers (the first `limit` by id, else all);
+    TrainingDataError when there are none."""
     try:
         with session_scope(url) as session:
             as_of = bank_as_of(session)
@@ -57,6 +57,7 @@ def load_table(url: str, say: Say = lambda _m: None) -> CreditTable:
                 select(CreditProfile.customer_id, CreditProfile.delinquent_12m)
                 .where(CreditProfile.delinquent_12m.is_not(None))
                 .order_by(CreditProfile.customer_id)
+                .limit(limit)
             ).all()
             rows = []
             for done, (cid, _label) in enumerate(labelled, 1):
@@ -71,17 +72,3 @@ def load_table(url: str, say: Say = lambda _m: None) -> CreditTable:
     ids = [str(cid) for cid, _ in labelled]
     labels = np.array([1 if label else 0 for _, label in labelled], dtype=np.int8)
     return CreditTable(ids, np.array(rows, dtype=float), labels, as_of)
-
-
-def training_bank_url(var_dir: Path) -> str:
-    """The separate training bank (var/train/bank.db): the demo bank is never replaced."""
-    return f"sqlite:///{(var_dir / 'train' / 'bank.db').resolve()}"
-
-
-def ensure_seeded(url: str, customers: int, say: Say) -> None:
-    """Seed the training bank with `customers` customers when it holds none yet."""
-    from portfolio_context.seed import seed_bank, seeded_as_of
-
-    if seeded_as_of(url) is None:
-        say(f"seeding a training bank of {customers} customers into {url}")
-        seed_bank(url, customers, 42, dt.date.today())
