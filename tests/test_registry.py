@@ -5,11 +5,15 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from advisor.cli import app
 from advisor.predict.registry import Registry, RegistryError, UnknownModel, data_hash
+from advisor.settings import get_settings
 
 
 def _register(reg: Registry, name: str = "offer-response", promote: bool = True) -> int:
@@ -103,3 +107,52 @@ def test_data_hash_is_the_sha256_of_the_bytes(tmp_path: Path) -> None:
     path.write_bytes(b"a;b\n1;2\n")
     assert data_hash(path) == data_hash(b"a;b\n1;2\n") == data_hash(str(path))
     assert data_hash(b"") == hashlib.sha256(b"").hexdigest()
+
+
+@pytest.fixture
+def cli_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Registry]:
+    """A registry with offer-response v1 (promoted) and v2, the CLI pointed at it."""
+    monkeypatch.setenv("ADVISOR_VAR_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    reg = Registry.from_settings(get_settings())
+    _register(reg)
+    _register(reg, promote=False)
+    yield reg
+    get_settings.cache_clear()
+
+
+def _cli(*args: str) -> tuple[int, str]:
+    """Run `advisor models ...`; the exit code and the output with whitespace collapsed."""
+    result = CliRunner().invoke(app, ["models", *args])
+    return result.exit_code, " ".join(result.output.split())
+
+
+def test_models_cli_lists_shows_promotes_and_rolls_back(cli_registry: Registry) -> None:
+    code, out = _cli("list")
+    assert code == 0 and "offer-response" in out and "1, 2" in out
+    code, out = _cli("show", "offer-response", "--version", "2")
+    assert code == 0 and "v2 (not promoted)" in out and "Card" in out and "abc" in out
+    assert "v1 (promoted)" in _cli("show", "offer-response")[1]
+    assert _cli("promote", "offer-response", "2")[0] == 0
+    assert cli_registry.promoted("offer-response").version == 2  # type: ignore[union-attr]
+    code, out = _cli("rollback", "offer-response")
+    assert code == 0 and "rolled back to version 1" in out
+    assert cli_registry.promoted("offer-response").version == 1  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("show", "credit-risk"), "no model 'credit-risk'"),
+        (("show", "offer-response", "--version", "7"), "has no version 7"),
+        (("promote", "offer-response", "7"), "has no version 7"),
+        (("promote", "life-events", "1"), "no model 'life-events'"),
+        (("rollback", "credit-risk"), "no model 'credit-risk'"),
+        (("rollback", "offer-response"), "no earlier promoted version"),
+    ],
+)
+def test_models_cli_refuses_unknown_names_and_versions(
+    cli_registry: Registry, args: tuple[str, ...], message: str
+) -> None:
+    code, out = _cli(*args)
+    assert code == 2 and message in out
