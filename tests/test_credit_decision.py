@@ -19,6 +19,7 @@ from sqlalchemy import delete, select, update
 
 from advisor.api.app import create_app
 from advisor.api.credit_routes import get_credit
+from advisor.auth import SERVICE_SUBJECT
 from advisor.chat.decision_facts import matched_intent
 from advisor.context_service import ContextService
 from advisor.decisions.credit import decide
@@ -333,6 +334,8 @@ def test_bad_requested_limits_are_422(client: TestClient, settings: Settings, bo
 
 def test_no_token_is_401_and_no_card_is_404(client: TestClient, settings: Settings) -> None:
     assert client.post("/v1/credit-limit/requests").status_code == 401
+    service = bearer(settings, SERVICE_SUBJECT, scope="service")
+    assert client.post("/v1/credit-limit/requests", headers=service).status_code == 403
     answer = post(client, settings, NO_CARD)
     assert answer["status"] == 404 and "no credit card" in answer["detail"]
 

@@ -10,7 +10,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from advisor.api.deps import PrincipalDep, SettingsDep
+from advisor.api.deps import SettingsDep
+from advisor.api.orchestration_deps import CustomerDep
 from advisor.api.problems import error_responses
 from advisor.decisions.credit_service import CreditOutcome, CreditService
 
@@ -76,13 +77,14 @@ def response_of(outcome: CreditOutcome) -> CreditLimitDecision:
 @router.post(
     "/v1/credit-limit/requests",
     summary="Decide a request for a higher credit-card limit",
-    responses=error_responses(400, 401, 404, 503),
+    responses=error_responses(400, 401, 403, 404, 503),
 )
 async def request_credit_limit(
-    principal: PrincipalDep, credit: CreditDep, body: CreditLimitRequest | None = None
+    principal: CustomerDep, credit: CreditDep, body: CreditLimitRequest | None = None
 ) -> CreditLimitDecision:
     """Raise, keep or decline, with up to four Regulation B principal reasons for anything
-    less than asked. 404 when the customer holds no credit card; 422 for a limit that is not
+    less than asked. A customer token only (403 otherwise); 404 when the customer holds no
+    credit card; 422 for a limit that is not
     positive, above the policy maximum or not above the current limit; 503 when no credit-risk
     model is trained."""
     requested = body.requested_limit if body else None
