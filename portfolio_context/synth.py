@@ -12,8 +12,8 @@ from portfolio_context import catalog
 from portfolio_context.synth_marketing import (
     credit_outcome,
     latent_stress,
-    marital_at,
     marketing_fields,
+    nudge_for_stress,
 )
 
 PROFILES = ["saver", "debt_heavy", "balanced", "gig_worker", "pre_retiree", "young_professional"]
@@ -49,7 +49,12 @@ class CustomerRows:
 class CustomerSynth:
     """Generates one customer from a seed; identical output for identical (seed, index, as_of)."""
 
-    def __init__(self, seed: int, index: int, as_of: dt.date) -> None:
+    def __init__(
+        self, seed: int, index: int, as_of: dt.date, knobs: dict[str, Any] | None = None
+    ) -> None:
+        from portfolio_context.synth_events import spec
+
+        self.knobs = knobs or spec()  # the life-event simulation's knobs (synth_events.yaml)
         self.rng = random.Random(f"{seed}:{index}")
         self.as_of = as_of
         self.start = as_of - dt.timedelta(days=400)
@@ -82,8 +87,16 @@ class CustomerSynth:
         """All rows of this customer."""
         rows = CustomerRows(customer=self._customer_row())
         from portfolio_context.synth_flows import FlowBuilder
+        from portfolio_context.synth_history import HistoryBuilder
+        from portfolio_context.synth_life import live
 
         FlowBuilder(self, rows).build()
+        HistoryBuilder(self, rows).build()
+        story = live(self, rows)
+        age = self.as_of.year - int(rows.customer["birth_year"])
+        home = story.household
+        rows.customer.update(self._marketing(age, home.marital, home.retired))
+        nudge_for_stress(self.seed, self.index, self.stress, rows.accounts, rows.credit)
         rows.credit["delinquent_12m"] = credit_outcome(self.seed, self.index, self.stress)
         return rows
 
@@ -100,12 +113,9 @@ class CustomerSynth:
             "profile": self.profile,
             "income_type": "gig" if self.profile == "gig_worker" else "salaried",
             "state": rng.choice(catalog.STATES),
-            **self._marketing(age),
         }
 
-    def _marketing(self, age: int) -> Row:
+    def _marketing(self, age: int, marital: str, retired: bool) -> Row:
         """The UCI-style marketing fields, from their own random streams."""
-        household = random.Random(f"{self.seed}:{self.index}:household")
-        retired = self.profile == "pre_retiree" and age >= 62 and household.random() < 0.3
         fields = marketing_fields(self.seed, self.index, age, self.profile, self.stress, retired)
-        return {"marital": marital_at(household, age), **fields}
+        return {"marital": marital, **fields}

@@ -33,6 +33,7 @@ class FlowBuilder:
         self.acct: dict[str, str] = {}
         self.months = month_starts(synth.start, synth.as_of)
         self.card_spend: dict[dt.date, float] = {}
+        self.window = (synth.start, synth.as_of)
 
     def build(self) -> None:
         """Generate everything, in dependency order."""
@@ -48,7 +49,7 @@ class FlowBuilder:
 
     def tx(self, kind: str, day: dt.date, amount: float, merchant: str, category: str) -> None:
         """Record one transaction if it falls inside the history window."""
-        if self.s.start <= day <= self.s.as_of and kind in self.acct:
+        if self.window[0] <= day <= self.window[1] and kind in self.acct:
             self.rows.transactions.append(
                 {
                     "account_id": self.acct[kind],
@@ -153,13 +154,9 @@ class FlowBuilder:
         employer = self.rng.choice(catalog.EMPLOYERS)
         net = self.s.salary * 0.73 / 26
         day = self.s.start + dt.timedelta(days=(4 - self.s.start.weekday()) % 7)
-        switch = self.s.as_of - dt.timedelta(days=50) if self.s.event == "job_change" else None
+        if self.s.event == "job_change":  # the legacy plant's draw keeps the stream aligned
+            self.rng.choice([e for e in catalog.EMPLOYERS if e != employer])
         while day <= self.s.as_of:
-            if switch and day >= switch:
-                day, switch = day + dt.timedelta(days=21), None
-                employer = self.rng.choice([e for e in catalog.EMPLOYERS if e != employer])
-                net *= 1.15
-                self._record_event(day, "new employer payroll after a gap")
             self.tx("checking", day, net, employer, "Income")
             day += dt.timedelta(days=14)
 
@@ -205,11 +202,10 @@ class FlowBuilder:
             self.s.salary / 12 * {"saver": 0.15, "pre_retiree": 0.12}.get(self.s.profile, 0.04)
         )
         balance = float(next(a for a in self.rows.accounts if a["type"] == "savings")["balance"])
-        for i, first in enumerate(self.months):
-            boost = 2.5 if self.s.event == "home_buying" and i >= len(self.months) - 4 else 1.0
+        for first in self.months:
             day = day_in_month(first, 3)
-            self.tx("checking", day, -monthly * boost, "TRANSFER TO SAVINGS", "Transfer")
-            self.tx("savings", day, monthly * boost, "TRANSFER FROM CHECKING", "Transfer")
+            self.tx("checking", day, -monthly, "TRANSFER TO SAVINGS", "Transfer")
+            self.tx("savings", day, monthly, "TRANSFER FROM CHECKING", "Transfer")
             self.tx(
                 "savings",
                 day_in_month(first, 28),
@@ -229,38 +225,17 @@ class FlowBuilder:
                 self.tx("checking", day, -spent, "REWARDS VISA PAYMENT", "Credit Card Payment")
                 self.tx("credit_card", day, spent, "PAYMENT - THANK YOU", "Credit Card Payment")
 
-    def _record_event(self, when: dt.date, precursors: str) -> None:
-        """Store the true life event for later model training."""
-        assert self.s.event is not None
-        self.rows.events.append(
-            {
-                "customer_id": self.s.cid,
-                "event_type": self.s.event,
-                "event_date": when,
-                "precursors": precursors,
-            }
-        )
-
     def _life_event(self) -> None:
-        """Plant the precursor transactions of this customer's life event."""
+        """Draw what the legacy planted event drew, writing nothing (keeps the main stream)."""
         event = self.s.event
         if event is None or (event == "job_change" and self.s.profile == "gig_worker"):
             return
-        names = []
-        for merchant, category, amount in catalog.LIFE_EVENT_PRECURSORS[event]:
-            day = self.s.as_of - dt.timedelta(days=self.rng.randint(5, 75))
-            self.tx("checking", day, -amount * self.rng.uniform(0.8, 1.2), merchant, category)
-            names.append(merchant)
+        for _ in catalog.LIFE_EVENT_PRECURSORS[event]:
+            self.rng.randint(5, 75)
+            self.rng.uniform(0.8, 1.2)
+        ahead = {"home_buying": (30, 90), "marriage": (20, 120), "new_baby": (30, 150)}
         if event != "job_change":
-            ahead = {
-                "home_buying": (30, 90),
-                "marriage": (20, 120),
-                "new_baby": (30, 150),
-                "retirement": (60, 200),
-            }[event]
-            self._record_event(
-                self.s.as_of + dt.timedelta(days=self.rng.randint(*ahead)), "; ".join(names)
-            )
+            self.rng.randint(*ahead.get(event, (60, 200)))
 
     def _holdings(self) -> None:
         """Fund positions in the brokerage account, bond-heavier with age."""
@@ -304,5 +279,5 @@ class FlowBuilder:
             "score": rng.randint(lo, hi),
             "open_tradelines": rng.randint(2, 12),
             "delinquencies_24m": rng.randint(0, 3) if self.s.profile == "debt_heavy" else 0,
-            "inquiries_6m": rng.randint(0, 2) + (2 if self.s.event == "home_buying" else 0),
+            "inquiries_6m": rng.randint(0, 2),
         }

@@ -130,3 +130,31 @@ def marital_at(rng: random.Random, age: int) -> str:
         married, divorced = 0.70, 0.17
     draw = rng.random()
     return "married" if draw < married else "divorced" if draw < married + divorced else "single"
+
+
+def nudge_for_stress(
+    seed: int, index: int, stress: float, accounts: list[Row], credit: Row
+) -> None:
+    """Financial stress shows, noisily, in utilisation, delinquencies, inquiries and score."""
+    excess = stress - 0.3
+    if excess <= 0:
+        return
+    rng = random.Random(f"{seed}:{index}:stress-signs")
+    for account in accounts:
+        if account["type"] == "credit_card" and account["credit_limit"]:
+            limit = float(account["credit_limit"])
+            used = float(account["balance"]) / limit + excess * rng.uniform(0.0, 0.3)
+            account["balance"] = round_cents(min(0.98, used) * limit)
+    if rng.random() < sigmoid(-2.4 + 1.4 * excess):
+        credit["delinquencies_24m"] = int(credit["delinquencies_24m"]) + rng.randint(1, 2)
+    if rng.random() < min(0.7, 0.4 * excess):
+        credit["inquiries_6m"] = int(credit["inquiries_6m"]) + 1
+    drop = max(0, int(rng.gauss(30 * excess, 15)))
+    credit["score"] = max(480, int(credit["score"]) - drop)
+
+
+def round_cents(value: float) -> Any:
+    """A money amount rounded to the cent (as the generator's Decimal)."""
+    from decimal import Decimal
+
+    return Decimal(str(round(value, 2)))
