@@ -17,6 +17,7 @@ from advisor.settings import get_settings
 models_app = typer.Typer(help="The model registry: versions, promotion, rollback.")
 console = Console()
 err = Console(stderr=True)
+PREFERRED_SPLITS = ("stratified", "report", "test", "held_out")
 
 
 def _registry() -> Registry:
@@ -53,11 +54,15 @@ def list_models() -> None:
 
 
 def _headline(model: ModelVersion) -> str:
-    """The version's headline metrics, e.g. 'roc_auc 0.80, pr_auc 0.47'."""
+    """Up to four figures of the version's main hold-out, e.g. 'stratified: roc_auc 0.8, ...'."""
     metrics = model.meta.get("metrics", {})
-    report = metrics.get("report", metrics) if isinstance(metrics, dict) else {}
-    shown = [f"{k} {v}" for k, v in report.items() if isinstance(v, int | float)]
-    return ", ".join(shown[:4])
+    if not isinstance(metrics, dict):
+        return ""
+    nested = {k: v for k, v in metrics.items() if isinstance(v, dict)}
+    split = next((k for k in PREFERRED_SPLITS if k in nested), next(iter(nested), ""))
+    figures = nested.get(split, metrics)
+    shown = [f"{k} {v}" for k, v in figures.items() if isinstance(v, int | float)][:4]
+    return f"{split}: " * bool(split) + ", ".join(shown)
 
 
 @models_app.command("show")

@@ -26,7 +26,8 @@ Success of Bank Telemarketing*, Decision Support Systems 62:22-31; UCI Machine L
 Repository, licence CC BY 4.0. The test part of the data set is kept outside this repository.
 
 ## Features
-{features}
+{features} (`day_of_year` is derived from `month` and `day`, so trees can cut the calendar
+into periods).
 
 **Excluded: `duration`** (length of the last call). It is known only after the call has
 ended and the outcome is then almost decided (a zero-length call is always a "no"), so it
@@ -35,14 +36,18 @@ changing it does not change any score).
 
 ## Metrics
 Rows are split by fixed seed; nothing was tuned on a report split.
+
 {metrics}
+
 
 - **stratified**: a stratified random 20% of the file held out; the rest split 80/10/10 into
   training, validation (early stopping, choice among {grid} parameter sets by ROC-AUC,
-  choice of calibration) and calibration (fitting Platt and isotonic).
+  choice of calibration) and calibration (fitting Platt and isotonic); the chosen parameters
+  are then refitted on training + validation, and the chosen calibration on the
+  calibration split.
 - **later_time**: the file keeps the original time order; a second model is fitted the same
   way on the first 80% of rows and measured on the last 20% (later campaigns, with a much
-  higher base rate): what drift does to the model.
+  higher base rate, so its Brier score suffers most): what drift does to the model.
 
 Validation ROC-AUC of the chosen parameters: {valid_roc_auc}. Parameters: `{params}`.
 
