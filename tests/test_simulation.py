@@ -63,9 +63,10 @@ def _bank_digest(url: str) -> tuple[dict[str, int], list[tuple[Any, ...]]]:
 
 
 def test_chunked_writes_equal_one_transaction(tmp_path: Path) -> None:
+    """Chunks of 37 built by two worker processes write the same bank as one chunk in-process."""
     urls = [f"sqlite:///{tmp_path / name}.db" for name in ("whole", "chunked")]
     written = [seed_bank(urls[0], 200, 5, AS_OF, chunk_size=200)]
-    written.append(seed_bank(urls[1], 200, 5, AS_OF, chunk_size=37))
+    written.append(seed_bank(urls[1], 200, 5, AS_OF, chunk_size=37, workers=2))
     assert written[0] == written[1] > 200 * 500
     whole, chunked = _bank_digest(urls[0]), _bank_digest(urls[1])
     assert whole[0] == chunked[0] and whole[0]["customers"] == 200
