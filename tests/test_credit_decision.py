@@ -316,9 +316,13 @@ def test_the_trace_belongs_to_its_customer(
     assert trace is not None and trace["kind"] == "credit_decision"
     assert trace["model_versions"] == {MODEL_NAME: 1}
     assert set(trace["contributions"][MODEL_NAME]) == set(FEATURES)
-    assert "recent_delinquency" in trace["rules_fired"]
+    assert "recent_delinquency" in trace["rules_fired"][0]["rules"]
     assert trace["decision"]["reasons"][0]["code"] == "delinquent_obligations"
     assert store.get(answer["trace_id"], GOOD) is None
+    url = f"/v1/traces/{answer['trace_id']}"
+    served = client.get(url, headers=bearer(settings, DELINQUENT))
+    assert served.status_code == 200 and served.json()["decision"]["decision"] == "decline"
+    assert client.get(url, headers=bearer(settings, GOOD)).status_code == 404
 
 
 @pytest.mark.parametrize(

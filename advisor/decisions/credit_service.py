@@ -145,8 +145,8 @@ class CreditService:
             "scores": {MODEL_NAME: score.probability},
             "contributions": {MODEL_NAME: score.contributions},
             "base_log_odds": {MODEL_NAME: scorer.base_of(score)},
-            "rules_fired": list(decision.rules_fired),
-            "defaults_used": list(score.defaults_used),
+            "rules_fired": [{"policy": POLICY_FILE.name, "rules": list(decision.rules_fired)}],
+            "defaults_used": [f"{MODEL_NAME}:{name}" for name in score.defaults_used],
             "policy_digest": self.rules_digest,
             "decision": decision.to_json(),
         }  # fmt: skip
