@@ -106,6 +106,8 @@ BAD_FILES = [
     ("ragged row", lambda h, r: (h, [r[0] + ";extra", r[1]]), "line 2"),
     ("no rows", lambda h, r: (h, []), "no data rows"),
     ("empty file", lambda h, r: ("", []), "empty"),
+    ("one outcome", lambda h, r: (h, [r[0]] * 80), "each outcome"),
+    ("later rows one outcome", lambda h, r: (h, [r[1]] * 60 + [r[0]] * 240), "later-time"),
 ]
 ROWS = [
     "30;admin.;single;secondary;no;100;yes;no;cellular;5;may;120;1;-1;0;unknown;no",

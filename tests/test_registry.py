@@ -42,6 +42,7 @@ def test_failed_training_registers_nothing_and_keeps_the_promoted(tmp_path: Path
     _register(reg)
     with pytest.raises(ValueError), reg.stage("offer-response") as stage:
         (stage.path / "model.txt").write_text("half", encoding="utf-8")
+        assert [v.version for v in reg.versions("offer-response")] == [1]  # staged: invisible
         raise ValueError("bad data")
     assert [v.version for v in reg.versions("offer-response")] == [1]
     assert reg.promoted("offer-response").version == 1  # type: ignore[union-attr]

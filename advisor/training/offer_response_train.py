@@ -9,9 +9,13 @@ from pathlib import Path
 
 import numpy as np
 
-from advisor.errors import InvalidInput
 from advisor.predict.calibration import sigmoid
-from advisor.predict.campaigns import encode, feature_names, read_campaign_file
+from advisor.predict.campaigns import (
+    CampaignFileError,
+    encode,
+    feature_names,
+    read_campaign_file,
+)
 from advisor.predict.offer_response import MODEL_NAME
 from advisor.predict.registry import ModelVersion, Registry, data_hash
 from advisor.training.offer_response_card import model_card, plot_calibration
@@ -27,6 +31,8 @@ from advisor.training.offer_response_fit import (
     temporal_split,
 )
 
+MIN_PER_OUTCOME = 50
+
 
 def train_offer_response(
     registry: Registry,
@@ -40,19 +46,31 @@ def train_offer_response(
     table = read_campaign_file(campaigns, require_target=True)
     assert table.target is not None
     x, y = encode(table.rows), table.target
-    if len(np.unique(y)) < 2 or min(np.bincount(y)) < 20:
-        raise InvalidInput(f"{campaigns.name}: needs at least 20 rows of each outcome (yes and no)")
+    if len(np.unique(y)) < 2 or min(np.bincount(y)) < MIN_PER_OUTCOME:
+        raise CampaignFileError(
+            f"{campaigns.name}: needs at least {MIN_PER_OUTCOME} rows of each outcome (yes, no)"
+        )
+    split, later = stratified_split(y), temporal_split(y)
+    _check_outcomes(campaigns.name, y, later)
     say("tuning on the stratified split")
-    split = stratified_split(y)
     fitted = fit(x, y, split)
     say("measuring the later-time hold-out")
-    later = temporal_split(y)
     later_fit = fit(x, y, later)
     report = {
         "stratified": metrics(y[split.report], predict(fitted, x[split.report])),
         "later_time": metrics(y[later.report], predict(later_fit, x[later.report])),
     }
     return _register(registry, campaigns, fitted, report, split, x, y, started, promote)
+
+
+def _check_outcomes(label: str, y: np.ndarray, later: Split) -> None:
+    """CampaignFileError when a part of the later-time split holds only one outcome."""
+    for part, rows in vars(later).items():
+        if len(np.unique(y[rows])) < 2:
+            raise CampaignFileError(
+                f"{label}: the later-time {part} split (time order, last 20% reported) "
+                "holds only one outcome; the file needs yes and no rows throughout"
+            )
 
 
 def _register(
