@@ -215,6 +215,8 @@ CASES = [  # (name, inputs, score, requested, decision, first reason text or Non
      "Delinquent past or present credit obligations with others"),
     ("high risk", inputs(), score(0.4, inquiries_6m=0.8), None, "decline",
      "Number of recent inquiries on credit bureau report"),
+    ("no credit file", replace(inputs(), defaults_used=("bureau_score",)), score(0.01), None,
+     "decline", "No credit file"),
     ("step up", inputs(), score(0.01), None, "raise", None),
     ("request met", inputs(), score(0.05), Decimal(9000), "raise", None),
     ("income bound", inputs(), score(0.01), Decimal(29000), "raise",
