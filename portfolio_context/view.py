@@ -33,6 +33,7 @@ from portfolio_context.models import (
 from portfolio_context.obligations import bill_facts, debt_facts, emergency_facts, upcoming_bills
 
 BUFFER = Decimal("500")
+VIEW_DAYS = 400  # the view reads this much history (the bank keeps 30+ months for models)
 # Negative figures and the positive fact a draft states instead: id -> (new id, label, derivation).
 SHORTFALLS = {
     "balance.checking": (
@@ -132,7 +133,10 @@ def load_ledger(session: Session, customer_id: str, as_of: dt.date) -> tuple[Cus
     transactions = list(
         session.scalars(
             select(Transaction)
-            .where(Transaction.account_id.in_(ids))
+            .where(
+                Transaction.account_id.in_(ids),
+                Transaction.posted >= as_of - dt.timedelta(days=VIEW_DAYS),
+            )
             .order_by(Transaction.posted, Transaction.id)
         )
     )
