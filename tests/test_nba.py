@@ -22,6 +22,7 @@ from advisor.decisions.propensity import Propensities, Propensity
 from advisor.decisions.served import ServedLog
 from advisor.decisions.service import RecommendationService
 from advisor.decisions.traces import TraceStore
+from advisor.predict.registry import Registry
 from advisor.settings import Settings
 from evals.nba_audit import list_violations
 from portfolio_context.db import session_scope
@@ -305,3 +306,24 @@ def test_chat_answers_from_the_recommendations(
     assert facts[fact]["value"] in final["text"]
     traces = final["decision_trace_ids"]
     assert traces and TraceStore(settings.resolved_database_url).get(traces[0], "C0004")
+
+
+class Counting(Propensities):
+    """Counts how often the customer is really scored."""
+
+    calls = 0
+
+    def for_customer(self, session: Any, customer_id: str, as_of: dt.date) -> dict[str, Propensity]:
+        self.calls += 1
+        return propensities(self.policy)
+
+
+def test_scores_are_kept_until_the_bank_changes(tmp_path: Path) -> None:
+    counting = Counting(Registry(tmp_path / "registry"), shipped_policy(), cache_size=2)
+    for generation in ["g1", "g1", "g2", "g2", "g1"]:
+        counting.cached(None, "C0001", AS_OF, generation)  # type: ignore[arg-type]
+    assert counting.calls == 2
+    counting.cached(None, "C0002", AS_OF, "g2")  # type: ignore[arg-type]
+    counting.cached(None, "C0003", AS_OF, "g2")  # type: ignore[arg-type]
+    counting.cached(None, "C0001", AS_OF, "g1")  # type: ignore[arg-type]  (evicted: size 2)
+    assert counting.calls == 5

@@ -53,10 +53,36 @@ class Propensity:
 class Propensities:
     """Scores customers with the promoted scorers, reloading when a new version is promoted."""
 
-    def __init__(self, registry: Registry, policy: Policy) -> None:
+    def __init__(self, registry: Registry, policy: Policy, cache_size: int = 10_000) -> None:
         self.registry, self.policy = registry, policy
         self._loaded: dict[str, tuple[int, CustomerScorer]] = {}
         self._lock = threading.Lock()
+        self._scored: dict[tuple[Any, ...], dict[str, Propensity]] = {}
+        self.cache_size = cache_size
+
+    def models(self) -> list[str]:
+        """The registry models the policy's propensities come from."""
+        return sorted({s.model for s in self.policy.propensities.values()})
+
+    def versions(self) -> tuple[int | None, ...]:
+        """The promoted version of each model (None: none promoted)."""
+        return tuple(getattr(self.registry.promoted(m), "version", None) for m in self.models())
+
+    def cached(
+        self, session: Session, customer_id: str, as_of: dt.date, generation: str
+    ) -> dict[str, Propensity]:
+        """The customer's propensities, kept while the bank's seeding generation and the
+        promoted versions are unchanged (scores are a function of both)."""
+        key = (customer_id, as_of, generation, self.versions())
+        with self._lock:
+            found = self._scored.get(key)
+        if found is None:
+            found = self.for_customer(session, customer_id, as_of)
+            with self._lock:
+                if len(self._scored) >= self.cache_size:
+                    self._scored.pop(next(iter(self._scored)))
+                self._scored[key] = found
+        return found
 
     def scorer(self, model: str) -> tuple[CustomerScorer | None, str]:
         """The promoted scorer of a model, or None and why not."""
@@ -86,7 +112,7 @@ class Propensities:
         """Every propensity of the policy for one customer."""
         results: dict[str, Any] = {}
         reasons: dict[str, str] = {}
-        for model in sorted({s.model for s in self.policy.propensities.values()}):
+        for model in self.models():
             results[model], reasons[model] = self._score(model, session, customer_id, as_of)
         return {
             name: propensity(source, results[source.model], reasons[source.model])

@@ -87,8 +87,9 @@ class RecommendationService:
     def assess(self, customer_id: str) -> Assessed:
         """Signals, propensities and the ranking of one customer (nothing recorded)."""
         view = self.context.view(customer_id)
+        generation = self.context.generation()
         with session_scope(self.context.url) as session:
-            found = self.propensities.for_customer(session, customer_id, view.ledger.as_of)
+            found = self.propensities.cached(session, customer_id, view.ledger.as_of, generation)
         signals = customer_signals(view, self.policy)
         signals["credit_risk"] = found["credit_risk"].probability
         before = self.served.counts(customer_id, self.policy.caps.window_days)
