@@ -63,20 +63,43 @@ def seed(
     ] = None,
 ) -> None:
     """Generate the deterministic synthetic bank into the database."""
-    from portfolio_context.seed import seed_bank, seeded_as_of
+    from sqlalchemy.exc import SQLAlchemyError
 
-    settings = get_settings()
-    url = database_url or settings.resolved_database_url
+    url = _seed_url(database_url)
     try:
         day = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
     except ValueError:
         raise fail(f"--as-of must be YYYY-MM-DD, got {as_of!r}") from None
+    try:
+        _seed_with_progress(url, customers, seed_value, day, if_empty)
+    except (OSError, SQLAlchemyError) as exc:
+        raise fail(f"cannot seed {url}: {exc.__class__.__name__}: {exc}") from None
+
+
+def _seed_url(database_url: str | None) -> str:
+    """The database to seed: the option's URL once it parses, else the settings' database."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    if database_url is None:
+        return get_settings().resolved_database_url
+    try:
+        make_url(database_url)
+    except ArgumentError:
+        raise fail(f"--database-url is not a database URL: {database_url!r}") from None
+    return database_url
+
+
+def _seed_with_progress(url: str, customers: int, seed: int, day: dt.date, if_empty: bool) -> None:
+    """Seed with a progress bar, or say the bank is already seeded (--if-empty)."""
+    from portfolio_context.seed import seed_bank, seeded_as_of
+
     if if_empty and (existing := seeded_as_of(url)):
         console.print(f"bank already seeded (as of {existing}); nothing to do")
         return
     with Progress(console=console) as progress:
         task = progress.add_task("seeding customers", total=customers)
-        rows = seed_bank(url, customers, seed_value, day, lambda n: progress.advance(task, n))
+        rows = seed_bank(url, customers, seed, day, lambda n: progress.advance(task, n))
     console.print(f"seeded {customers} customers ({rows} rows) as of {day} into {url}")
 
 
