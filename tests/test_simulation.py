@@ -16,7 +16,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sqlalchemy import func, select
+from typer.testing import CliRunner
 
+from advisor.cli import app
 from portfolio_context import catalog
 from portfolio_context.db import session_scope
 from portfolio_context.models import Account, BankMeta, Customer, LifeEvent, Transaction
@@ -228,3 +230,10 @@ def test_some_events_have_no_precursors(bank: list[CustomerRows]) -> None:
     events = [e for r in bank for e in r.events]
     silent = sum(1 for e in events if not e["precursors"])
     assert 0.1 * len(events) <= silent <= 0.7 * len(events)
+
+
+@pytest.mark.parametrize("url", ["nonsense", "sqlite:////proc/no-such-dir/bank.db"])
+def test_seed_command_rejects_a_bad_database_url(url: str) -> None:
+    result = CliRunner().invoke(app, ["seed", "--customers", "1", "--database-url", url])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
