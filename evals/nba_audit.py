@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 import yaml
@@ -20,6 +21,7 @@ from advisor.decisions.service import Recommendation
 from portfolio_context.view import Customer360
 
 
+@lru_cache(maxsize=1)
 def raw_policy() -> dict[str, Any]:
     """The policy file as plain data."""
     loaded: dict[str, Any] = yaml.safe_load(POLICY_FILE.read_text("utf-8"))
