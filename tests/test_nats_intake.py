@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import os
+import socket
 import threading
 import time
 import uuid
@@ -19,6 +20,7 @@ import nats
 import pytest
 from sqlalchemy import func, select
 
+from advisor.errors import BackendUnavailable
 from advisor.orchestration.audit import AuditLog
 from advisor.orchestration.events import BankEvent, EventReceipt, EventService
 from advisor.orchestration.nats_intake import IntakeConfig, NatsIntake, publish_event
@@ -288,3 +290,13 @@ def test_the_app_consumes_the_stream_while_it_runs(
             assert time.monotonic() < deadline, "the app did not take the events"
             time.sleep(0.05)
     assert stored(bank, tag) == (3, 3)
+
+
+def test_an_unreachable_server_is_a_clear_error_at_start(bank: str) -> None:
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = IntakeConfig(f"nats://127.0.0.1:{port}")
+    intake = NatsIntake(config, Recorder(EventService(bank, None, None)), None)
+    with pytest.raises(BackendUnavailable, match=f"NATS at {config.url} is unreachable"):
+        asyncio.run(intake.start())

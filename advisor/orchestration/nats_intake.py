@@ -18,13 +18,12 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 import nats
 from nats.aio.client import Client
 from nats.aio.msg import Msg
-from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, PubAck, StreamConfig
 from nats.js.errors import NotFoundError
 from pydantic import ValidationError
 
-from advisor.errors import InvalidInput
+from advisor.errors import BackendUnavailable, InvalidInput
 from advisor.orchestration.events import AuditSink, BankEvent, EventReceipt
 
 if TYPE_CHECKING:
@@ -73,10 +72,22 @@ class Acceptor(Protocol):
 
 
 async def connect(url: str) -> Client:
-    """A NATS connection that reconnects on its own; the caller closes it."""
-    return await nats.connect(
-        url, name="advisor-intake", connect_timeout=2, max_reconnect_attempts=-1
-    )
+    """A NATS connection (BackendUnavailable after a few tries at start-up); once connected
+    it reconnects without limit. The caller closes it."""
+    try:
+        client = await nats.connect(
+            url, name="advisor-intake", connect_timeout=2, max_reconnect_attempts=2,
+            reconnect_time_wait=0.5, error_cb=_log_error,
+        )  # fmt: skip
+    except (OSError, nats.errors.Error) as exc:
+        raise BackendUnavailable(f"NATS at {url} is unreachable ({exc})") from exc
+    client.options["max_reconnect_attempts"] = -1  # nats-py reads it on each reconnect
+    return client
+
+
+async def _log_error(exc: Exception) -> None:
+    """One log line per connection error (nats-py's default prints a traceback)."""
+    log.warning("NATS: %s: %s", type(exc).__name__, exc)
 
 
 async def ensure_stream(js: JetStreamContext, config: IntakeConfig) -> None:
@@ -153,14 +164,17 @@ class NatsIntake:
         while not self._stopping.is_set():
             try:
                 messages = await subscription.fetch(self.config.batch, self.config.fetch_timeout_s)
-            except NatsTimeout:
+            except TimeoutError:  # nats-py raises its own or asyncio's: nothing arrived
                 continue
-            except nats.errors.Error:
+            except Exception:
                 log.warning("NATS fetch failed; retrying", exc_info=True)
                 await asyncio.sleep(self.config.fetch_timeout_s)
                 continue
             for message in messages:
-                self.handled[await self.handle(message)] += 1
+                try:
+                    self.handled[await self.handle(message)] += 1
+                except Exception:  # e.g. the ack was lost: JetStream redelivers, accept replays
+                    log.warning("NATS message not settled; it will be redelivered", exc_info=True)
 
     async def handle(self, message: Msg) -> Outcome:
         """Accept one message: ack on success, nak on a transient error, term on bad input."""
