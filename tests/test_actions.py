@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from advisor.orchestration import runtime
 from advisor.orchestration.runtime import Orchestration
@@ -36,7 +36,8 @@ from tests.orchestration_fixtures import (  # noqa: F401  (fixtures)
 def sweep(orch: Orchestration, event_id: str = "pay-1", customer: str = "C0001") -> ActionRow:  # noqa: F811
     """Post a payroll event and wait for the pending transfer its workflow proposes."""
     orch.events.accept(payroll(event_id, customer))
-    return wait_for(lambda: next(iter(orch.actions.for_customer(customer)), None))
+    wait_for(lambda: orch.notifications.for_customer(customer))  # the nudge comes last
+    return orch.actions.for_customer(customer)[0]
 
 
 def test_a_payday_with_surplus_nudges_with_facts_and_a_pending_transfer(
@@ -170,3 +171,25 @@ def orch_services_from_api(api: TestClient) -> Orchestration:  # noqa: F811
     """The orchestration the app's lifespan started."""
     services: Orchestration = api.app.state.orchestration  # type: ignore[attr-defined]
     return services
+
+
+class Invests:
+    """A next-best-action gate that permits investing for everyone."""
+
+    def allows(self, customer_id: str) -> bool:
+        return True
+
+
+def test_a_profile_allowed_to_invest_is_offered_its_brokerage_account(
+    orch: Orchestration,  # noqa: F811
+) -> None:
+    orch.sweeps.investing = Invests()
+    with session_scope(orch.settings.resolved_database_url) as db:
+        holder = db.scalars(select(Account.customer_id).where(Account.type == "brokerage")).first()
+    assert holder is not None
+    action = sweep(orch, "pay-inv", holder)
+    assert action.to_account == f"{holder}-BRO"
+    [note] = orch.notifications.for_customer(holder)
+    destination = next(f for f in note["facts"] if f["id"] == "sweep.destination")
+    assert destination["derivation"] == "next-best-action permits investing"
+    assert "allow investing" in note["body"]

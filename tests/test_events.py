@@ -129,7 +129,7 @@ def test_concurrent_duplicates_start_one_workflow_and_post_once(orch: Orchestrat
     assert sorted(r.replay for r in receipts) == [False] + [True] * 7
     assert {r.to_json()["workflow_id"] for r in receipts} == {"dup-1"}
     url = orch.settings.resolved_database_url
-    wait_for(lambda: orch.actions.for_customer("C0001"))
+    wait_for(lambda: orch.notifications.for_customer("C0001"))  # the nudge comes last
     assert postings(url, "event:dup-1") == 1
     with session_scope(url) as db:
         assert db.scalar(select(func.count()).select_from(NotificationRow)) == 1

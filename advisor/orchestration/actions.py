@@ -217,12 +217,12 @@ def _transfer(db: Session, row: ActionRow) -> str | None:
     if not ledger.withdraw_if_covered(db, row.from_account or "", amount):
         balance = accounts[0].balance if accounts[0] else Decimal("0")
         return f"insufficient funds: the balance ${balance:,.2f} does not cover ${amount:,.2f}"
-    today = utcnow().date()
+    today, names = utcnow().date(), [a.name.upper() if a else "" for a in accounts]
     ledger.post(db, ledger.Posting(f"action:{row.id}:debit", row.from_account or "", -amount,
-                                   "TRANSFER TO SAVINGS", "Transfer", today, f"action {row.id}"),
-                move_balance=False)  # fmt: skip
+                                   f"TRANSFER TO {names[1]}", "Transfer", today,
+                                   f"action {row.id}"), move_balance=False)  # fmt: skip
     ledger.post(db, ledger.Posting(f"action:{row.id}:credit", row.to_account or "", amount,
-                                   "TRANSFER FROM CHECKING", "Transfer", today,
+                                   f"TRANSFER FROM {names[0]}", "Transfer", today,
                                    f"action {row.id}"))  # fmt: skip
     ledger.mark_changed(db)
     return None

@@ -13,15 +13,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from dbos import DBOS, DBOSConfig
 from dbos._utils import GlobalParams
 from sqlalchemy.engine import make_url
 
+from advisor.orchestration import webhooks
 from advisor.orchestration.actions import ActionService
+from advisor.orchestration.destination import NbaInvestmentGate
 from advisor.orchestration.events import AuditSink, EventService
-from advisor.orchestration.notifications import NotificationService
+from advisor.orchestration.notifications import NotificationHook, NotificationService
 from advisor.orchestration.sweep import SweepPolicy, SweepService
 from advisor.orchestration.workflows import DbosStarter, bind, wake
 from advisor.settings import Settings
@@ -51,7 +52,8 @@ class Orchestration:
         notifications.hooks.extend(_webhook_hooks(settings))
         policy = SweepPolicy(Decimal(str(settings.sweep_buffer_usd)),
                              Decimal(str(settings.sweep_min_usd)), settings.action_ttl_s)
-        sweeps = SweepService(url, policy, actions, notifications, audit)  # fmt: skip
+        gate = NbaInvestmentGate.from_settings(settings)
+        sweeps = SweepService(url, policy, actions, notifications, audit, gate)  # fmt: skip
         events = EventService(url, DbosStarter(), audit)
         return cls(settings, events, actions, notifications, sweeps)
 
@@ -70,14 +72,10 @@ def _audit(settings: Settings) -> AuditSink:
     return AuditLog.from_settings(settings)
 
 
-def _webhook_hooks(settings: Settings) -> list[Any]:
-    """Webhook delivery of new notifications when advisor/orchestration/webhooks.py offers it."""
-    try:
-        from advisor.orchestration import webhooks  # type: ignore[attr-defined, unused-ignore]
-    except ImportError:
-        return []
-    hook = getattr(webhooks, "notification_hook", None)
-    return [hook(settings)] if callable(hook) and hook(settings) is not None else []
+def _webhook_hooks(settings: Settings) -> list[NotificationHook]:
+    """Signed webhook delivery of new notifications (only with ADVISOR_WEBHOOK_URL)."""
+    hook = webhooks.notification_hook(settings)
+    return [hook] if hook is not None else []
 
 
 def workflow_database_url(settings: Settings) -> str:

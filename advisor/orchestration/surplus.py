@@ -31,6 +31,10 @@ class Surplus:
         """One of the facts by id."""
         return next(f for f in self.facts if f.id == fact_id)
 
+    def with_fact(self, fact: Fact) -> Surplus:
+        """The same surplus with one more fact."""
+        return Surplus(self.amount, [*self.facts, fact], self.next_payday)
+
 
 def next_payday(ledger: Ledger, payer: str | None) -> tuple[dt.date, Fact]:
     """The payday after as_of: the median gap between this payer's deposits (or all income)."""

@@ -11,6 +11,7 @@ from sqlalchemy import update
 
 from advisor.orchestration import ledger
 from advisor.orchestration.actions import ActionService, Proposal
+from advisor.orchestration.destination import InvestmentGate
 from advisor.orchestration.events import AuditSink
 from advisor.orchestration.notifications import NewNotification, NotificationService
 from advisor.orchestration.surplus import POLICY, Surplus, surplus
@@ -21,6 +22,8 @@ from portfolio_context.view import load_ledger
 
 if TYPE_CHECKING:
     from advisor.orchestration.tables import ActionRow
+
+INVESTING = "next-best-action permits investing"
 
 
 @dataclass(frozen=True)
@@ -38,8 +41,10 @@ class SweepService:
     def __init__(
         self, database_url: str, policy: SweepPolicy, actions: ActionService,
         notifications: NotificationService, audit: AuditSink | None = None,
+        investing: InvestmentGate | None = None,
     ) -> None:  # fmt: skip
         self.url = database_url
+        self.investing = investing
         self.policy = policy
         self.actions = actions
         self.notifications = notifications
@@ -53,11 +58,18 @@ class SweepService:
             _, books = load_ledger(db, event.customer_id, event.occurred_at.date())
             source = ledger.account_of(db, event.customer_id, POLICY["source_kind"])
             target = ledger.account_of(db, event.customer_id, POLICY["destination_kind"])
+            invest = ledger.account_of(db, event.customer_id, POLICY["investment_kind"])
         if source is None or target is None:
             return None
         found = surplus(books, self.policy.buffer, event.description)
         if found.amount < self.policy.threshold or found.amount <= 0:
             return None
+        if invest is not None and self.investing and self.investing.allows(event.customer_id):
+            target = invest
+        found = found.with_fact(Fact(
+            "sweep.destination", "where the surplus would go", target.name, "text",
+            INVESTING if target is invest else "high-yield savings",
+        ))  # fmt: skip
         deposit = Fact.number("sweep.deposit", "pay received", event.amount, "USD",
                               f"event {event.id}")  # fmt: skip
         action, created = self.actions.propose(Proposal(
@@ -104,6 +116,14 @@ def nudge_text(found: Surplus, deposit: Fact, destination: str, action: ActionRo
         f"of bills and {show['sweep.debt_minimums']} of minimum debt payments due before your "
         f"next payday on {say_date(found.next_payday)}, a {show['sweep.buffer']} buffer"
         f"{season if Decimal(seasonal.value) > 0 else ''}, {show['sweep.surplus']} in checking "
-        f"is spare. Move {show['sweep.surplus']} to {destination}? Confirm or decline by "
+        f"is spare. Move {show['sweep.surplus']} to {destination}?{_why_investing(found)} "
+        f"Confirm or decline by "
         f"{say_date(expires.date())}; nothing moves until you confirm."
     )
+
+
+def _why_investing(found: Surplus) -> str:
+    """Why the destination is an investment account, when it is."""
+    if found.fact("sweep.destination").derivation == INVESTING:
+        return " Your profile and our next-best-action policy allow investing."
+    return ""
