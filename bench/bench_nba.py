@@ -140,6 +140,13 @@ def lift(totals: dict[str, int], key: str) -> str:
     return f"{totals.get(f'nba_{key}', 0) / base:.2f}x" if base else "n/a (baseline 0 hits)"
 
 
+def command(args: argparse.Namespace) -> str:
+    """The options this run was given, as the command line shows them."""
+    given = [f"--customers {args.customers} "] if args.customers != 400 else []
+    given += [f"--var-dir {args.var_dir} "] if args.var_dir else []
+    return "".join(given)
+
+
 def section(args: argparse.Namespace, audit: dict[str, Any], speed: dict[str, float],
             replayed: dict[str, Any]) -> str:  # fmt: skip
     """The BENCHMARKS.md section."""
@@ -160,8 +167,9 @@ def section(args: argparse.Namespace, audit: dict[str, Any], speed: dict[str, fl
         "## Next-best-action (bench/bench_nba.py)",
         "",
         f"Run {dt.date.today()} on {platform.machine()}, 2 shared cores. Command: "
-        f"`.venv/bin/python bench/bench_nba.py --out BENCHMARKS.md` (replay bank: seed "
-        f"{args.seed}, {args.customers} customers, as of {AS_OF}; never a training bank).",
+        f"`.venv/bin/python bench/bench_nba.py {command(args)}--out BENCHMARKS.md` (replay "
+        f"bank: seed {args.seed}, {args.customers} customers, as of {AS_OF}; never a training "
+        "bank; models: the promoted ones of the registry under the var dir).",
         "",
         f"- **Speed**: recommendations for one customer (360 view warm, propensities, ranking, "
         f"{args.list_size} traces and the served log written) p50 **{speed['p50']:.1f} ms**, "
