@@ -60,7 +60,10 @@ def _forge(conn: Connection, seq: int, prev: str, rehash: bool) -> str:
     payload = canonical_json({"amount": "5000.00"})
     digest = entry_hash(prev, seq, at, "execution", "C0009", payload) if rehash else "f" * 64
     conn.execute(
-        text("INSERT INTO audit_log VALUES (:seq, :at, 'execution', 'C0009', :p, :prev, :h)"),
+        text(
+            "INSERT INTO audit_log (seq, at, kind, subject, payload, prev_hash, hash) "
+            "VALUES (:seq, :at, 'execution', 'C0009', :p, :prev, :h)"
+        ),
         {"seq": seq, "at": at.isoformat(" "), "p": payload, "prev": prev, "h": digest},
     )
     return digest
@@ -126,6 +129,10 @@ def append_forged(conn: Connection) -> None:
     _forge(conn, 7, "e" * 64, rehash=True)
 
 
+def add_key(conn: Connection) -> None:
+    conn.execute(text("UPDATE audit_log SET dedupe_key = 'forged' WHERE seq = 4"))
+
+
 def garble_payload(conn: Connection) -> None:
     conn.execute(text("UPDATE audit_log SET payload = 'not json' WHERE seq = 5"))
 
@@ -142,6 +149,7 @@ TAMPER_CASES: list[tuple[str, Tamper, int]] = [
     ("inserted row, chain relinked around it", insert_relinked, 4),
     ("appended row off the chain", append_forged, 7),
     ("payload not JSON", garble_payload, 5),
+    ("dedupe key added", add_key, 4),
 ]
 TAMPERS = [pytest.param(tamper, bad, id=name) for name, tamper, bad in TAMPER_CASES]
 
@@ -181,6 +189,41 @@ def test_tampering_names_the_first_bad_entry(
     with engine_for(lite_url).begin() as conn:
         tamper(conn)
     assert log.verify() == first_bad
+
+
+def test_a_keyed_append_happens_once(lite_url: str) -> None:
+    log = filled(lite_url, 2)
+    first = log.append("execution", "action/a1", {"amount": "500.00"}, key="exec:a1")
+    again = log.append("execution", "action/a1", {"amount": "500.00"}, key="exec:a1")
+    assert first == again == 3
+    assert [e.seq for e in log.entries()] == [1, 2, 3]
+    assert log.append("execution", "action/a2", {}, key="exec:a2") == 4
+    assert log.verify() is None
+
+
+def test_concurrent_keyed_appends_keep_one_entry(lite_url: str) -> None:
+    log, seqs = AuditLog(lite_url), list[int]()
+    workers = [
+        threading.Thread(target=lambda: seqs.append(log.append("nudge", "e/1", {}, key="n:1")))
+        for _ in range(6)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert seqs == [1] * 6 and len(log.entries()) == 1
+
+
+def test_a_table_from_before_dedupe_keys_gets_the_column(lite_url: str) -> None:
+    with engine_for(lite_url).begin() as conn:
+        conn.execute(text(
+            "CREATE TABLE audit_log (seq INTEGER PRIMARY KEY, at DATETIME, kind VARCHAR(32), "
+            "subject VARCHAR(128), payload TEXT, prev_hash VARCHAR(64) UNIQUE, "
+            "hash VARCHAR(64) UNIQUE)"
+        ))  # fmt: skip
+    log = AuditLog(lite_url)
+    seqs = [log.append("decision", "C0001", {}, key="d:1") for _ in range(2)]
+    assert seqs == [1, 1] and log.verify() is None
 
 
 def _concurrent_appends(url: str, threads: int, each: int) -> AuditLog:

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import DateTime, Integer, String, Text, inspect, select, text
+from sqlalchemy import DateTime, Engine, Integer, String, Text, inspect, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -40,6 +40,8 @@ class AuditEntry(Base):
     payload: Mapped[str] = mapped_column(Text)  # canonical JSON: sorted keys, no whitespace
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The caller's idempotency key: a step that runs again appends nothing new.
+    dedupe_key: Mapped[str | None] = mapped_column(String(160), unique=True, nullable=True)
 
 
 AUDIT_TABLE = Base.metadata.tables[AuditEntry.__tablename__]
@@ -61,12 +63,15 @@ def canonical_json(value: Any) -> str:
 
 
 def entry_hash(
-    prev_hash: str, seq: int, at: dt.datetime, kind: str, subject: str, payload: str
-) -> str:
-    """sha256(prev_hash + canonical entry), hex."""
+    prev_hash: str, seq: int, at: dt.datetime, kind: str, subject: str, payload: str,
+    key: str | None = None,
+) -> str:  # fmt: skip
+    """sha256(prev_hash + canonical entry), hex; the entry names its key only when it has one."""
     stamp = at.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
     body = {"seq": seq, "at": stamp, "kind": kind, "subject": subject}
     body["payload"] = json.loads(payload)
+    if key is not None:
+        body["key"] = key
     return hashlib.sha256((prev_hash + canonical_json(body)).encode()).hexdigest()
 
 
@@ -83,31 +88,41 @@ class AuditLog:
         """The audit log on the configured database."""
         return cls(settings.resolved_database_url)
 
-    def append(self, kind: str, subject: str, payload: dict[str, Any]) -> int:
-        """Append one entry and return its seq; concurrent writers are serialised."""
+    def append(
+        self, kind: str, subject: str, payload: dict[str, Any], key: str | None = None
+    ) -> int:
+        """Append one entry and return its seq; concurrent writers are serialised. With a
+        `key`, an entry already appended under it is answered (its seq) instead."""
         if kind not in KINDS:
             raise ValueError(f"unknown audit kind {kind!r}; one of {sorted(KINDS)}")
         body = canonical_json(payload)
         for attempt in range(APPEND_ATTEMPTS):
             try:
                 with session_scope(self.url) as db:
-                    return self._append_in(db, kind, subject, body)
+                    return self._append_in(db, kind, subject, body, key)
             except (IntegrityError, OperationalError):
                 if attempt == APPEND_ATTEMPTS - 1:
                     raise
                 time.sleep(random.uniform(0, 0.005 * (attempt + 1)))
         raise AssertionError("unreachable")
 
-    def _append_in(self, db: Session, kind: str, subject: str, body: str) -> int:
+    def _append_in(
+        self, db: Session, kind: str, subject: str, body: str, key: str | None
+    ) -> int:
         """Lock, read the last entry, insert the next one (one transaction)."""
         _lock_for_append(db)
+        if key is not None:
+            done = db.scalar(select(AuditEntry.seq).where(AuditEntry.dedupe_key == key))
+            if done is not None:
+                return done
         last = db.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).first()
         seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
         at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-        digest = entry_hash(prev, seq, at, kind, subject, body)
+        digest = entry_hash(prev, seq, at, kind, subject, body, key)
         entry = AuditEntry(
-            seq=seq, at=at, kind=kind, subject=subject, payload=body, prev_hash=prev, hash=digest
-        )
+            seq=seq, at=at, kind=kind, subject=subject, payload=body, prev_hash=prev,
+            hash=digest, dedupe_key=key,
+        )  # fmt: skip
         db.add(entry)
         db.flush()
         return seq
@@ -142,7 +157,9 @@ def _fault(row: AuditEntry, expected_seq: int, expected_prev: str) -> str | None
     if row.prev_hash != expected_prev:
         return "prev_hash does not match the previous entry's hash (entry removed or reordered)"
     try:
-        digest = entry_hash(row.prev_hash, row.seq, row.at, row.kind, row.subject, row.payload)
+        digest = entry_hash(
+            row.prev_hash, row.seq, row.at, row.kind, row.subject, row.payload, row.dedupe_key
+        )
     except ValueError:
         return "payload is not valid JSON"
     if digest != row.hash:
@@ -157,6 +174,23 @@ def _ensure_table(url: str) -> None:
         Base.metadata.create_all(engine, tables=[AUDIT_TABLE])
     except DBAPIError:
         if not inspect(engine).has_table(AUDIT_TABLE.name):
+            raise
+    _add_dedupe_key(engine)
+
+
+def _add_dedupe_key(engine: Engine) -> None:
+    """Give a table made before `dedupe_key` existed the column and its unique index."""
+    if "dedupe_key" in {c["name"] for c in inspect(engine).get_columns(AUDIT_TABLE.name)}:
+        return
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("ALTER TABLE audit_log ADD COLUMN dedupe_key VARCHAR(160)"))
+            conn.execute(text(
+                "CREATE UNIQUE INDEX IF NOT EXISTS uq_audit_log_dedupe_key "
+                "ON audit_log (dedupe_key)"
+            ))  # fmt: skip
+    except DBAPIError:  # another process added it first
+        if "dedupe_key" not in {c["name"] for c in inspect(engine).get_columns("audit_log")}:
             raise
 
 
