@@ -211,6 +211,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--var-dir", type=Path, default=None, help="whose models/registry")
+    parser.add_argument("--dates", type=int, default=4, help="replay reference dates")
+    parser.add_argument("--replay-only", action="store_true", help="print the replay only")
     args = parser.parse_args()
     base = get_settings()
     if args.var_dir is not None:
@@ -222,8 +224,11 @@ def main() -> None:
     service = RecommendationService.from_settings(settings, ContextService.from_settings(settings))
     args.list_size = service.policy.list_size
     ids = customer_ids(url)
+    if args.replay_only:
+        print(replay(service, ids, args.dates))
+        return
     audit = violations(service, ids, args.rounds)
-    replayed = replay(service, ids)
+    replayed = replay(service, ids, args.dates)
     speed = latency(settings, ids, args.repeats)
     text = section(args, audit, speed, replayed)
     print(text, "\n".join(audit["violations"][:20]), sep="\n")

@@ -14,6 +14,14 @@ from sqlalchemy import update
 
 from advisor.api.app import create_app
 from advisor.api.recommendation_routes import get_recommendations
+from advisor.chat.decision_facts import (
+    PROVIDERS,
+    DecisionDraft,
+    DecisionFacts,
+    Entry,
+    Provider,
+    facts_selector,
+)
 from advisor.context_service import ContextService
 from advisor.decisions.explain import explain
 from advisor.decisions.nba import ALREADY_HELD, CAP_PER_ACTION, CAP_PER_WINDOW, Ranking, rank
@@ -22,12 +30,14 @@ from advisor.decisions.propensity import Propensities, Propensity
 from advisor.decisions.served import ServedLog
 from advisor.decisions.service import RecommendationService
 from advisor.decisions.traces import TraceStore
+from advisor.grounding.selection import Slots
 from advisor.predict.registry import Registry
 from advisor.settings import Settings
 from evals.nba_audit import list_violations
 from portfolio_context.db import session_scope
 from portfolio_context.models import Customer
 from portfolio_context.seed import seed_bank
+from portfolio_context.view import Customer360
 from tests.conftest import AS_OF, bearer, make_settings
 from tests.fakes import FakeBackend
 from tests.sse import chat_events, done
@@ -327,3 +337,24 @@ def test_scores_are_kept_until_the_bank_changes(tmp_path: Path) -> None:
     counting.cached(None, "C0003", AS_OF, "g2")  # type: ignore[arg-type]
     counting.cached(None, "C0001", AS_OF, "g1")  # type: ignore[arg-type]  (evicted: size 2)
     assert counting.calls == 5
+
+
+def failing(settings: Settings, context: ContextService) -> Provider:
+    """A provider factory whose decisions always fail."""
+
+    def provide(customer_id: str, view: Customer360, message: str) -> DecisionDraft:
+        raise RuntimeError("the decision failed")
+
+    return provide
+
+
+def test_a_failing_decision_leaves_the_turn_to_the_facts(
+    monkeypatch: pytest.MonkeyPatch, nba_bank: str, tmp_path: Path
+) -> None:
+    monkeypatch.setitem(PROVIDERS, "savings_advice", Entry("tests.test_nba:failing", False))
+    settings = make_settings(tmp_path, nba_bank)
+    context = ContextService.from_settings(settings)
+    text, view = "What should I do with my money?", context.view("C0001")
+    pick = facts_selector(text, view, Slots(), None, True)
+    selection, traces = DecisionFacts(settings, context).select("C0001", view, text, None, pick)
+    assert selection is not None and selection.topic == "free_cash" and traces == ()

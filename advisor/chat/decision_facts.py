@@ -21,6 +21,7 @@ matching PATTERNS (decision_patterns.yaml) reach the provider even without a rou
 from __future__ import annotations
 
 import importlib
+import logging
 import re
 import threading
 from collections.abc import Callable
@@ -31,6 +32,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 
+from advisor.errors import AdvisorError
 from advisor.grounding.selection import Selection, Slots
 from portfolio_context.facts import Fact
 
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
     from advisor.settings import Settings
     from portfolio_context.view import Customer360
 
+log = logging.getLogger("advisor.chat")
 MIN_CONFIDENCE = 0.6  # as advisor/chat/plan.py: below this the router's intent does not decide
 
 
@@ -115,8 +118,15 @@ class DecisionFacts:
     def answer(
         self, intent: str, customer_id: str, view: Customer360, text: str
     ) -> tuple[Selection, tuple[str, ...]] | None:
-        """The selection and trace ids of the intent's decision, or None."""
-        found = self.provider(intent)(customer_id, view, text)
+        """The selection and trace ids of the intent's decision, or None (also when the
+        provider fails unexpectedly: the turn then goes the usual way, and the log says why)."""
+        try:
+            found = self.provider(intent)(customer_id, view, text)
+        except AdvisorError:
+            raise
+        except Exception:
+            log.exception("the %s decision failed for %s", intent, customer_id)
+            return None
         if found is None:
             return None
         return Selection(found.topic, found.facts, found.draft, Slots()), found.trace_ids
