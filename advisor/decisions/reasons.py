@@ -89,7 +89,7 @@ def model_reasons(item: Ranked, figures: Mapping[str, str]) -> list[Reason]:
     shown = [(k, v) for k, v in found.contributions.items() if v > 0 and k not in book["hidden"]]
     leading = sorted(shown, key=lambda kv: -kv[1])[: book["model_reasons"]]
     return [
-        Reason(f"MODEL_{name.upper()}", text, value)
+        Reason("MODEL_" + re.sub(r"[^A-Z0-9]+", "_", name.upper()), text, value)
         for name, value in leading
         if (label := feature_label(name))
         and (text := fill(book["model"], {**figures, "feature": label}))
@@ -103,7 +103,7 @@ def feature_label(name: str) -> str | None:
         return str(book["feature_labels"][name])
     for pattern, label in book["feature_patterns"]:
         if found := re.match(pattern, name):
-            return found.expand(label).replace("_", " ")
+            return found.expand(label).replace("_", " ").lower()
     return None
 
 
