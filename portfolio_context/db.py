@@ -40,10 +40,16 @@ def create_schema(url: str) -> None:
     Base.metadata.create_all(engine_for(url))
 
 
+@lru_cache(maxsize=8)
+def _sessions_for(url: str) -> sessionmaker[Session]:
+    """One session factory per database URL (building one costs ~15 ms a call)."""
+    return sessionmaker(engine_for(url), expire_on_commit=False)
+
+
 @contextmanager
 def session_scope(url: str) -> Iterator[Session]:
     """A session that commits on success and rolls back on error."""
-    session = sessionmaker(engine_for(url), expire_on_commit=False)()
+    session = _sessions_for(url)()
     try:
         yield session
         session.commit()

@@ -78,7 +78,7 @@ class CreditRiskScorer:
         """Calibrated probability and exact calibrated log-odds contributions per feature."""
         row = np.array([[inputs.values[name] for name in self.features]], dtype=float)
         with self._lock:
-            raw = np.asarray(self.booster.predict(row, pred_contrib=True))[0]
+            raw = np.asarray(self.booster.predict(row, pred_contrib=True, num_threads=1))[0]
         slope, intercept = self.calibration.slope, self.calibration.intercept
         contributions = {name: float(slope * raw[i]) for i, name in enumerate(self.features)}
         base = float(slope * raw[-1] + intercept)
