@@ -1,4 +1,4 @@
-# Two commands: `make run` (install, seed, index, serve) and `make test` (install, run the suite).
+# Two commands: `make run` (install, seed, index, train what is missing, serve) and `make test` (install, run the suite).
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install run seed ingest router serve test test-fast lint eval eval-ci bench bench-retrieval bench-pii bench-router clean
+.PHONY: install run seed ingest router models serve test test-fast lint eval eval-ci bench bench-retrieval bench-pii bench-router clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,7 +41,24 @@ $(ROUTER): | install
 
 router: $(ROUTER)
 
-run: seed ingest router serve
+# The predictive models, each trained only when the registry has no promoted version
+# (`advisor train NAME` retrains, `advisor models` lists, promotes and rolls back).
+# Life events and credit risk learn from a separate training bank (var/train/bank.db, seeded
+# with TRAIN_CUSTOMERS when it is smaller); the demo bank stays the 50 customers above.
+TRAIN_CUSTOMERS ?= 20000
+CREDIT_CUSTOMERS ?= 10000
+REGISTRY := var/models/registry
+$(REGISTRY)/offer-response/promoted.json: | install
+	$(BIN)/advisor train offer-response
+$(REGISTRY)/life-events/promoted.json: | install
+	$(BIN)/advisor train life-events --customers $(TRAIN_CUSTOMERS)
+$(REGISTRY)/credit-risk/promoted.json: | install $(REGISTRY)/life-events/promoted.json
+	$(BIN)/advisor train credit-risk --customers $(CREDIT_CUSTOMERS)
+
+models: $(REGISTRY)/offer-response/promoted.json $(REGISTRY)/life-events/promoted.json \
+	$(REGISTRY)/credit-risk/promoted.json
+
+run: seed ingest router models serve
 
 test: install lint router
 	$(BIN)/python -m pytest

@@ -1,4 +1,4 @@
-"""`advisor train router`: rebuild the intent router reproducibly from the shared data."""
+"""`advisor train [NAME]`: rebuild the registry's models, or one of them, or the router."""
 
 from __future__ import annotations
 
@@ -12,7 +12,10 @@ from advisor import cli_credit, cli_life_events
 from advisor.errors import AdvisorError
 from advisor.settings import get_settings
 
-train_app = typer.Typer(help="Train the advisor's learned models.", no_args_is_help=True)
+train_app = typer.Typer(
+    help="Train the advisor's learned models; with no NAME, every model of the registry.",
+    invoke_without_command=True,
+)
 console = Console()
 err = Console(stderr=True)
 
@@ -96,6 +99,21 @@ def offer_response(
 
 train_app.command("credit-risk")(cli_credit.credit_risk)
 train_app.command("life-events")(cli_life_events.life_events)
+
+
+@train_app.callback()
+def every_model(
+    ctx: typer.Context,
+    customers: Annotated[
+        int, typer.Option(min=100, max=100_000, help="Training-bank customers (life events)")
+    ] = cli_life_events.TRAINING_CUSTOMERS,
+) -> None:
+    """With no NAME: offer response, life events, then credit risk on the same training bank."""
+    if ctx.invoked_subcommand is not None:
+        return
+    offer_response(None)
+    cli_life_events.life_events(None, customers)
+    cli_credit.credit_risk(None, min(customers, cli_credit.TRAINING_CUSTOMERS))
 
 
 def register(app: typer.Typer) -> None:
