@@ -106,6 +106,8 @@ def start(settings: Settings) -> Orchestration:
         services = _running[0] if _running else Orchestration.from_settings(settings)
         if not _running:
             _launch(services)
+        elif services.settings.resolved_database_url != settings.resolved_database_url:
+            log.warning("DBOS already runs on another bank in this process; sharing it")
         _running.append(services)
     return services
 
