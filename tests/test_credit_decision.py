@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import delete, select, update
+from sqlalchemy import update
 
 from advisor.api.app import create_app
 from advisor.api.credit_routes import get_credit
@@ -37,38 +37,17 @@ from advisor.training.credit_risk_data import load_table
 from advisor.training.credit_risk_train import register_model
 from advisor.training.router_data import TrainingDataError
 from portfolio_context.db import session_scope
-from portfolio_context.models import Account, CreditProfile, Customer, Transaction
+from portfolio_context.models import CreditProfile
 from portfolio_context.seed import seed_bank
 from portfolio_context.view import build_view
 from tests import fakes
 from tests.conftest import bearer, make_settings
-from tests.credit_fixtures import synthetic_table
+from tests.credit_fixtures import DELINQUENT, GOOD, HARDSHIP, NO_CARD, prepare_bank, synthetic_table
 from tests.sse import chat_events, done
 
 AS_OF = dt.date(2026, 11, 28)
 RULES = (load_policy(), load_reason_codes())
 REG_B = Path(Settings().shared_data_dir) / "regulations" / "cfpb-reg-b-1002.json"
-GOOD, HARDSHIP, DELINQUENT, NO_CARD = "C0004", "C0002", "C0003", "C0005"
-
-
-def prepare_bank(url: str) -> None:
-    """A tiny bank with a good customer, one in hardship, one delinquent, one without a card."""
-    seed_bank(url, 8, 42, AS_OF)
-    with session_scope(url) as db:
-        db.execute(update(Customer).values(hardship=False, in_default=False))
-        db.execute(update(Customer).where(Customer.id == HARDSHIP).values(hardship=True))
-        good = CreditProfile.customer_id == GOOD
-        db.execute(update(CreditProfile).where(good).values(score=820, inquiries_6m=0))
-        db.execute(update(CreditProfile).values(delinquencies_24m=0))
-        delinquent = CreditProfile.customer_id == DELINQUENT
-        db.execute(update(CreditProfile).where(delinquent).values(delinquencies_24m=2))
-        card = (Account.customer_id == GOOD) & (Account.type == "credit_card")
-        db.execute(update(Account).where(card).values(credit_limit=Decimal(5000), balance=200))
-        gone = select(Account.id).where(
-            Account.customer_id == NO_CARD, Account.type == "credit_card"
-        )
-        db.execute(delete(Transaction).where(Transaction.account_id.in_(gone)))
-        db.execute(delete(Account).where(Account.id.in_(gone)))
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,13 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from advisor.api.deps import SettingsDep
-from advisor.api.orchestration_deps import CustomerDep
+from advisor.api.orchestration_deps import ActionSummary, CustomerDep, OrchestrationDep
 from advisor.api.problems import error_responses
 from advisor.decisions.credit_service import CreditOutcome, CreditService
+from advisor.orchestration.actions import action_json
+from advisor.orchestration.credit_offer import CreditOffers, Offer
+from advisor.orchestration.notifications import ACTION_FIELDS
+from advisor.orchestration.workflows import start_credit_offer
 
 router = APIRouter()
 _build_lock = threading.Lock()
@@ -30,6 +34,21 @@ def get_credit(request: Request, settings: SettingsDep) -> CreditService:
 
 
 CreditDep = Annotated[CreditService, Depends(get_credit)]
+
+
+def get_offers(
+    request: Request, settings: SettingsDep, services: OrchestrationDep
+) -> CreditOffers:
+    """The offer service on the running orchestration, built once per app."""
+    with _build_lock:
+        offers: CreditOffers | None = getattr(request.app.state, "credit_offers", None)
+        if offers is None:
+            offers = CreditOffers.from_settings(settings, services.actions, services.notifications)
+            request.app.state.credit_offers = offers
+    return offers
+
+
+OffersDep = Annotated[CreditOffers, Depends(get_offers)]
 
 
 class CreditLimitRequest(BaseModel):
@@ -49,7 +68,8 @@ class CreditReason(BaseModel):
 
 
 class CreditLimitDecision(BaseModel):
-    """The decision; money as decimal strings. Room for a contract and an action later."""
+    """The decision; money as decimal strings. A raise comes with its contract and the
+    pending `credit_limit_change` action (amount = the new limit, to_account = the card)."""
 
     decision: str = Field(description="raise | keep | decline")
     current_limit: str
@@ -57,11 +77,13 @@ class CreditLimitDecision(BaseModel):
     apr: str | None = Field(default=None, description="percent, e.g. 22.99")
     reasons: list[CreditReason] = Field(description="Empty for a raise that meets the request")
     trace_id: str = Field(description="GET /v1/traces/{trace_id} for how it was decided")
-    contract_url: str | None = None
-    action: dict[str, object] | None = None
+    contract_url: str | None = Field(default=None, description="GET it for the contract's PDF")
+    action: ActionSummary | None = Field(
+        default=None, description="Confirm with POST /v1/actions/{id}/confirm"
+    )
 
 
-def response_of(outcome: CreditOutcome) -> CreditLimitDecision:
+def response_of(outcome: CreditOutcome, offer: Offer | None = None) -> CreditLimitDecision:
     """The HTTP body of a decision."""
     made = outcome.decision
     return CreditLimitDecision(
@@ -71,7 +93,17 @@ def response_of(outcome: CreditOutcome) -> CreditLimitDecision:
         apr=None if made.apr is None else f"{made.apr:.2f}",
         reasons=[CreditReason(code=r.code, text=r.text) for r in made.reasons],
         trace_id=outcome.trace_id,
+        contract_url=offer.contract.url if offer and offer.contract else None,
+        action=_summary(offer),
     )
+
+
+def _summary(offer: Offer | None) -> ActionSummary | None:
+    """The offer's action in the notifications' action shape."""
+    if offer is None or offer.action is None:
+        return None
+    shown = action_json(offer.action)
+    return ActionSummary(**{k: shown[k] for k in ACTION_FIELDS})
 
 
 @router.post(
@@ -80,13 +112,18 @@ def response_of(outcome: CreditOutcome) -> CreditLimitDecision:
     responses=error_responses(400, 401, 403, 404, 503),
 )
 async def request_credit_limit(
-    principal: CustomerDep, credit: CreditDep, body: CreditLimitRequest | None = None
-) -> CreditLimitDecision:
+    principal: CustomerDep, credit: CreditDep, offers: OffersDep,
+    body: CreditLimitRequest | None = None,
+) -> CreditLimitDecision:  # fmt: skip
     """Raise, keep or decline, with up to four Regulation B principal reasons for anything
     less than asked. A customer token only (403 otherwise); 404 when the customer holds no
     credit card; 422 for a limit that is not
     positive, above the policy maximum or not above the current limit; 503 when no credit-risk
-    model is trained."""
+    model is trained. A raise gets a contract (`contract_url`), a pending action and a
+    notification; confirming the action changes the card's limit once."""
     requested = body.requested_limit if body else None
     outcome = await run_in_threadpool(credit.request, principal.customer_id, requested)
-    return response_of(outcome)
+    offer = await run_in_threadpool(offers.offer, principal.customer_id, outcome)
+    if offer.waits and offer.action is not None and offer.workflow_id is not None:
+        await start_credit_offer(offer.workflow_id, offer.action.id, offer.wait_s)
+    return response_of(outcome, offer)

@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 
 from advisor.errors import InvalidInput, NotFound
 from advisor.orchestration import ledger
+from advisor.orchestration.cards import freeze_card
+from advisor.orchestration.credit_limit import change_credit_limit
 from advisor.orchestration.events import AuditSink
 from advisor.orchestration.tables import ActionRequest, ActionRow, create_tables, utcnow
 from portfolio_context.db import session_scope
@@ -36,9 +38,9 @@ class Proposal:
 
     customer_id: str
     kind: str
-    amount: Decimal
-    from_account: str
-    to_account: str
+    amount: Decimal | None  # None for a kind that moves no money (card_freeze)
+    from_account: str | None  # None for a change on one account (a credit limit)
+    to_account: str | None
     source_key: str
     ttl_s: int
     event_id: str | None = None
@@ -229,4 +231,8 @@ def _transfer(db: Session, row: ActionRow) -> str | None:
 
 
 # kind -> executor: writes inside the decision's transaction; a reason string rejects.
-EXECUTORS: dict[str, Callable[[Session, ActionRow], str | None]] = {"transfer": _transfer}
+EXECUTORS: dict[str, Callable[[Session, ActionRow], str | None]] = {
+    "transfer": _transfer,
+    "credit_limit_change": change_credit_limit,  # credit_limit.py
+    "card_freeze": freeze_card,  # cards.py
+}

@@ -85,3 +85,16 @@ async def payroll_sweep(event_id: str) -> str:
     message = await DBOS.recv_async(DECISION_TOPIC, timeout_seconds=proposed["wait_s"])
     status = message["status"] if message else await expire_action(proposed["action_id"])
     return await record_outcome(event_id, status)
+
+
+@workflow("credit_offer")
+async def credit_offer(action_id: str, wait_s: float) -> str:
+    """Credit-limit offer -> durable wait for the customer's decision, else expiry."""
+    message = await DBOS.recv_async(DECISION_TOPIC, timeout_seconds=wait_s)
+    return str(message["status"]) if message else await expire_action(action_id)
+
+
+async def start_credit_offer(workflow_id: str, action_id: str, wait_s: float) -> None:
+    """Start the offer's wait once (the id makes a second start return the first run)."""
+    with SetWorkflowID(workflow_id):
+        await DBOS.start_workflow_async(credit_offer, action_id, wait_s)
