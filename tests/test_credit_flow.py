@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from dbos import DBOS
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
@@ -27,6 +28,7 @@ from portfolio_context.models import Account, Customer
 from tests import fakes
 from tests.conftest import bearer, make_settings
 from tests.credit_fixtures import DELINQUENT, GOOD, prepare_bank, synthetic_table
+from tests.orchestration_helpers import wait_for
 
 CARD = f"{GOOD}-CRE"
 
@@ -133,6 +135,18 @@ def test_confirming_twice_and_concurrently_changes_the_limit_once(
     assert card(settings).apr == Decimal(answer["apr"])
     assert audited(settings, "execution", f"action/{action_id}") == 1
     assert audited(settings, "confirmation", f"action/{action_id}") == 1
+
+
+def test_the_offer_workflow_waits_durably_and_ends_with_the_decision(
+    api: TestClient, settings: Settings
+) -> None:
+    answer = request_limit(api, settings)
+    workflow_id = f"credit_offer:{answer['trace_id']}"
+    waiting = DBOS.get_workflow_status(workflow_id)
+    assert waiting is not None and waiting.status == "PENDING"
+    decide(api, settings, answer["action"]["id"], "decline", "d-1")
+    wait_for(lambda: getattr(DBOS.get_workflow_status(workflow_id), "status", "") == "SUCCESS")
+    assert DBOS.retrieve_workflow(workflow_id).get_result() == "declined"
 
 
 def test_declining_or_expiry_leaves_the_limit(api: TestClient, settings: Settings) -> None:
