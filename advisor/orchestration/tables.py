@@ -16,6 +16,7 @@ from portfolio_context.models import Base, Money
 
 TABLE_NAMES = (
     "bank_events", "ledger_postings", "actions", "action_requests", "notifications",
+    "card_freezes",
 )  # fmt: skip
 
 
@@ -84,6 +85,16 @@ class ActionRequest(Base):
     action_id: Mapped[str] = mapped_column(String(40))
     decision: Mapped[str] = mapped_column(String(16))
     at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class CardFreezeRow(Base):
+    """A card the customer froze (a confirmed `card_freeze` action); the bank's systems read it."""
+
+    __tablename__ = "card_freezes"
+    account_id: Mapped[str] = mapped_column(String(24), primary_key=True)  # the card's account
+    customer_id: Mapped[str] = mapped_column(String(16), index=True)
+    action_id: Mapped[str] = mapped_column(String(40))
+    frozen_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class NotificationRow(Base):
