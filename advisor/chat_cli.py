@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from httpx_sse import connect_sse
@@ -20,6 +23,7 @@ from advisor.errors import BackendUnavailable, InvalidInput, NotFound
 from advisor.settings import Settings
 
 PROMPT = "[bold cyan]you[/] > "
+DECISIONS = {"/confirm": "confirm", "/decline": "decline"}  # chat command -> actions API verb
 
 
 @dataclass
@@ -31,6 +35,7 @@ class ChatClient:
     session_id: str | None = None
     timeout: float = 120.0
     facts: list[dict[str, Any]] = field(default_factory=list)
+    http: httpx.Client | None = None  # an open client to use (tests: the app's TestClient)
 
     @classmethod
     def for_customer(cls, settings: Settings, customer: str, base_url: str) -> ChatClient:
@@ -46,7 +51,7 @@ class ChatClient:
         headers = {"Authorization": f"Bearer {self.token}"}
         try:
             with (
-                httpx.Client(timeout=self.timeout) as http,
+                self._http() as http,
                 connect_sse(
                     http, "POST", f"{self.base_url}/v1/chat", json=body, headers=headers
                 ) as source,
@@ -64,6 +69,31 @@ class ChatClient:
                 f"cannot reach the advisor at {self.base_url} ({exc.__class__.__name__}); "
                 "start it with `make run` or `advisor serve`"
             ) from exc
+
+    @contextlib.contextmanager
+    def _http(self) -> Iterator[httpx.Client]:
+        """The injected client, or a new one closed after use."""
+        if self.http is not None:
+            yield self.http
+            return
+        with httpx.Client(timeout=self.timeout) as http:
+            yield http
+
+    def decide(self, action_id: str, decision: str) -> dict[str, Any]:
+        """Confirm or decline a proposed action under a fresh Idempotency-Key: the action."""
+        url = f"{self.base_url}/v1/actions/{quote(action_id, safe='')}/{decision}"
+        headers = {"Authorization": f"Bearer {self.token}", "Idempotency-Key": uuid.uuid4().hex}
+        try:
+            with self._http() as http:
+                response = http.post(url, headers=headers)
+        except httpx.TransportError as exc:
+            raise BackendUnavailable(f"cannot reach the advisor at {self.base_url}") from exc
+        if response.status_code == 404:
+            raise NotFound(f"no action {action_id!r} of yours")
+        if response.status_code >= 400:
+            raise InvalidInput(_detail(response))
+        found: dict[str, Any] = response.json()
+        return found
 
 
 def _detail(response: httpx.Response) -> str:
@@ -93,6 +123,8 @@ def render_answer(client: ChatClient, message: str, console: Console, show_facts
                 guards.append(data)
             elif event == "error":
                 notes.append(f"error: {data.get('message')}")
+            elif event == "action" and data.get("status") == "pending":
+                notes.append(f"action {data['id']}: /confirm {data['id']} or /decline {data['id']}")
             live.update(_answer_view(answer), refresh=True)
     for note in notes:  # why the answer is the bank's draft, for testers
         console.print(f"({note})", style="yellow")
@@ -110,9 +142,28 @@ def _answer_view(answer: Text) -> Text:
     return Text.assemble(("advisor", "bold green"), " > ", answer)
 
 
+def decide_action(client: ChatClient, command: str, console: Console) -> bool:
+    """`/confirm ID` or `/decline ID`: print the action's new status; False when it failed."""
+    verb, _, action_id = command.partition(" ")
+    if not action_id.strip():
+        console.print(f"[red]usage: {verb} ACTION_ID[/]")
+        return False
+    try:
+        action = client.decide(action_id.strip(), DECISIONS[verb])
+    except (NotFound, InvalidInput, BackendUnavailable) as exc:
+        console.print(f"[red]{verb[1:]} failed: {exc}[/]")
+        return False
+    reason = f" ({action['reason']})" if action.get("reason") else ""
+    console.print(f"action {action['id']}: {action['status']}{reason}")
+    return True
+
+
 def run_repl(client: ChatClient, console: Console, show_facts: bool) -> None:
     """Read questions until /quit or end of input; /reset starts a new session."""
-    console.print("Ask about your accounts. [dim]/reset starts over, /quit leaves.[/]")
+    console.print(
+        "Ask about your accounts. [dim]/confirm ID or /decline ID decides a proposed action, "
+        "/reset starts over, /quit leaves.[/]"
+    )
     while True:
         try:
             message = console.input(PROMPT).strip()
@@ -124,6 +175,9 @@ def run_repl(client: ChatClient, console: Console, show_facts: bool) -> None:
         if message == "/reset":
             client.session_id = None
             console.print("[dim]new session[/]")
+            continue
+        if message.split(" ", 1)[0] in DECISIONS:
+            decide_action(client, message, console)
             continue
         if message:
             try:

@@ -18,11 +18,12 @@ from advisor.rails.output.guard import Intervention
 from retrieval.search import Hit
 
 if TYPE_CHECKING:
+    from advisor.orchestration.actions import Proposal
     from advisor.routing.router import Routed
     from retrieval.servicing import ServicingAnswer
 
 PlanKind = Literal[
-    "refuse", "handoff", "facts", "quote", "servicing", "reply", "out_of_scope", "help"
+    "refuse", "handoff", "facts", "quote", "servicing", "reply", "out_of_scope", "help", "action"
 ]
 HELP_TEXT = (
     "I can answer questions about your own accounts: balances, spending by category, bills "
@@ -39,8 +40,11 @@ GROUNDING = {
     "reply": "deterministic",
     "out_of_scope": "deterministic",
     "help": "deterministic",
+    "action": "deterministic",  # a pending action the customer confirms (advisor/chat/actions.py)
 }
-FINISH = {"refuse": "refused", "quote": "stop", "servicing": "stop", "reply": "stop"}
+FINISH = {
+    "refuse": "refused", "quote": "stop", "servicing": "stop", "reply": "stop", "action": "stop",
+}  # fmt: skip
 # Router families and intents answered from the customer's facts, by the topic they ask for.
 FACT_FAMILIES = {"own_money"}
 TOPIC_OF_INTENT = {"move_money": "free_cash", "savings_advice": "free_cash"}
@@ -70,6 +74,7 @@ class Plan:
     topic: str | None = None  # the customer-facts topic (None for every other plan)
     routed: Routed | None = None
     servicing: ServicingAnswer | None = None
+    proposal: Proposal | None = None  # the pending action an "action" plan proposes
 
     @property
     def finish_reason(self) -> str:

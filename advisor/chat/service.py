@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from advisor.chat import events
+from advisor.chat.actions import ChatActions
 from advisor.chat.answer import Deadlines, ModelAnswer, Outcome, deterministic
 from advisor.chat.bridge import iterate_in_thread
 from advisor.chat.citations import citation_events, servicing_events
@@ -72,6 +73,7 @@ class ChatService:
         self.retrieval, self.rails, self.similarity = retrieval, rails, similarity
         self.router = router
         self.decisions = DecisionFacts(settings, context)  # recommendations, credit decisions
+        self.actions = ChatActions(settings)  # "move $500 to savings": a pending action
         self.prompt = load_prompt("answer", settings.llm.prompt_version)
         self.system = rails.system_prompt(self.prompt.system) if rails else self.prompt.system
 
@@ -153,7 +155,7 @@ class ChatService:
             screening, selection, tuple(passages), route, servicing, self.phrased, routed
         )
         vault = screened.vault if screened else None
-        plan = decide(given)
+        plan = self.actions.revise(customer_id, decide(given))
         decided = decided if plan.kind == "facts" else ()
         return Turn(customer_id, sid, text, view, plan, history, vault, decision_trace_ids=decided)
 
@@ -211,7 +213,8 @@ class ChatService:
             async for event in self._phrased(turn):
                 yield event
             return
-        for event in [*citation_events(list(plan.passages)), *servicing_events(plan.servicing)]:
+        cited = [*citation_events(list(plan.passages)), *servicing_events(plan.servicing)]
+        for event in [*self.actions.events(plan), *cited]:
             yield event
         railed = Railed(self.rails.outputs if self.rails else None, self._context(turn))
         shown, text = deterministic(plan.text, railed, HELP_TEXT, turn.vault, turn.created)

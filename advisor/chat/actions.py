@@ -1,0 +1,175 @@
+"""Actions proposed in chat: a routed transfer ("move $500 to savings") or card freeze becomes a
+pending action the customer confirms (POST /v1/actions/{id}/confirm), announced by an `action`
+event. Amounts and accounts come from the router's entities and the bank, never the model."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from advisor.chat.action_rules import (
+    ActionRules,
+    action_rules,
+    duration,
+    names_credit_card,
+    transfer_ask,
+)
+from advisor.chat.events import ChatEvent
+from advisor.orchestration import cards, ledger
+from advisor.orchestration.actions import ActionService, Proposal, action_json
+from portfolio_context.db import session_scope
+from retrieval.servicing import ServicingAnswer, servicing_answer
+
+if TYPE_CHECKING:
+    from advisor.chat.plan import Plan
+    from advisor.routing.router import Routed
+    from advisor.settings import Settings
+    from portfolio_context.models import Account
+
+KEEP = frozenset({"refuse", "handoff"})  # plans an action never replaces
+# customer, kind, amount, from account, to account: what a Proposal takes before its key
+Proposed = tuple[str, str, Decimal | None, str | None, str | None]
+
+
+class ChatActions:
+    """Turns a plan into an action plan where the request asks for one; proposes it on stream."""
+
+    def __init__(self, settings: Settings, rules: ActionRules | None = None) -> None:
+        self.settings, self.rules = settings, rules or action_rules()
+        self._service: ActionService | None = None
+
+    @property
+    def service(self) -> ActionService:
+        """The action service, built on first use (it creates its tables)."""
+        if self._service is None:
+            self._service = ActionService.from_settings(self.settings)
+        return self._service
+
+    def revise(self, customer_id: str, plan: Plan) -> Plan:
+        """The plan, or an action plan (or a reply saying why not) for an action request."""
+        routed = plan.routed
+        if routed is None or plan.kind in KEEP:
+            return plan
+        rules = self.rules
+        if (
+            routed.intent in rules.transfer_intents
+            and routed.confidence >= rules.transfer_confidence
+        ):
+            return self._transfer(customer_id, plan, routed)
+        article = _freeze_article(routed, rules)
+        return self._freeze(customer_id, plan, routed, article) if article else plan
+
+    def events(self, plan: Plan) -> list[ChatEvent]:
+        """The pending action of an action plan, proposed now (once per turn), as its event."""
+        if plan.proposal is None:
+            return []
+        row, _ = self.service.propose(plan.proposal)
+        shown = action_json(row)
+        url = f"/v1/actions/{row.id}/confirm"
+        return [ChatEvent("action", {
+            "id": row.id, "kind": row.kind, "amount": shown["amount"],
+            "from": row.from_account, "to": row.to_account, "status": row.status,
+            "expires_at": shown["expires_at"],
+            "confirm": {"method": "POST", "url": url, "header": "Idempotency-Key"},
+        })]  # fmt: skip
+
+    def _transfer(self, customer_id: str, plan: Plan, routed: Routed) -> Plan:
+        """A pending transfer between the customer's own accounts, or a reply saying why not."""
+        ask, rules = transfer_ask(routed, self.rules.default_source), self.rules
+        if ask.amount is None:
+            return plan  # "can you move my spare cash into savings": the facts answer it
+        problem = _ask_problem(ask.amount, ask.source, ask.destination, rules)
+        if problem is not None:
+            return _reply(plan, rules.texts[problem])
+        with session_scope(self.settings.resolved_database_url) as db:
+            source = ledger.account_of(db, customer_id, ask.source or "")
+            target = ledger.account_of(db, customer_id, ask.destination or "")
+        if source is None or target is None:
+            kind = ask.source if source is None else ask.destination
+            return _reply(plan, rules.texts["no_account"].format(kind=_kind(kind)))
+        if source.balance < ask.amount:
+            text = rules.texts["insufficient"].format(
+                source=source.name, balance=_usd(source.balance), amount=_usd(ask.amount)
+            )
+            return _reply(plan, text)  # fmt: skip
+        text = rules.texts["transfer"].format(amount=_usd(ask.amount), source=source.name,
+                                              destination=target.name, ttl=self._ttl())  # fmt: skip
+        return self._action(plan, text, (customer_id, "transfer", ask.amount, source.id, target.id))
+
+    def _freeze(
+        self, customer_id: str, plan: Plan, routed: Routed, article: ServicingAnswer
+    ) -> Plan:
+        """A pending card freeze under the servicing article, or a reply saying why not."""
+        credit = names_credit_card(routed, self.rules.credit_words)
+        order = ["credit_card", "checking"] if credit else ["checking", "credit_card"]
+        with session_scope(self.settings.resolved_database_url) as db:
+            found = [ledger.account_of(db, customer_id, kind) for kind in order]
+            card = next((a for a in found if a is not None), None)
+            frozen = card is not None and cards.is_frozen(db, card.id)
+        if card is None:
+            return _reply(plan, self.rules.texts["no_card"])
+        name, texts = _card_name(card), self.rules.texts
+        if frozen:
+            return _reply(plan, texts["already_frozen"].format(card=name))
+        text = f"{article.text} [1] " + texts["card_freeze"].format(card=name, ttl=self._ttl())
+        cited = dataclasses.replace(article, action=None)  # the pending action replaces the offer
+        freeze = self._action(plan, text, (customer_id, "card_freeze", None, card.id, None))
+        return dataclasses.replace(freeze, servicing=cited)
+
+    def _action(self, plan: Plan, text: str, proposed: Proposed) -> Plan:
+        """The action plan: the deterministic text and the proposal the stream makes."""
+        proposal = Proposal(*proposed, f"chat:{uuid.uuid4().hex}", self.settings.action_ttl_s)
+        return dataclasses.replace(_reply(plan, text), kind="action", proposal=proposal)
+
+    def _ttl(self) -> str:
+        """How long a proposed action waits, in words."""
+        return duration(self.settings.action_ttl_s)
+
+
+def _ask_problem(
+    amount: Decimal, source: str | None, destination: str | None, rules: ActionRules
+) -> str | None:
+    """Which text says why this transfer cannot be proposed, or None when it can."""
+    if amount <= 0:
+        return "not_positive"
+    if destination is None or destination not in rules.destinations:
+        return "not_own"
+    if source is None or source not in rules.sources:
+        return "not_source"
+    return "same_account" if source == destination else None
+
+
+def _freeze_article(routed: Routed, rules: ActionRules) -> ServicingAnswer | None:
+    """The servicing article of a confident route whose offered action is a card freeze."""
+    if routed.family != "servicing" or routed.confidence < rules.freeze_confidence:
+        return None
+    article = servicing_answer(routed.intent)
+    if article is None or article.action is None:
+        return None
+    return article if article.action.id in rules.freeze_actions else None
+
+
+def _reply(plan: Plan, text: str) -> Plan:
+    """A fixed reply in place of the plan (its guard notes and route kept)."""
+    return dataclasses.replace(plan, kind="reply", text=text, selection=None, passages=(),
+                               phrase=False, topic=None, servicing=None)  # fmt: skip
+
+
+def _card_name(card: Account) -> str:
+    """How the customer knows the card: the credit card's name, or the checking's debit card."""
+    return card.name if card.type == "credit_card" else f"{card.name} debit card"
+
+
+def _kind(kind: str | None) -> str:
+    """An account kind in words."""
+    return (kind or "").replace("_", " ")
+
+
+def _usd(amount: Decimal) -> str:
+    """Dollars with cents: $1,017.37."""
+    return f"${amount:,.2f}"
+
+
+__all__ = ["ChatActions"]
