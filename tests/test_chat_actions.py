@@ -108,22 +108,25 @@ def test_move_to_savings_is_pending_until_confirmed_then_moves_once(
 
 
 @pytest.mark.parametrize(
-    ("text", "says"),
+    ("text", "says", "facts"),
     [
-        ("move $900,000 to savings", "doesn't cover $900,000.00"),
-        ("send $50 to my sister", "only move money between your own accounts"),
-        ("move $500 to C0002-SAV", "only move money between your own accounts"),
-        ("move $0 to savings", "more than zero"),
+        ("move $900,000 to savings", "doesn't cover $900,000.00", ["balance.checking"]),
+        ("send $50 to my sister", "only move money between your own accounts", []),
+        ("move $500 to C0002-SAV", "only move money between your own accounts", []),
+        ("move $0 to savings", "more than zero", []),
     ],
 )
 def test_a_transfer_that_cannot_be_proposed_gets_a_clear_reply_and_no_action(
-    bank: tuple[TestClient, Settings], text: str, says: str
+    bank: tuple[TestClient, Settings], text: str, says: str, facts: list[str]
 ) -> None:
     client, _ = bank
     event_list = chat_events(client, {}, text)
     final = done(event_list)
     assert not actions_of(event_list) and final["plan"] == "reply"
-    assert says in final["text"]
+    assert says in final["text"] and final["facts"] == facts
+    shown = [d for n, d in event_list if n == "fact"]
+    assert [d["id"] for d in shown] == facts
+    assert all(d["display"] in final["text"] for d in shown)
     assert client.get("/v1/actions").json() == []
 
 

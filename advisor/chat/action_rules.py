@@ -92,11 +92,3 @@ def names_credit_card(routed: Routed, credit_words: tuple[str, ...]) -> bool:
     """Whether the customer named their credit card ("my visa"), not just "my card"."""
     said = [e.text.lower() for e in routed.entities if e.type == "account"]
     return any(word in text for text in said for word in credit_words)
-
-
-def duration(seconds: int) -> str:
-    """A time to live in words: "48 hours", "30 minutes", "1 hour"."""
-    hours, minutes = divmod(seconds // 60, 60)
-    if hours:
-        return f"{hours} hour{'s' if hours != 1 else ''}"
-    return f"{minutes} minute{'s' if minutes != 1 else ''}"

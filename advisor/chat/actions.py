@@ -9,17 +9,14 @@ import uuid
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from advisor.chat.action_rules import (
-    ActionRules,
-    action_rules,
-    duration,
-    names_credit_card,
-    transfer_ask,
-)
+from advisor.chat import events
+from advisor.chat.action_rules import ActionRules, action_rules, names_credit_card, transfer_ask
 from advisor.chat.events import ChatEvent
+from advisor.grounding.selection import Selection, Slots
 from advisor.orchestration import cards, ledger
 from advisor.orchestration.actions import ActionService, Proposal, action_json
 from portfolio_context.db import session_scope
+from portfolio_context.facts import Fact
 from retrieval.servicing import ServicingAnswer, servicing_answer
 
 if TYPE_CHECKING:
@@ -62,7 +59,10 @@ class ChatActions:
         return self._freeze(customer_id, plan, routed, article) if article else plan
 
     def events(self, plan: Plan) -> list[ChatEvent]:
-        """The pending action of an action plan, proposed now (once per turn), as its event."""
+        """The facts of an action's reply, and the pending action of an action plan, proposed
+        now (once per turn), as its event."""
+        if plan.kind in ("reply", "action") and plan.selection is not None:
+            return [events.fact(item) for item in plan.selection.facts]
         if plan.proposal is None:
             return []
         row, _ = self.service.propose(plan.proposal)
@@ -90,12 +90,15 @@ class ChatActions:
             kind = ask.source if source is None else ask.destination
             return _reply(plan, rules.texts["no_account"].format(kind=_kind(kind)))
         if source.balance < ask.amount:
+            held = Fact.number(f"balance.{source.type}", f"{source.name} balance",
+                               source.balance, "USD", f"account {source.id}")  # fmt: skip
             text = rules.texts["insufficient"].format(
-                source=source.name, balance=_usd(source.balance), amount=_usd(ask.amount)
+                source=source.name, balance=held.display, amount=_usd(ask.amount)
             )
-            return _reply(plan, text)  # fmt: skip
-        text = rules.texts["transfer"].format(amount=_usd(ask.amount), source=source.name,
-                                              destination=target.name, ttl=self._ttl())  # fmt: skip
+            return _reply(plan, text, held)
+        text = rules.texts["transfer"].format(
+            amount=_usd(ask.amount), source=source.name, destination=target.name
+        )
         return self._action(plan, text, (customer_id, "transfer", ask.amount, source.id, target.id))
 
     def _freeze(
@@ -113,7 +116,7 @@ class ChatActions:
         name, texts = _card_name(card), self.rules.texts
         if frozen:
             return _reply(plan, texts["already_frozen"].format(card=name))
-        text = f"{article.text} [1] " + texts["card_freeze"].format(card=name, ttl=self._ttl())
+        text = f"{article.text} [1] " + texts["card_freeze"].format(card=name)
         cited = dataclasses.replace(article, action=None)  # the pending action replaces the offer
         freeze = self._action(plan, text, (customer_id, "card_freeze", None, card.id, None))
         return dataclasses.replace(freeze, servicing=cited)
@@ -122,10 +125,6 @@ class ChatActions:
         """The action plan: the deterministic text and the proposal the stream makes."""
         proposal = Proposal(*proposed, f"chat:{uuid.uuid4().hex}", self.settings.action_ttl_s)
         return dataclasses.replace(_reply(plan, text), kind="action", proposal=proposal)
-
-    def _ttl(self) -> str:
-        """How long a proposed action waits, in words."""
-        return duration(self.settings.action_ttl_s)
 
 
 def _ask_problem(
@@ -151,9 +150,11 @@ def _freeze_article(routed: Routed, rules: ActionRules) -> ServicingAnswer | Non
     return article if article.action.id in rules.freeze_actions else None
 
 
-def _reply(plan: Plan, text: str) -> Plan:
-    """A fixed reply in place of the plan (its guard notes and route kept)."""
-    return dataclasses.replace(plan, kind="reply", text=text, selection=None, passages=(),
+def _reply(plan: Plan, text: str, *facts: Fact) -> Plan:
+    """A fixed reply in place of the plan (its guard notes and route kept), with the facts
+    its figures come from."""
+    selection = Selection("action", list(facts), text, Slots()) if facts else None
+    return dataclasses.replace(plan, kind="reply", text=text, selection=selection, passages=(),
                                phrase=False, topic=None, servicing=None)  # fmt: skip
 
 
