@@ -113,7 +113,8 @@ class LifeEventScorer:
         chosen = self.chosen[event]
         contributions: dict[str, float] = {}
         if chosen in USES_GBM:
-            parts = np.asarray(self.boosters[event].predict(features, pred_contrib=True, num_threads=1))[0]
+            booster = self.boosters[event]
+            parts = np.asarray(booster.predict(features, pred_contrib=True, num_threads=1))[0]
             share = 0.5 if chosen == "ensemble" else 1.0
             contributions = {n: share * float(v) for n, v in zip(names, parts[:-1], strict=True)}
             contributions["bias"] = share * float(parts[-1])
