@@ -146,6 +146,8 @@ def test_freeze_my_card_proposes_a_card_freeze_that_runs_once(
     event_list = chat_events(client, {}, "I lost my card, please freeze it")
     [action] = actions_of(event_list)
     assert (action["kind"], action["amount"], action["from"]) == ("card_freeze", None, "C0001-CHE")
+    [asked_again] = actions_of(chat_events(client, {}, "my card was stolen, freeze it"))
+    assert asked_again["id"] == action["id"]  # the waiting freeze, not a second one
     final = done(event_list)
     assert final["plan"] == "action" and "Nothing changes until you confirm" in final["text"]
     assert final["citations"] and not [d for n, d in event_list if d.get("status") == "offered"]

@@ -111,6 +111,7 @@ class ChatActions:
             found = [ledger.account_of(db, customer_id, kind) for kind in order]
             card = next((a for a in found if a is not None), None)
             frozen = card is not None and cards.is_frozen(db, card.id)
+            waiting = cards.pending_freeze(db, card.id) if card is not None else None
         if card is None:
             return _reply(plan, self.rules.texts["no_card"])
         name, texts = _card_name(card), self.rules.texts
@@ -118,12 +119,16 @@ class ChatActions:
             return _reply(plan, texts["already_frozen"].format(card=name))
         text = f"{article.text} [1] " + texts["card_freeze"].format(card=name)
         cited = dataclasses.replace(article, action=None)  # the pending action replaces the offer
-        freeze = self._action(plan, text, (customer_id, "card_freeze", None, card.id, None))
+        freeze = self._action(
+            plan, text, (customer_id, "card_freeze", None, card.id, None), waiting
+        )
         return dataclasses.replace(freeze, servicing=cited)
 
-    def _action(self, plan: Plan, text: str, proposed: Proposed) -> Plan:
-        """The action plan: the deterministic text and the proposal the stream makes."""
-        proposal = Proposal(*proposed, f"chat:{uuid.uuid4().hex}", self.settings.action_ttl_s)
+    def _action(self, plan: Plan, text: str, proposed: Proposed, key: str | None = None) -> Plan:
+        """The action plan: the deterministic text and the proposal the stream makes (under
+        `key`, the action already waiting is announced again instead of a second one)."""
+        key = key or f"chat:{uuid.uuid4().hex}"
+        proposal = Proposal(*proposed, key, self.settings.action_ttl_s)
         return dataclasses.replace(_reply(plan, text), kind="action", proposal=proposal)
 
 

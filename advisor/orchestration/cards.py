@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from advisor.orchestration.tables import ActionRow, CardFreezeRow, utcnow
@@ -11,6 +12,15 @@ from portfolio_context.models import Account
 def is_frozen(db: Session, account_id: str) -> bool:
     """Whether the card on this account is frozen."""
     return db.get(CardFreezeRow, account_id) is not None
+
+
+def pending_freeze(db: Session, account_id: str) -> str | None:
+    """The source key of a card freeze of this card still waiting for the customer, if any."""
+    query = select(ActionRow.source_key).where(
+        ActionRow.kind == "card_freeze", ActionRow.from_account == account_id,
+        ActionRow.status == "pending", ActionRow.expires_at > utcnow(),
+    )  # fmt: skip
+    return db.scalars(query.limit(1)).first()
 
 
 def freeze_card(db: Session, row: ActionRow) -> str | None:
