@@ -158,6 +158,18 @@ def decide_action(client: ChatClient, command: str, console: Console) -> bool:
     return True
 
 
+def run_command(client: ChatClient, message: str, console: Console) -> bool:
+    """Run `/reset`, `/confirm ID` or `/decline ID`; False when the message is no command."""
+    if message == "/reset":
+        client.session_id = None
+        console.print("[dim]new session[/]")
+        return True
+    if message.split(" ", 1)[0] in DECISIONS:
+        decide_action(client, message, console)
+        return True
+    return False
+
+
 def run_repl(client: ChatClient, console: Console, show_facts: bool) -> None:
     """Read questions until /quit or end of input; /reset starts a new session."""
     console.print(
@@ -172,14 +184,7 @@ def run_repl(client: ChatClient, console: Console, show_facts: bool) -> None:
             return
         if message in ("/quit", "/exit"):
             return
-        if message == "/reset":
-            client.session_id = None
-            console.print("[dim]new session[/]")
-            continue
-        if message.split(" ", 1)[0] in DECISIONS:
-            decide_action(client, message, console)
-            continue
-        if message:
+        if message and not run_command(client, message, console):
             try:
                 render_answer(client, message, console, show_facts)
             except InvalidInput as exc:

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from advisor.api.app import create_app
 from advisor.chat.action_rules import transfer_ask
-from advisor.chat_cli import ChatClient, decide_action, render_answer
+from advisor.chat_cli import ChatClient, decide_action, render_answer, run_command
 from advisor.orchestration.tables import CardFreezeRow, LedgerPosting
 from advisor.routing.router import Routed
 from advisor.routing.slots import SlotExtractor
@@ -171,7 +171,8 @@ def test_the_chat_cli_shows_the_action_and_confirms_it(bank: tuple[TestClient, S
     render_answer(cli, "move $50 to savings", console, show_facts=False)
     [action] = client.get("/v1/actions").json()
     assert f"/confirm {action['id']}" in out.getvalue()
-    assert decide_action(cli, f"/confirm {action['id']}", console)
+    assert run_command(cli, f"/confirm {action['id']}", console)  # as the REPL runs it
+    assert not run_command(cli, "what's my balance?", console)
     assert f"action {action['id']}: executed" in out.getvalue()
     assert not decide_action(cli, "/decline act_unknown", console)
     assert "no action 'act_unknown'" in out.getvalue()
