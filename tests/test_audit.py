@@ -3,26 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, create_engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Connection, text
 from typer.testing import CliRunner
 
 from advisor.cli import app
 from advisor.orchestration.audit import AuditLog, canonical_json, entry_hash
 from advisor.settings import get_settings
 from portfolio_context.db import engine_for
+from tests.pg import fresh_database
 
-ADMIN_URL = os.environ.get(
-    "ADVISOR_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 Tamper = Callable[[Connection], None]
 
 
@@ -286,21 +280,8 @@ def test_cli_verify_on_an_empty_log(cli_db: str) -> None:
 @pytest.fixture(scope="module")
 def pg_url() -> Iterator[str]:
     """A fresh, empty database on the local PostgreSQL server, dropped afterwards."""
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"advisor_audit_{uuid.uuid4().hex[:10]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except OperationalError as exc:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"PostgreSQL not reachable at {ADMIN_URL}: {exc}")
-    url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    yield url
-    engine_for(url).dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_database("advisor_audit") as url:
+        yield url
 
 
 def _clear(url: str) -> None:

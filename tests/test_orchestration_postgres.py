@@ -3,52 +3,31 @@ events and concurrent confirmations decided by the database alike."""
 
 from __future__ import annotations
 
-import os
 import threading
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
 
 from advisor.orchestration import runtime
 from advisor.orchestration.events import EventReceipt
-from portfolio_context.db import engine_for
 from portfolio_context.seed import seed_bank
 from tests.conftest import AS_OF, make_settings
 from tests.orchestration_helpers import balance, outcome, payroll, postings, wait_for
+from tests.pg import fresh_database
 
 pytestmark = pytest.mark.postgres
-ADMIN_URL = os.environ.get(
-    "ADVISOR_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 
 
 @pytest.fixture
 def pg_orch(tmp_path: Path) -> Iterator[runtime.Orchestration]:
     """A fresh bank database with DBOS's tables in it, dropped afterwards."""
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"advisor_orch_{uuid.uuid4().hex[:10]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except OperationalError as exc:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"PostgreSQL not reachable at {ADMIN_URL}: {exc}")
-    url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    seed_bank(url, 4, 42, AS_OF)
-    settings = make_settings(tmp_path, url)
-    assert runtime.workflow_database_url(settings) == url
-    with runtime.running(settings) as services:
-        yield services
-    engine_for(url).dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_database("advisor_orch") as url:
+        seed_bank(url, 4, 42, AS_OF)
+        settings = make_settings(tmp_path, url)
+        assert runtime.workflow_database_url(settings) == url
+        with runtime.running(settings) as services:
+            yield services
 
 
 def test_duplicates_and_concurrent_confirmations_on_postgres(

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import text
 
 from advisor.api.app import create_app
 from portfolio_context.db import engine_for, session_scope
@@ -19,33 +15,18 @@ from portfolio_context.seed import seed_bank
 from portfolio_context.view import build_view
 from tests.conftest import AS_OF, CUSTOMERS, bearer, make_settings
 from tests.fakes import FakeBackend
+from tests.pg import fresh_database
 from tests.sse import chat_events, done
 
 pytestmark = pytest.mark.postgres
-ADMIN_URL = os.environ.get(
-    "ADVISOR_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 
 
 @pytest.fixture(scope="module")
 def pg_url() -> Iterator[str]:
     """A fresh database on the local server, dropped afterwards."""
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"advisor_test_{uuid.uuid4().hex[:10]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except OperationalError as exc:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"PostgreSQL not reachable at {ADMIN_URL}: {exc}")
-    url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    seed_bank(url, CUSTOMERS, 42, AS_OF)
-    yield url
-    engine_for(url).dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_database("advisor_test") as url:
+        seed_bank(url, CUSTOMERS, 42, AS_OF)
+        yield url
 
 
 def test_postgres_view_equals_sqlite_view(pg_url: str, bank_url: str) -> None:
