@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from advisor.api.deps import PrincipalDep, SettingsDep
+from advisor.api.deps import PrincipalDep, SettingsDep, app_service
 from advisor.api.problems import error_responses
 from advisor.orchestration.contracts import ContractService
 
 router = APIRouter()
-_build_lock = threading.Lock()
 
 
 def get_contracts(request: Request, settings: SettingsDep) -> ContractService:
     """The contract service, built once per app (tests override it with dependency_overrides)."""
-    with _build_lock:
-        service: ContractService | None = getattr(request.app.state, "contracts", None)
-        if service is None:
-            service = ContractService.from_settings(settings)
-            request.app.state.contracts = service
-    return service
+    return app_service(request, "contracts", lambda: ContractService.from_settings(settings))
 
 
 ContractsDep = Annotated[ContractService, Depends(get_contracts)]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from decimal import Decimal
 from typing import Annotated
 
@@ -10,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from advisor.api.deps import SettingsDep
+from advisor.api.deps import SettingsDep, app_service
 from advisor.api.orchestration_deps import ActionSummary, CustomerDep, OrchestrationDep
 from advisor.api.problems import error_responses
 from advisor.decisions.credit_service import CreditOutcome, CreditService
@@ -20,17 +19,11 @@ from advisor.orchestration.notifications import ACTION_FIELDS
 from advisor.orchestration.workflows import start_credit_offer
 
 router = APIRouter()
-_build_lock = threading.Lock()
 
 
 def get_credit(request: Request, settings: SettingsDep) -> CreditService:
     """The credit service, built once per app (tests override it with dependency_overrides)."""
-    with _build_lock:
-        service: CreditService | None = getattr(request.app.state, "credit", None)
-        if service is None:
-            service = CreditService.from_settings(settings)
-            request.app.state.credit = service
-    return service
+    return app_service(request, "credit", lambda: CreditService.from_settings(settings))
 
 
 CreditDep = Annotated[CreditService, Depends(get_credit)]
@@ -40,12 +33,10 @@ def get_offers(
     request: Request, settings: SettingsDep, services: OrchestrationDep
 ) -> CreditOffers:
     """The offer service on the running orchestration, built once per app."""
-    with _build_lock:
-        offers: CreditOffers | None = getattr(request.app.state, "credit_offers", None)
-        if offers is None:
-            offers = CreditOffers.from_settings(settings, services.actions, services.notifications)
-            request.app.state.credit_offers = offers
-    return offers
+    build = lambda: CreditOffers.from_settings(  # noqa: E731
+        settings, services.actions, services.notifications
+    )
+    return app_service(request, "credit_offers", build)
 
 
 OffersDep = Annotated[CreditOffers, Depends(get_offers)]

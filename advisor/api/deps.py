@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -18,6 +20,8 @@ from advisor.routing.router import Router
 from advisor.settings import Settings
 from retrieval.service import RetrievalService
 
+T = TypeVar("T")
+_app_service_lock = threading.Lock()
 bearer = HTTPBearer(auto_error=False, description="Token from `advisor token --customer ID`")
 
 
@@ -32,6 +36,16 @@ class Services:
     retrieval: RetrievalService
     rails: Rails | None = None
     router: Router | None = None  # None: no router trained (/v1/route answers 503)
+
+
+def app_service(request: Request, name: str, build: Callable[[], T]) -> T:
+    """The app's service kept under `name`, built on first use (tests use dependency_overrides)."""
+    with _app_service_lock:
+        found: T | None = getattr(request.app.state, name, None)
+        if found is None:
+            found = build()
+            setattr(request.app.state, name, found)
+    return found
 
 
 def get_services(request: Request) -> Services:

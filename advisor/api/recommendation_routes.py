@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from advisor.api.deps import PrincipalDep, ServicesDep
+from advisor.api.deps import PrincipalDep, ServicesDep, app_service
 from advisor.api.problems import error_responses
 from advisor.decisions.explain import explain
 from advisor.decisions.service import RecommendationService
@@ -20,19 +20,15 @@ router = APIRouter()
 
 def get_recommendations(request: Request, services: ServicesDep) -> RecommendationService:
     """The recommendation service, built on first use and kept by the app."""
-    found: RecommendationService | None = getattr(request.app.state, "recommendations", None)
-    if found is None:
-        found = RecommendationService.from_settings(services.settings, services.context)
-        request.app.state.recommendations = found
-    return found
+    build = lambda: RecommendationService.from_settings(  # noqa: E731
+        services.settings, services.context
+    )
+    return app_service(request, "recommendations", build)
 
 
 def get_traces(request: Request, services: ServicesDep) -> TraceStore:
     """The decision-trace store, built on first use and kept by the app."""
-    found: TraceStore | None = getattr(request.app.state, "traces", None)
-    if found is None:
-        found = request.app.state.traces = TraceStore.from_settings(services.settings)
-    return found
+    return app_service(request, "traces", lambda: TraceStore.from_settings(services.settings))
 
 
 RecommendationsDep = Annotated[RecommendationService, Depends(get_recommendations)]
