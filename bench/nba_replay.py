@@ -23,8 +23,7 @@ from sqlalchemy import select
 from advisor.decisions.nba import Ranked, rank
 from advisor.decisions.policy import Caps, Policy
 from advisor.decisions.propensity import Propensity
-from advisor.decisions.service import RecommendationService
-from advisor.decisions.signals import customer_signals
+from advisor.decisions.service import RecommendationService, decision_signals
 from portfolio_context.db import session_scope
 from portfolio_context.models import LifeEvent
 
@@ -108,8 +107,7 @@ def score_pair(
     with session_scope(service.context.url) as db:
         found = service.propensities.for_customer(db, cid, start)
     tally.models.update(f"{p.model} v{p.version}" for p in found.values() if p.model)
-    signals = customer_signals(service.context.view(cid), policy)
-    signals["credit_risk"] = found["credit_risk"].probability
+    signals = decision_signals(service.context.view(cid), policy, found)
     life = set(event_actions(policy).values())
     for name, props in (("nba", found), ("popularity", baseline_propensities(found, rates))):
         served = rank(every, signals, props, {}).served

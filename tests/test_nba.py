@@ -145,7 +145,8 @@ def test_score_is_propensity_times_value() -> None:
 
 
 class ModelScored(Propensities):
-    """Propensities as if a life-events model scored home buying at 0.9 (injected, no mock)."""
+    """Propensities as if a life-events model scored home buying at 0.9 and a credit-risk model
+    scored the customer low risk (injected, no mock)."""
 
     def for_customer(self, session: Any, customer_id: str, as_of: dt.date) -> dict[str, Propensity]:
         found = propensities(self.policy)
@@ -153,6 +154,7 @@ class ModelScored(Propensities):
         found["life_event.home_buying"] = Propensity(
             "life_event.home_buying", 0.9, "life-events", 4, contributions, ("job",)
         )
+        found["credit_risk"] = Propensity("credit_risk", 0.05, "credit-risk", 2)  # credit needs it
         return found
 
 

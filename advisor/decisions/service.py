@@ -90,8 +90,7 @@ class RecommendationService:
         generation = self.context.generation()
         with session_scope(self.context.url) as session:
             found = self.propensities.cached(session, customer_id, view.ledger.as_of, generation)
-        signals = customer_signals(view, self.policy)
-        signals["credit_risk"] = found["credit_risk"].probability
+        signals = decision_signals(view, self.policy, found)
         before = self.served.counts(customer_id, self.policy.caps.window_days)
         return Assessed(view, signals, found, before, rank(self.policy, signals, found, before))
 
@@ -108,6 +107,17 @@ class RecommendationService:
         pairs = list(zip(served, ids, strict=True))
         self.served.record(customer_id, [(item.action.id, t) for item, t in pairs])
         return [recommendation(item, t, assessed.view) for item, t in pairs], assessed
+
+
+def decision_signals(
+    view: Customer360, policy: Policy, found: Mapping[str, Propensity]
+) -> dict[str, Signal]:
+    """The customer's signals and credit risk; unknown (None) when no model scored it, so the
+    policy withholds credit rather than trusting the propensity's default."""
+    signals = customer_signals(view, policy)
+    risk = found["credit_risk"]
+    signals["credit_risk"] = None if risk.is_default else risk.probability
+    return signals
 
 
 def recommendation(item: Ranked, trace_id: str, view: Customer360) -> Recommendation:
