@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from functools import partial
 
 from sqlalchemy import Connection, Engine, delete, insert, inspect, select
+from sqlalchemy import table as sql_table
 
 from portfolio_context.db import create_schema, engine_for, session_scope
 from portfolio_context.models import (
@@ -27,6 +28,10 @@ from portfolio_context.synth import CustomerRows, CustomerSynth, Row
 from portfolio_context.synth_events import Knobs
 
 BANK_TABLES = [Transaction, Holding, RecurringBill, CreditProfile, LifeEvent, Account, Customer]
+# Tables other packages keep about the bank's customers (advisor/decisions): cleared with the
+# bank when they exist, since a reseed reuses the ids C0001... and a new customer must not read
+# the old one's records. By name, so this package does not import advisor.
+CUSTOMER_RECORD_TABLES = ("decision_traces", "served_recommendations")
 CHUNK_SIZE = 500  # customers generated and inserted per transaction
 Progress = Callable[[int], None]
 Built = Iterator[CustomerRows]
@@ -116,9 +121,13 @@ def _tune(conn: Connection) -> None:
 
 
 def _clear(conn: Connection) -> None:
-    """Delete the previous bank (children first)."""
+    """Delete the previous bank (children first) and the records kept about its customers."""
     for table in [*BANK_TABLES, BankMeta]:
         conn.execute(delete(table))
+    present = inspect(conn)
+    for name in CUSTOMER_RECORD_TABLES:
+        if present.has_table(name):
+            conn.execute(delete(sql_table(name)))
 
 
 def _insert_chunk(conn: Connection, chunk: list[CustomerRows]) -> int:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from advisor.decisions.served import ServedLog
+from advisor.decisions.traces import TraceStore
 from portfolio_context.db import session_scope
 from portfolio_context.models import Account, Customer, Transaction
 from portfolio_context.seed import seed_bank
@@ -96,3 +98,14 @@ def test_life_event_precursors_are_planted() -> None:
                     ), (rows.customer["id"], event, kind)
                     checked += 1
     assert checked >= 5
+
+
+def test_reseeding_clears_the_old_customers_traces_and_contacts(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'bank.db'}"
+    seed_bank(url, 2, 1, AS_OF)
+    traces, served = TraceStore(url), ServedLog(url)
+    old = traces.record("C0001", "recommendation", {"inputs": {"who": "the old C0001"}})
+    served.record("C0001", [("term_deposit", old)])
+    seed_bank(url, 2, 2, AS_OF)
+    assert traces.get(old, "C0001") is None
+    assert served.counts("C0001", 7) == {}
