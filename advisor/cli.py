@@ -171,8 +171,10 @@ def token(
     from advisor.context_service import ContextService
 
     settings = get_settings()
+    if scope == "service" and customer is not None:
+        raise fail("--scope service names no customer: drop --customer")
     if scope == "service":
-        customer = customer or SERVICE_SUBJECT
+        customer = SERVICE_SUBJECT
     if customer is None:
         raise fail("--customer is required (only --scope service names no customer)")
     context = ContextService(settings.resolved_database_url, settings.emergency_buffer_usd)

@@ -110,3 +110,18 @@ def test_openai_endpoint_is_scoped_too(client: TestClient, settings: Settings) -
     )
     assert response.status_code == 200
     assert not any(v in response.json()["choices"][0]["message"]["content"] for v in theirs)
+
+
+@pytest.mark.parametrize("subject", ["service", "C0001"])  # the second as if forged with a sub
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/v1/contracts/ct_0123abcd"), ("POST", "/v1/chat"),
+     ("GET", "/v1/customers/me/context")],
+)  # fmt: skip
+def test_a_service_token_reads_no_customers_data(
+    client: TestClient, settings: Settings, subject: str, method: str, path: str
+) -> None:
+    service = bearer(settings, subject, scope="service")
+    response = client.request(method, path, headers=service, json={"message": "my balance?"})
+    assert response.status_code == 403, response.text
+    assert "service token" in response.json()["detail"]

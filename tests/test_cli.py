@@ -49,6 +49,15 @@ def test_token_names_the_customer(cli_env: dict[str, str], settings: Settings) -
     assert verify_token(settings, result.output.strip()).customer_id == "C0003"
 
 
+def test_a_service_token_names_no_customer(cli_env: dict[str, str], settings: Settings) -> None:
+    refused = runner.invoke(app, ["token", "--scope", "service", "--customer", "C0003"])
+    assert refused.exit_code == 2 and "--scope service names no customer" in refused.output
+    result = runner.invoke(app, ["token", "--scope", "service"])
+    assert result.exit_code == 0, result.output
+    principal = verify_token(settings, result.output.strip())
+    assert (principal.scope, principal.customer_id) == ("service", "service")
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from advisor.api.deps import PrincipalDep, SettingsDep, app_service
+from advisor.api.deps import SettingsDep, app_service
+from advisor.api.orchestration_deps import CustomerDep
 from advisor.api.problems import error_responses
 from advisor.orchestration.contracts import ContractService
 
@@ -27,10 +28,10 @@ ContractsDep = Annotated[ContractService, Depends(get_contracts)]
     "/v1/contracts/{contract_id}",
     summary="The PDF of one of your credit-limit contracts",
     response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}}, **error_responses(401, 404)},
+    responses={200: {"content": {"application/pdf": {}}}, **error_responses(401, 403, 404)},
 )
 async def get_contract(
-    principal: PrincipalDep,
+    principal: CustomerDep,
     contracts: ContractsDep,
     contract_id: Annotated[str, Path(max_length=40, pattern=r"^ct_[0-9a-f]+$")],
 ) -> Response:

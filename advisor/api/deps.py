@@ -95,18 +95,28 @@ RouterDep = Annotated[Router | None, Depends(get_router)]
 RailsDep = Annotated[Rails | None, Depends(get_rails)]
 
 
-def get_principal(
+def get_caller(
     settings: SettingsDep,
     context: ContextDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
-    """The customer the bearer token names (401 when missing, bad or expired)."""
+    """Whoever the bearer token names, any scope (401 when missing, bad or expired)."""
     if credentials is None:
         raise Unauthorized("missing bearer token")
     principal = verify_token(settings, credentials.credentials)
     if principal.scope == "customer" and not context.exists(principal.customer_id):
         raise Unauthorized("token names no customer of this bank")
     return principal
+
+
+CallerDep = Annotated[Principal, Depends(get_caller)]
+
+
+def get_principal(caller: CallerDep) -> Principal:
+    """The customer (or admin) calling; a service token acts for no customer (403)."""
+    if caller.scope == "service":
+        raise Forbidden("a service token acts for no customer (advisor token --customer ID)")
+    return caller
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from pydantic import BaseModel, Field
 
-from advisor.api.deps import PrincipalDep
+from advisor.api.deps import CallerDep, PrincipalDep
 from advisor.auth import Principal
 from advisor.errors import BackendUnavailable, Forbidden
 from advisor.orchestration.actions import ActionService
@@ -42,7 +42,7 @@ def get_notifications(services: OrchestrationDep) -> NotificationService:
     return services.notifications
 
 
-def require_service(principal: PrincipalDep) -> Principal:
+def require_service(principal: CallerDep) -> Principal:
     """Only service tokens (`advisor token --scope service`) post events."""
     if principal.scope != "service":
         raise Forbidden("service scope required (advisor token --scope service)")
