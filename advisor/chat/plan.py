@@ -139,6 +139,15 @@ def _floor(routed: Routed) -> float:
     return SERVICING_CONFIDENCE if routed.family == "servicing" else MIN_CONFIDENCE
 
 
+def servicing_request(route: Routed | None) -> bool:
+    """Whether the router is sure enough of a servicing intent to answer it with its article."""
+    return (
+        route is not None
+        and route.family == "servicing"
+        and route.confidence >= SERVICING_CONFIDENCE
+    )
+
+
 def routed_elsewhere(routed: Routed | None) -> bool:
     """Whether the router is sure enough that the message is out of scope to overrule the
     topic patterns (servicing and small talk do not: "my card was charged twice, what's my

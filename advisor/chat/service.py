@@ -21,12 +21,12 @@ from advisor.chat.filters import MendPlaceholders, Railed, SentenceFilter, Suppo
 from advisor.chat.guarded import guard_events
 from advisor.chat.plan import (
     HELP_TEXT,
-    SERVICING_CONFIDENCE,
     Inputs,
     Screening,
     decide,
     routed_elsewhere,
     routed_topic,
+    servicing_request,
     trusted_route,
 )
 from advisor.chat.sources import AnswerSources, shared_embedding
@@ -46,7 +46,7 @@ from prompts import load_prompt
 
 if TYPE_CHECKING:
     from advisor.grounding.similarity import SentenceSimilarity
-    from advisor.routing.router import Routed, Router
+    from advisor.routing.router import Router
     from retrieval.search import Hit
     from retrieval.service import RetrievalService
     from retrieval.servicing import ServicingAnswer
@@ -139,7 +139,7 @@ class ChatService:
         )
         topic, rules = routed_topic(route), not routed_elsewhere(route)
         # A short servicing request ("my card still hasn't arrived") is no follow-up.
-        previous = Slots() if _servicing_request(route) else slots
+        previous = Slots() if servicing_request(route) else slots
         pick = facts_selector(text, view, previous, topic, rules)
         selection, decided = self.decisions.select(customer_id, view, text, route, pick, refusal)
         servicing: ServicingAnswer | None = None
@@ -291,20 +291,6 @@ class ChatService:
             save_turn(db, turn.session_id, turn.customer_id, turn.slots.to_json(), record)
         log.info(
             "turn trace=%s session=%s plan=%s grounding=%s finish=%s facts=%d seconds=%.3f",
-            turn.trace_id,
-            turn.session_id,
-            turn.plan.kind,
-            outcome.grounding,
-            outcome.finish_reason,
-            len(turn.fact_ids),
-            elapsed,
+            *(turn.trace_id, turn.session_id, turn.plan.kind, outcome.grounding),
+            *(outcome.finish_reason, len(turn.fact_ids), elapsed),
         )
-
-
-def _servicing_request(route: Routed | None) -> bool:
-    """Whether the router is sure enough of a servicing intent to answer it with its article."""
-    return (
-        route is not None
-        and route.family == "servicing"
-        and route.confidence >= SERVICING_CONFIDENCE
-    )
