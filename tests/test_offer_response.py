@@ -108,6 +108,7 @@ BAD_FILES = [
     ("empty file", lambda h, r: ("", []), "empty"),
     ("one outcome", lambda h, r: (h, [r[0]] * 80), "each outcome"),
     ("later rows one outcome", lambda h, r: (h, [r[1]] * 60 + [r[0]] * 240), "later-time"),
+    ("one early yes", lambda h, r: (h, [r[0]] * 239 + [r[1]] * 60 + [r[0]]), "later-time"),
 ]
 ROWS = [
     "30;admin.;single;secondary;no;100;yes;no;cellular;5;may;120;1;-1;0;unknown;no",

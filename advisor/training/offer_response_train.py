@@ -50,8 +50,7 @@ def train_offer_response(
         raise CampaignFileError(
             f"{campaigns.name}: needs at least {MIN_PER_OUTCOME} rows of each outcome (yes, no)"
         )
-    split, later = stratified_split(y), temporal_split(y)
-    _check_outcomes(campaigns.name, y, later)
+    split, later = stratified_split(y), _later_split(campaigns.name, y)
     say("tuning on the stratified split")
     fitted = fit(x, y, split)
     say("measuring the later-time hold-out")
@@ -63,14 +62,24 @@ def train_offer_response(
     return _register(registry, campaigns, fitted, report, split, x, y, started, promote)
 
 
-def _check_outcomes(label: str, y: np.ndarray, later: Split) -> None:
-    """CampaignFileError when a part of the later-time split holds only one outcome."""
+def _later_split(label: str, y: np.ndarray) -> Split:
+    """The later-time split; CampaignFileError when a part of it lacks an outcome."""
+    try:
+        later = temporal_split(y)
+    except ValueError as exc:  # too few of an outcome in the earlier rows to carve them
+        raise _one_outcome(label, "train") from exc
     for part, rows in vars(later).items():
         if len(np.unique(y[rows])) < 2:
-            raise CampaignFileError(
-                f"{label}: the later-time {part} split (time order, last 20% reported) "
-                "holds only one outcome; the file needs yes and no rows throughout"
-            )
+            raise _one_outcome(label, part)
+    return later
+
+
+def _one_outcome(label: str, part: str) -> CampaignFileError:
+    """The error for a later-time split part with (almost) only one outcome."""
+    return CampaignFileError(
+        f"{label}: the later-time {part} split (time order, last 20% reported) "
+        "holds only one outcome; the file needs yes and no rows throughout"
+    )
 
 
 def _register(
