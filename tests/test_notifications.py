@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
-from advisor.orchestration.notifications import NewNotification
+from advisor.orchestration.notifications import NewNotification, NotificationService
 from advisor.orchestration.runtime import Orchestration
+from advisor.orchestration.tables import NotificationRow, utcnow
 from advisor.settings import Settings
+from portfolio_context.db import session_scope
 from tests.conftest import bearer
 from tests.orchestration_fixtures import (  # noqa: F401  (fixtures)
     api,
@@ -18,6 +22,7 @@ from tests.orchestration_fixtures import (  # noqa: F401  (fixtures)
     template_bank,
     wait_for,
 )
+from tests.pg import fresh_database
 
 KEYS = {"id", "kind", "title", "body", "created_at", "read", "event_id", "facts", "action"}
 ACTION_KEYS = {"id", "kind", "amount", "from_account", "to_account", "status", "expires_at"}
@@ -82,3 +87,28 @@ def test_the_stream_resumes_after_last_event_id_and_is_per_customer(
 def test_other_scopes_get_no_notifications(api: TestClient, orch_settings: Settings) -> None:  # noqa: F811
     admin = bearer(orch_settings, "C0001", scope="admin")
     assert api.get("/v1/notifications", headers=admin).status_code == 403
+
+
+def test_an_out_of_range_last_event_id_is_422(api: TestClient, orch_settings: Settings) -> None:  # noqa: F811
+    for last in (str(10**30), "-1", "abc"):
+        headers = bearer(orch_settings, "C0004") | {"Last-Event-ID": last}
+        response = api.get("/v1/notifications/stream?follow=false", headers=headers)
+        assert response.status_code == 422, (last, response.text)
+        assert "Last-Event-ID" in response.json()["detail"]
+    top = bearer(orch_settings, "C0004") | {"Last-Event-ID": str(2**63 - 1)}
+    assert api.get("/v1/notifications/stream?follow=false", headers=top).status_code == 200
+
+
+@pytest.mark.postgres
+def test_an_id_committed_late_is_still_streamed_on_postgres() -> None:
+    with fresh_database("advisor_notes") as url:
+        service = NotificationService(url, settle_s=0.5)
+        late = NotificationRow(customer_id="C0001", kind="info", title="late", body="b",
+                               created_at=utcnow(), source_key="late")  # fmt: skip
+        with session_scope(url) as db:
+            db.add(late)
+            db.flush()  # the earlier id, not committed yet
+            made = service.create(note("C0001", "early-commit"))
+            assert made > late.id and service.after("C0001", 0) == []  # not settled yet
+        time.sleep(0.6)
+        assert [n["id"] for n in service.after("C0001", 0)] == [late.id, made]

@@ -51,7 +51,7 @@ async def stream_notifications(
     request: Request,
     principal: CustomerDep,
     notifications: NotificationsDep,
-    last_event_id: Annotated[int, Header(alias="Last-Event-ID", ge=0)] = 0,
+    last_event_id: Annotated[int, Header(alias="Last-Event-ID", ge=0, le=2**63 - 1)] = 0,
     follow: Annotated[bool, Query(description="false: send what is there, then end")] = True,
 ) -> EventSourceResponse:
     """Server-sent `notification` events; reconnect with Last-Event-ID to get what came after."""

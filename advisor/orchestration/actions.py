@@ -30,6 +30,11 @@ log = logging.getLogger(__name__)
 DECISIONS = ("confirm", "decline")
 # Called after a decision is committed: (workflow id, action id, final status).
 Waker = Callable[[str, str, str], None]
+DECIDE_ATTEMPTS = 3  # an executor's write that met a concurrent one is decided again
+
+
+class KeyTaken(Exception):
+    """The customer already sent this Idempotency-Key (the request's insert conflicted)."""
 
 
 @dataclass(frozen=True)
@@ -120,27 +125,41 @@ class ActionService:
         if decision not in DECISIONS or not key or len(key) > 128:
             raise InvalidInput("Idempotency-Key: 1 to 128 characters required")
         self.get(customer_id, action_id)
-        request = ActionRequest(key=key, customer_id=customer_id, action_id=action_id,
-                                decision=decision)  # fmt: skip
-        try:
-            with session_scope(self.url) as db:
-                db.add(request)
-                db.flush()
-                changed = _apply(db, action_id, decision)
-        except IntegrityError:
-            self._check_reuse(request)
-            return self.get(customer_id, action_id)
+        changed = False
+        for attempt in range(DECIDE_ATTEMPTS):
+            request = ActionRequest(key=key, customer_id=customer_id, action_id=action_id,
+                                    decision=decision)  # fmt: skip
+            try:
+                changed = self._decide_once(request)
+                break
+            except KeyTaken:
+                self._check_reuse(request)
+                return self.get(customer_id, action_id)
+            except IntegrityError:  # an executor's write met a concurrent one: decide again
+                if attempt == DECIDE_ATTEMPTS - 1:
+                    raise
+                log.info("action %s met a concurrent write; deciding again", action_id)
         row = self.get(customer_id, action_id)
         if changed:
             self._after_decision(row, decision)
         return row
 
+    def _decide_once(self, request: ActionRequest) -> bool:
+        """One transaction: record the key (KeyTaken when it was seen), then apply the decision."""
+        with session_scope(self.url) as db:
+            db.add(request)
+            try:
+                db.flush()
+            except IntegrityError as exc:
+                raise KeyTaken(request.key) from exc
+            return _apply(db, request.action_id, request.decision)
+
     def _check_reuse(self, request: ActionRequest) -> None:
         """A key seen before must have been for this same action and decision (else 422)."""
         with session_scope(self.url) as db:
-            first = db.get(ActionRequest, request.key)
-        same = first is not None and (first.customer_id, first.action_id, first.decision) == (
-            request.customer_id, request.action_id, request.decision)  # fmt: skip
+            first = db.get(ActionRequest, (request.customer_id, request.key))
+        same = first is not None and (first.action_id, first.decision) == (
+            request.action_id, request.decision)  # fmt: skip
         if not same:
             raise InvalidInput("Idempotency-Key was already used for another request")
 
@@ -168,9 +187,11 @@ class ActionService:
         """Audit the change and wake the workflow waiting on this action, after the commit."""
         if self.audit is not None:
             payload = {"customer_id": row.customer_id, **action_json(row)}
-            self.audit.append("confirmation", f"action/{row.id}", payload | {"decision": decision})
+            self.audit.append("confirmation", f"action/{row.id}", payload | {"decision": decision},
+                              key=f"confirmation:{row.id}")  # fmt: skip
             if row.status in ("executed", "rejected"):
-                self.audit.append("execution", f"action/{row.id}", payload)
+                self.audit.append("execution", f"action/{row.id}", payload,
+                                  key=f"execution:{row.id}")  # fmt: skip
         for wake in self.wakers if row.workflow_id else []:
             try:
                 wake(row.workflow_id or "", row.id, row.status)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from collections.abc import Callable
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
 from advisor.errors import NotFound
@@ -24,6 +26,10 @@ log = logging.getLogger(__name__)
 ACTION_FIELDS = ("id", "kind", "amount", "from_account", "to_account", "status", "expires_at")
 # Called once a notification is committed (the webhook delivery hooks in here).
 NotificationHook = Callable[[dict[str, Any]], None]
+# The stream sends a row only this long after its creation: on a database with concurrent
+# writers (PostgreSQL) a later id can commit first, and a stream past it would skip the earlier
+# one. On SQLite one writer at a time commits ids in order: no wait there.
+SETTLE_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -43,9 +49,11 @@ class NewNotification:
 class NotificationService:
     """Creates notifications once per source, lists and streams them per customer."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, settle_s: float = SETTLE_S) -> None:
         self.url = database_url
         self.hooks: list[NotificationHook] = []
+        in_order = make_url(database_url).get_backend_name() == "sqlite"
+        self.settle = dt.timedelta(seconds=0 if in_order else settle_s)
         create_tables(database_url)
 
     @classmethod
@@ -77,7 +85,7 @@ class NotificationService:
         """Tell the hooks (webhook delivery); a failing hook never undoes the notification."""
         if not self.hooks:
             return
-        body = self.after(customer_id, notification_id - 1, limit=1)
+        body = self._render(select(NotificationRow).where(NotificationRow.id == notification_id))
         for hook in self.hooks:
             try:
                 hook({"customer_id": customer_id, **body[0]})
@@ -95,10 +103,12 @@ class NotificationService:
         return self._render(query)
 
     def after(self, customer_id: str, last_id: int, limit: int = 100) -> list[dict[str, Any]]:
-        """The customer's notifications with an id above `last_id`, oldest first (the stream)."""
+        """The customer's settled notifications with an id above `last_id`, oldest first."""
+        settled = NotificationRow.created_at <= utcnow() - self.settle
         query = (
             select(NotificationRow)
             .where(NotificationRow.customer_id == customer_id, NotificationRow.id > last_id)
+            .where(settled)
             .order_by(NotificationRow.id)
             .limit(limit)
         )

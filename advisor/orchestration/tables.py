@@ -15,7 +15,7 @@ from portfolio_context.db import engine_for
 from portfolio_context.models import Base, Money
 
 TABLE_NAMES = (
-    "bank_events", "ledger_postings", "actions", "action_requests", "notifications",
+    "bank_events", "ledger_postings", "actions", "action_request_keys", "notifications",
     "card_freezes",
 )  # fmt: skip
 
@@ -77,11 +77,13 @@ class ActionRow(Base):
 
 
 class ActionRequest(Base):
-    """An Idempotency-Key seen on a confirm or decline, and the action it was for."""
+    """An Idempotency-Key a customer sent on a confirm or decline, and the action it was for."""
 
-    __tablename__ = "action_requests"
+    # Keys are the customer's own: unique per (customer, key). The former table
+    # `action_requests` (the key alone unique) is no longer read; an existing database may drop it.
+    __tablename__ = "action_request_keys"
+    customer_id: Mapped[str] = mapped_column(String(16), primary_key=True)
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
-    customer_id: Mapped[str] = mapped_column(String(16))
     action_id: Mapped[str] = mapped_column(String(40))
     decision: Mapped[str] = mapped_column(String(16))
     at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
