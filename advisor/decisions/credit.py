@@ -6,12 +6,20 @@ adverse action and carries up to four principal reasons (reg_b_reasons.yaml, For
 first the policy rules that fired, then the features with the largest risk-increasing
 contributions (exact LightGBM pred_contrib), one reason per code. A raise that meets the
 request (or the policy's step up when no amount was asked) carries none.
+
+A reason is never made up: no rule and no model reason reads a feature the customer's data
+lacked (filled with a default, `defaults_used`), and a model reason needs a contribution that
+raised the risk. Model reasons are given only when the risk decided: a decline, or the band's
+limit holding the new limit down; when the income bound or the card's maximum holds it, that
+bound is the reason. A request that is not a whole number of the policy's unit (hundreds) is
+rounded UP to it, as a bank quotes limits in whole hundreds and a customer asking for $5,050
+asks for at least that much; granting the rounded amount meets the request.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from advisor.decisions.credit_rules import Band, CreditPolicy, Reason, ReasonCodes
@@ -48,38 +56,50 @@ class CreditDecision:
 
 
 def target_limit(current: Decimal, requested: Decimal | None, policy: CreditPolicy) -> Decimal:
-    """The limit asked for: the request, else the current limit plus the policy's step up."""
+    """The limit asked for: the request rounded up to the policy's unit, else the current
+    limit plus the policy's step up."""
     if requested is not None:
-        return requested
+        units = (requested / policy.round_to).to_integral_value(ROUND_CEILING)
+        return units * policy.round_to
     return policy.floor(current + max(current * policy.step_share, policy.min_step))
 
 
 def fired_decline_rules(inputs: CreditInputs, policy: CreditPolicy) -> list[str]:
     """The decline rules of the policy this customer meets, in the policy's order."""
     rules = policy.decline_rules
+    known = "delinquencies_24m" not in inputs.defaults_used  # a default is no delinquency
     checks = {
         "hardship": inputs.hardship,
         "in_default": inputs.in_default,
-        "recent_delinquency": inputs.values["delinquencies_24m"]
+        "recent_delinquency": known and inputs.values["delinquencies_24m"]
         >= float(rules.get("recent_delinquency", {}).get("delinquencies_24m_at_least", 1)),
         "no_credit_file": "bureau_score" in inputs.defaults_used,
     }
     return [name for name in rules if rules[name] and checks.get(name, False)]
 
 
-def model_reasons(score: Score, codes: ReasonCodes, policy: CreditPolicy) -> list[Reason]:
-    """Reasons from the largest risk-increasing contributions, one per code, largest first."""
+def model_reasons(
+    score: Score, inputs: CreditInputs, rules: tuple[CreditPolicy, ReasonCodes]
+) -> list[Reason]:
+    """Reasons from the largest risk-increasing contributions of features the customer's data
+    gave (never a defaulted one, never one that lowered the risk), one per code, largest first."""
+    policy, codes = rules
+    made_up = {*inputs.defaults_used, *score.defaults_used}
     ranked = sorted(score.contributions.items(), key=lambda item: (-item[1], item[0]))
-    hurting = [(f, c) for f, c in ranked if c >= policy.min_reason_contribution]
-    return [codes.for_feature(f, c) for f, c in (hurting or ranked[:1])]
+    return [
+        codes.for_feature(f, c)
+        for f, c in ranked
+        if c > 0 and c >= policy.min_reason_contribution and f not in made_up
+    ]
 
 
 def principal_reasons(
-    rules: list[str], score: Score, codes: ReasonCodes, policy: CreditPolicy
+    fired: list[str], model: list[Reason], rules: tuple[CreditPolicy, ReasonCodes]
 ) -> tuple[Reason, ...]:
     """Rule reasons first, then model reasons; no code twice; at most max_reasons."""
+    policy, codes = rules
     chosen: dict[str, Reason] = {}
-    for reason in [*(codes.for_rule(r) for r in rules), *model_reasons(score, codes, policy)]:
+    for reason in [*(codes.for_rule(r) for r in fired), *model]:
         chosen.setdefault(reason.code, reason)
     return tuple(list(chosen.values())[: policy.max_reasons])
 
@@ -92,13 +112,13 @@ def decide(
     rules: tuple[CreditPolicy, ReasonCodes],
 ) -> CreditDecision:
     """The decision for a customer whose card limit is `current`, given the model's score."""
-    policy, codes = rules
+    policy = rules[0]
     target = target_limit(current, requested, policy)
     band = policy.band_for(score.probability)
     declined = fired_decline_rules(inputs, policy)
     if declined or band.action == "decline":
         fired = declined or [f"band_{band.name}_declines"]
-        reasons = principal_reasons(declined, score, codes, policy)
+        reasons = principal_reasons(declined, model_reasons(score, inputs, rules), rules)
         return CreditDecision(
             "decline", current, None, None, reasons, tuple(fired), band.name, target
         )
@@ -115,23 +135,25 @@ def _offer(
     rules: tuple[CreditPolicy, ReasonCodes],
 ) -> CreditDecision:
     """Raise up to the band's and the income's bound; keep when neither allows more."""
-    policy, codes = rules
+    policy = rules[0]
     by_income = policy.floor(inputs.monthly_income * MONTHS * band.income_share)
-    new = min(policy.floor(target), band.max_limit, by_income)
+    new = min(target, band.max_limit, by_income)
     binding = _binding_rules(target, band, by_income, policy)
+    by_band = _band_binds(target, band, by_income, binding)
+    model = model_reasons(score, inputs, rules) if by_band else []
     apr = (
         min(band.apr, inputs.current_apr)
         if policy.never_reprice_up and inputs.current_apr
         else band.apr
     )
     if new <= current:
-        reasons = principal_reasons(binding, score, codes, policy)
+        reasons = principal_reasons(binding, model, rules)
         fired = ("keep_no_room", *binding)
         return CreditDecision(
             "keep", current, current, inputs.current_apr, reasons, fired, band.name, target
         )
-    short = requested is not None and new < requested
-    reasons = principal_reasons(binding, score, codes, policy) if short else ()
+    short = requested is not None and new < target
+    reasons = principal_reasons(binding, model, rules) if short else ()
     fired = ("raise_below_request", *binding) if short else ("raise",)
     return CreditDecision("raise", current, new, apr, reasons, fired, band.name, target)
 
@@ -147,3 +169,9 @@ def _binding_rules(
     if target > card_maximum and band.max_limit == card_maximum:
         binding.append("card_maximum")
     return binding
+
+
+def _band_binds(target: Decimal, band: Band, by_income: Decimal, binding: list[str]) -> bool:
+    """Whether the risk band's limit, not the income bound or the card's maximum, holds the
+    new limit below the target (only then are the model's features principal reasons)."""
+    return band.max_limit < target and band.max_limit <= by_income and "card_maximum" not in binding

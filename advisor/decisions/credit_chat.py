@@ -92,6 +92,8 @@ def credit_limit(settings: Settings, context: ContextService) -> Provider:
             outcome = _decided(service, customer_id, requested_limit(message, current))
         except NoCreditCard:
             return DecisionDraft(TOPIC, [], str(templates()["no_card"]))
+        except InvalidInput:
+            return DecisionDraft(TOPIC, [], str(templates()["invalid_amount"]))
         except BackendUnavailable:
             return None  # no model trained: the usual credit-limit reply answers
         facts = decision_facts(outcome)
@@ -101,11 +103,10 @@ def credit_limit(settings: Settings, context: ContextService) -> Provider:
 
 
 def _decided(service: CreditService, customer_id: str, requested: Decimal | None) -> CreditOutcome:
-    """The decision on the amount asked for; one that cannot be asked (not above the current
-    limit, over the policy maximum) is read as a request for the standard step up."""
-    try:
-        return service.request(customer_id, requested)
-    except InvalidInput:
-        if requested is None:
-            raise
-        return service.request(customer_id, None)
+    """The decision on the amount asked for, capped at the policy's largest requestable limit
+    (so a larger ask is decided as that, and a lower offer says so with its reasons). An amount
+    that cannot be asked (not above the current limit) raises InvalidInput; it is never
+    silently decided as another request."""
+    if requested is not None:
+        requested = min(requested, service.policy.max_requested_limit)
+    return service.request(customer_id, requested)

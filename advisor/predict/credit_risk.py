@@ -29,8 +29,11 @@ CALIBRATION_FILE = "calibration.json"
 
 
 def sigmoid(log_odds: float) -> float:
-    """The probability of a log-odds value."""
-    return 1.0 / (1.0 + math.exp(-log_odds))
+    """The probability of a log-odds value (no overflow at extreme log-odds)."""
+    if log_odds >= 0:
+        return 1.0 / (1.0 + math.exp(-log_odds))
+    odds = math.exp(log_odds)
+    return odds / (1.0 + odds)
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,7 @@ class CreditRiskScorer:
         self.booster, self.features = booster, features
         self.calibration, self.version = calibration, version
         self._lock = threading.Lock()  # one prediction at a time on the shared booster
+        self.base_log_odds = self._contributions(np.zeros((1, len(features))))[-1]
 
     @classmethod
     def from_version(cls, model: ModelVersion) -> CreditRiskScorer:
@@ -77,18 +81,24 @@ class CreditRiskScorer:
     def score_inputs(self, inputs: CreditInputs) -> Score:
         """Calibrated probability and exact calibrated log-odds contributions per feature."""
         row = np.array([[inputs.values[name] for name in self.features]], dtype=float)
+        calibrated = self._contributions(row)
+        contributions = {name: calibrated[i] for i, name in enumerate(self.features)}
+        probability = sigmoid(calibrated[-1] + sum(contributions.values()))
+        return Score(probability, MODEL_NAME, self.version, contributions, inputs.defaults_used)
+
+    def _contributions(self, row: np.ndarray) -> list[float]:
+        """Calibrated log-odds parts of one row: one per feature, then bias + intercept."""
         with self._lock:
             raw = np.asarray(self.booster.predict(row, pred_contrib=True, num_threads=1))[0]
         slope, intercept = self.calibration.slope, self.calibration.intercept
-        contributions = {name: float(slope * raw[i]) for i, name in enumerate(self.features)}
-        base = float(slope * raw[-1] + intercept)
-        probability = sigmoid(base + sum(contributions.values()))
-        return Score(probability, MODEL_NAME, self.version, contributions, inputs.defaults_used)
+        return [float(slope * v) for v in raw[:-1]] + [float(slope * raw[-1] + intercept)]
 
     def base_of(self, score: Score) -> float:
-        """The log-odds every customer starts from (bias + intercept) for this score."""
-        logit = math.log(score.probability / (1.0 - score.probability))
-        return logit - sum(score.contributions.values())
+        """The log-odds every customer starts from (bias + intercept): LightGBM's pred_contrib
+        bias is the same for every row, so it is kept from the model, never recomputed from
+        the probability (a probability of 0 or 1 has no finite log-odds)."""
+        del score  # the base does not depend on the score; kept for the trace's call
+        return self.base_log_odds
 
     def score_customer(self, session: Session, customer_id: str, as_of: dt.date) -> Score:
         """Score one customer of the bank (CustomerNotFound when unknown)."""
