@@ -11,6 +11,7 @@ from sqlalchemy import update
 
 from advisor.context_service import ContextService
 from advisor.decisions.propensity import CustomerScorer, Propensities
+from advisor.decisions.served import Clock
 from advisor.decisions.service import RecommendationService
 from advisor.decisions.traces import TraceStore
 from advisor.predict.score import Score
@@ -101,3 +102,23 @@ def test_credit_is_offered_only_on_a_credit_score(
         assert "no_credit_when_risky" in assessed.ranking.withheld["home_buying_plan"]
         trace = TraceStore(bank).get(recs[0].trace_id, CUSTOMER)
         assert trace is not None and "credit_risk" in trace["default_reasons"]
+
+
+def at(when: dt.datetime) -> Clock:
+    """A clock stopped at `when`."""
+    return lambda: when
+
+
+def test_refreshes_in_a_day_count_once_and_caps_still_engage(bank: str, tmp_path: Path) -> None:
+    service, customer = service_on(bank, tmp_path, CreditRisk(broken=False)), "C0003"
+    start = dt.datetime(2026, 12, 1, 8, tzinfo=dt.UTC)
+    service.served.clock = at(start)
+    top = service.recommend(customer)[0].action_id
+    for minutes in range(10):
+        service.served.clock = at(start + dt.timedelta(minutes=minutes))
+        assert service.recommend(customer)[0].action_id == top
+    assert service.served.counts(customer, 7)[top] == 1
+    for day in range(1, service.policy.caps.per_action):
+        service.served.clock = at(start + dt.timedelta(days=day))
+        service.recommend(customer)
+    assert top not in {r.action_id for r in service.recommend(customer)}

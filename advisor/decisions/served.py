@@ -1,4 +1,7 @@
-"""The served-recommendations log: what each customer was shown, for contact-frequency caps."""
+"""The served-recommendations log: what each customer was shown, for contact-frequency caps.
+
+One row per customer, action and day (UTC): showing an action again the same day is not a
+new contact, so a customer refreshing their list does not use up its caps."""
 
 from __future__ import annotations
 
@@ -54,11 +57,21 @@ class ServedLog:
             return Counter(actions)
 
     def record(self, customer_id: str, served: list[tuple[str, str]]) -> None:
-        """Log (action, trace id) pairs served to the customer now."""
+        """Log (action, trace id) pairs served to the customer now, each action at most once a
+        day: the customer's own refreshes and chat turns are not new contacts for the caps."""
         now = self.clock()
-        rows = [
-            ServedRecommendation(customer_id=customer_id, action=a, trace_id=t, served_at=now)
-            for a, t in served
-        ]
+        midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
         with self._sessions.begin() as session:
-            session.add_all(rows)
+            today = set(
+                session.scalars(
+                    select(ServedRecommendation.action).where(
+                        ServedRecommendation.customer_id == customer_id,
+                        ServedRecommendation.served_at >= midnight,
+                    )
+                )
+            )
+            session.add_all(
+                ServedRecommendation(customer_id=customer_id, action=a, trace_id=t, served_at=now)
+                for a, t in served
+                if a not in today
+            )
