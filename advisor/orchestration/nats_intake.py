@@ -4,6 +4,7 @@ Each message is acked only after EventService.accept succeeded (accept is idempo
 event's id, so a redelivery after a crash is answered as a replay and starts nothing). A
 transient failure is nak'ed with a delay (JetStream redelivers); a malformed or invalid event
 is terminated (never redelivered) and leaves an `event_rejected` entry in the audit log.
+A valid event is never dropped: redelivery is unlimited, each nak waiting longer (capped).
 """
 
 from __future__ import annotations
@@ -44,8 +45,9 @@ class IntakeConfig:
     batch: int = 16
     fetch_timeout_s: float = 1.0
     ack_wait_s: float = 30.0
-    nak_delay_s: float = 2.0
-    max_deliver: int = 50
+    nak_delay_s: float = 2.0  # the first redelivery's delay; doubled each time, up to the max
+    max_nak_delay_s: float = 60.0
+    max_deliver: int = -1  # unlimited: a valid event waits out any outage, never dropped
     duplicate_window_s: float = 120.0
 
     @property
@@ -103,11 +105,23 @@ async def ensure_stream(js: JetStreamContext, config: IntakeConfig) -> None:
 
 
 def consumer_config(config: IntakeConfig) -> ConsumerConfig:
-    """The durable pull consumer: explicit acks, bounded redeliveries."""
+    """The durable pull consumer: explicit acks, unlimited redeliveries."""
     return ConsumerConfig(
-        durable_name=config.durable, ack_policy=AckPolicy.EXPLICIT, ack_wait=config.ack_wait_s,
-        max_deliver=config.max_deliver, filter_subject=config.subjects,
+        name=config.durable, durable_name=config.durable, ack_policy=AckPolicy.EXPLICIT,
+        ack_wait=config.ack_wait_s, max_deliver=config.max_deliver,
+        filter_subject=config.subjects,
     )  # fmt: skip
+
+
+async def ensure_consumer(js: JetStreamContext, config: IntakeConfig) -> None:
+    """Create the consumer, or update one made by an older release (e.g. max_deliver 50)."""
+    await js.add_consumer(config.stream, consumer_config(config))
+
+
+def redelivery_delay(config: IntakeConfig, delivered: int) -> float:
+    """The nak delay after the `delivered`-th failed delivery: doubling, capped."""
+    doublings = min(max(delivered - 1, 0), 30)
+    return min(config.nak_delay_s * 2.0**doublings, config.max_nak_delay_s)
 
 
 async def publish_event(
@@ -140,6 +154,7 @@ class NatsIntake:
         self._client = await connect(self.config.url)
         js = self._client.jetstream()
         await ensure_stream(js, self.config)
+        await ensure_consumer(js, self.config)
         subscription = await js.pull_subscribe(
             self.config.subjects, durable=self.config.durable, stream=self.config.stream,
             config=consumer_config(self.config),
@@ -187,9 +202,10 @@ class NatsIntake:
         except InvalidInput as exc:
             return await self._reject(message, event.id, str(exc))
         except Exception:
-            log.warning("event %s not accepted yet; redelivery in %.1f s", event.id,
-                        self.config.nak_delay_s, exc_info=True)  # fmt: skip
-            await message.nak(delay=self.config.nak_delay_s)
+            delay = redelivery_delay(self.config, message.metadata.num_delivered)
+            log.warning("event %s not accepted yet; redelivery in %.1f s", event.id, delay,
+                        exc_info=True)  # fmt: skip
+            await message.nak(delay=delay)
             return "nakked"
         await message.ack_sync()
         return "acked"
