@@ -10,9 +10,11 @@ import pytest
 from sqlalchemy import update
 
 from advisor.context_service import ContextService
+from advisor.decisions.chat_facts import event_answer, event_of
+from advisor.decisions.nba import Ranking
 from advisor.decisions.propensity import CustomerScorer, Propensities
 from advisor.decisions.served import Clock
-from advisor.decisions.service import RecommendationService
+from advisor.decisions.service import Assessed, Recommendation, RecommendationService
 from advisor.decisions.traces import TraceStore
 from advisor.predict.score import Score
 from portfolio_context.db import session_scope
@@ -122,3 +124,26 @@ def test_refreshes_in_a_day_count_once_and_caps_still_engage(bank: str, tmp_path
         service.served.clock = at(start + dt.timedelta(days=day))
         service.recommend(customer)
     assert top not in {r.action_id for r in service.recommend(customer)}
+
+
+def suggestion(action_id: str, action: str) -> Recommendation:
+    """A served recommendation of an action, without reasons."""
+    return Recommendation(f"rec_{action_id}", action_id, action, action_id, "advice", 0.1, [],
+                          f"tr_{action_id}")  # fmt: skip
+
+
+def test_a_life_event_answer_keeps_each_suggestion_at_its_served_rank(
+    bank: str, tmp_path: Path
+) -> None:
+    view = ContextService.from_settings(make_settings(tmp_path, bank)).view(CUSTOMER)
+    recs = [suggestion("pay_down_card", "Pay down"), suggestion("wedding_plan", "Wed"),
+            suggestion("home_buying_plan", "Buy a home")]  # fmt: skip
+    event = event_of("Am I ready to buy a home?")
+    assert event is not None
+    assessed = Assessed(view, {}, {}, {}, Ranking([]))
+    facts, text = event_answer(event | {"label": "Buy a home"}, recs, assessed)
+    found = {f.id: f for f in facts}
+    assert found["reco.1.action"].value == "Pay down"
+    assert found["reco.3.action"].value == "Buy a home"
+    assert "rank 3" in found["reco.3.action"].derivation
+    assert "Our suggestion for this: Buy a home." in text

@@ -78,13 +78,14 @@ def event_of(message: str) -> dict[str, Any] | None:
 
 
 def life_event_draft(event: dict[str, Any], recs: list[Recommendation], facts: list[Fact]) -> str:
-    """The figures for the event, then its suggestion or the first one served."""
+    """The figures for the event, then its suggestion (at its own rank) or the first served."""
     book = templates()["life_events"]
     shown = [f for fid in event["facts"] for f in facts if f.id == fid]
     figures = ", ".join(f"your {f.label} is {f.display}" for f in shown)
     sentences = [say(book["figures"], facts, {"figures": figures}) if shown else None]
-    if recs and recs[0].action_id == event["action"]:
-        sentences.append(say(book["highlighted"], facts))
+    ranks = [n for n, r in enumerate(recs, 1) if r.action_id == event["action"]]
+    if ranks:
+        sentences.append(say(book["highlighted"].replace("reco.N.", f"reco.{ranks[0]}."), facts))
     else:
         key = "not_offered" if recs else "not_offered_none"
         sentences.append(say(book[key], facts, {"event.action": event["label"]}))
@@ -95,6 +96,14 @@ def event_facts(event: dict[str, Any], facts: list[Fact], view: Customer360) -> 
     """The answer's facts plus the view's figures for the event (each once)."""
     have = {f.id for f in facts}
     return facts + [f for f in view.facts if f.id in event["facts"] and f.id not in have]
+
+
+def event_answer(
+    event: dict[str, Any], recs: list[Recommendation], assessed: Assessed
+) -> tuple[list[Fact], str]:
+    """The facts and draft of a life-event question: every suggestion keeps its served rank."""
+    facts = event_facts(event, served_facts(recs, assessed), assessed.view)
+    return facts, life_event_draft(event, recs, facts)
 
 
 def advice(settings: Settings, context: ContextService) -> Provider:
@@ -111,9 +120,7 @@ def advice(settings: Settings, context: ContextService) -> Provider:
         if event is None:
             facts = served_facts(recs, assessed)
             return DecisionDraft(TOPIC, facts, recommendations_draft(recs, facts), traces)
-        recs = sorted(recs, key=lambda r: r.action_id != event["action"])
-        facts = event_facts(event, served_facts(recs, assessed), view)
-        event["label"] = label[event["action"]]
-        return DecisionDraft(TOPIC, facts, life_event_draft(event, recs, facts), traces)
+        facts, text = event_answer(event | {"label": label[event["action"]]}, recs, assessed)
+        return DecisionDraft(TOPIC, facts, text, traces)
 
     return provide
