@@ -94,6 +94,10 @@ class Settings(BaseSettings):
     action_ttl_s: int = 48 * 3600
     # DBOS's system database; None: PostgreSQL when database_url is, else var_dir/dbos.sqlite.
     workflow_database_url: str | None = None
+    # DBOS's application version (waiting workflows resume only on the same one) and executor
+    # id (stable per instance: a launch recovers its own executor's pending workflows).
+    workflow_app_version: str = "1"
+    workflow_executor_id: str = "local"
     # Events also taken from NATS JetStream when set (advisor/orchestration/nats_intake.py).
     nats_url: str | None = None
     nats_stream: str = "ADVISOR_EVENTS"

@@ -17,7 +17,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from advisor.api.app import create_app
+from advisor.decisions.credit_service import CreditService
+from advisor.orchestration.actions import Proposal
 from advisor.orchestration.audit import AuditLog
+from advisor.orchestration.contracts import ContractService
+from advisor.orchestration.credit_limit import KIND, source_key
+from advisor.orchestration.credit_offer import CreditOffers, workflow_id_of
 from advisor.orchestration.runtime import Orchestration
 from advisor.orchestration.tables import ActionRow
 from advisor.predict.registry import Registry
@@ -212,3 +217,25 @@ def test_the_audit_log_holds_the_whole_flow_once_and_verifies(
     assert sum(1 for k, _ in kinds if k == "contract") == contracts
     assert ("confirmation", f"action/{action_id}") in kinds
     assert ("execution", f"action/{action_id}") in kinds
+
+
+def test_a_crash_before_the_audit_and_the_notification_is_made_good_by_the_rerun(
+    api: TestClient, settings: Settings
+) -> None:
+    services = orchestration(api)
+    offers = CreditOffers.from_settings(settings, services.actions, services.notifications)
+    outcome = CreditService.from_settings(settings).request(GOOD)
+    made, trace = outcome.decision, outcome.trace_id
+    assert made.decision == "raise" and made.new_limit is not None
+    unaudited = ContractService(settings.resolved_database_url)  # died before its audit entry
+    contract = unaudited.issue_for_decision(GOOD, made, trace)
+    assert contract is not None
+    action, _ = offers.actions.propose(Proposal(  # ... and before the notification
+        GOOD, KIND, made.new_limit, None, CARD, source_key(trace), 3600,
+        workflow_id=workflow_id_of(trace),
+    ))  # fmt: skip
+    for _ in range(2):
+        offers.offer(GOOD, outcome)
+    notes = api.get("/v1/notifications", headers=bearer(settings, GOOD)).json()
+    assert [n["action"]["id"] for n in notes] == [action.id]
+    assert audited(settings, "contract", f"contract/{contract.id}") == 1

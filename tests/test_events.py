@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from advisor.auth import verify_token
+from advisor.orchestration.audit import AuditLog
 from advisor.orchestration.events import EventReceipt
 from advisor.orchestration.runtime import Orchestration
 from advisor.orchestration.tables import BankEventRow, NotificationRow
@@ -49,6 +50,9 @@ GOOD: dict[str, Any] = {
         ({"currency": "EUR"}, "currency must be one of USD"),
         ({"occurred_at": "2026-11-28T09:00:00"}, "UTC offset"),
         ({"occurred_at": "last tuesday"}, "occurred_at"),
+        ({"occurred_at": "0001-01-01T00:00:00+05:00"}, "years 1970 to 2100"),
+        ({"occurred_at": "9999-12-31T23:00:00-05:00"}, "years 1970 to 2100"),
+        ({"occurred_at": "1900-06-01T00:00:00Z"}, "years 1970 to 2100"),
         ({"customer_id": "C9999"}, "no customer 'C9999'"),
         ({"id": ""}, "id"),
         ({"id": "has spaces"}, "id"),
@@ -97,7 +101,7 @@ def test_a_replay_answers_the_first_receipt_and_posts_once(
     again = api.post("/v1/events", json=GOOD, headers=service_auth(orch_settings))
     assert (first.status_code, again.status_code) == (202, 200)
     assert first.json() == again.json() == {
-        "id": "evt-1", "status": "accepted", "workflow_id": "evt-1"
+        "id": "evt-1", "status": "accepted", "workflow_id": "event:evt-1"
     }
     assert postings(url, "event:evt-1") == 1
     assert balance(url, "C0001-CHE") - before == 2500
@@ -127,10 +131,12 @@ def test_concurrent_duplicates_start_one_workflow_and_post_once(orch: Orchestrat
     for thread in threads:
         thread.join()
     assert sorted(r.replay for r in receipts) == [False] + [True] * 7
-    assert {r.to_json()["workflow_id"] for r in receipts} == {"dup-1"}
+    assert {r.to_json()["workflow_id"] for r in receipts} == {"event:dup-1"}
     url = orch.settings.resolved_database_url
     wait_for(lambda: orch.notifications.for_customer("C0001"))  # the nudge comes last
     assert postings(url, "event:dup-1") == 1
     with session_scope(url) as db:
         assert db.scalar(select(func.count()).select_from(NotificationRow)) == 1
     assert len(orch.actions.for_customer("C0001")) == 1
+    kinds = [e.kind for e in AuditLog.from_settings(orch.settings).entries()]
+    assert (kinds.count("event_received"), kinds.count("nudge")) == (1, 1)

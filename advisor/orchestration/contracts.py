@@ -128,17 +128,21 @@ class ContractService:
 
     def issue(self, terms: ContractTerms) -> Contract:
         """Render and store the contract for this decision (the same one again on a replay)."""
-        existing = self._by_trace(terms.trace_id)
-        if existing is not None:
-            return existing
+        contract = self._by_trace(terms.trace_id) or self._store(terms)
+        if self.audit is not None:  # keyed: a replay, or a rerun after a crash, appends once
+            self.audit.append("contract", f"contract/{contract.id}",
+                              _audit_payload(contract, terms),
+                              key=f"contract:{terms.trace_id}")  # fmt: skip
+        return contract
+
+    def _store(self, terms: ContractTerms) -> Contract:
+        """Render and insert the contract; the winner's when a concurrent issue got there first."""
         row = _rendered(terms)
         try:
             with session_scope(self.url) as db:
                 db.add(row)
         except IntegrityError:  # a concurrent issue for the same decision won
             return self._by_trace(terms.trace_id) or _raise_missing(terms.trace_id)
-        if self.audit is not None:
-            self.audit.append("contract", f"contract/{row.id}", _audit_payload(row, terms))
         return _handle(row)
 
     def issue_for_decision(
@@ -201,7 +205,7 @@ def _handle(row: ContractRow) -> Contract:
     return Contract(row.id, row.customer_id, row.trace_id, row.sha256, contract_url(row.id))
 
 
-def _audit_payload(row: ContractRow, terms: ContractTerms) -> dict[str, Any]:
+def _audit_payload(row: Contract, terms: ContractTerms) -> dict[str, Any]:
     """What the audit log keeps of a contract: ids, figures and the PDF's hash."""
     return {
         "contract_id": row.id, "customer_id": row.customer_id, "trace_id": row.trace_id,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -15,6 +15,7 @@ from advisor.orchestration import ledger
 from advisor.orchestration.actions import ActionService, Proposal
 from advisor.orchestration.contracts import Contract, ContractService
 from advisor.orchestration.credit_limit import KIND, source_key
+from advisor.orchestration.events import AuditSink
 from advisor.orchestration.notifications import NewNotification, NotificationService
 from advisor.orchestration.tables import utcnow
 from portfolio_context.db import session_scope
@@ -27,15 +28,6 @@ if TYPE_CHECKING:
     from advisor.settings import Settings
 
 WORDING: dict[str, Any] = yaml.safe_load((Path(__file__).with_suffix(".yaml")).read_text())
-
-
-class KeyedAudit(Protocol):
-    """An audit log whose appends can carry an idempotency key (audit.py AuditLog)."""
-
-    def append(
-        self, kind: str, subject: str, payload: dict[str, Any], key: str | None = None
-    ) -> int:
-        """Append one entry (once per key); its sequence number."""
 
 
 @dataclass(frozen=True)
@@ -86,7 +78,7 @@ class CreditOffers:
 
     def __init__(
         self, contracts: ContractService, actions: ActionService,
-        notifications: NotificationService, audit: KeyedAudit | None = None,
+        notifications: NotificationService, audit: AuditSink | None = None,
     ) -> None:  # fmt: skip
         self.contracts, self.actions = contracts, actions
         self.notifications, self.audit = notifications, audit
@@ -114,12 +106,13 @@ class CreditOffers:
         with session_scope(self.contracts.url) as db:
             card = ledger.account_of(db, customer_id, "credit_card")
         assert card is not None, "issue_for_decision found the card"
-        action, created = self.actions.propose(Proposal(
+        action, _ = self.actions.propose(Proposal(
             customer_id, KIND, made.new_limit, None, card.id, source_key(trace_id),
             self.ttl_s, workflow_id=workflow_id_of(trace_id),
         ))  # fmt: skip
-        if created:
-            self._notify(customer_id, made, contract, action)
+        # Always: a crash between proposing and notifying must not leave the offer unsent (the
+        # notification is created once per decision, by its source key).
+        self._notify(customer_id, made, contract, action)
         return Offer(contract, action, workflow_id_of(trace_id))
 
     def _notify(

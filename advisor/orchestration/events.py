@@ -74,10 +74,17 @@ class BankEvent(BaseModel):
     @field_validator("occurred_at")
     @classmethod
     def _aware(cls, when: dt.datetime) -> dt.datetime:
-        """A moment in time: the offset is required."""
+        """A moment in time within the bank's years: the offset is required; kept in UTC."""
         if when.tzinfo is None or when.utcoffset() is None:
             raise ValueError("occurred_at needs a UTC offset, e.g. 2026-12-07T09:00:00Z")
-        return when
+        first, last = POLICY["occurred_years"]
+        try:
+            utc = when.astimezone(dt.UTC)
+        except OverflowError:
+            utc = None
+        if utc is None or not first <= utc.year <= last:
+            raise ValueError(f"occurred_at must fall in the years {first} to {last} (UTC)")
+        return utc
 
     @model_validator(mode="after")
     def _sign(self) -> BankEvent:
@@ -106,15 +113,22 @@ class EventReceipt:
 class WorkflowStarter(Protocol):
     """Starts a named workflow for an event, exactly once per workflow id."""
 
-    def start(self, workflow: str, workflow_id: str) -> None:
-        """Start (or find already started) the workflow with this id."""
+    def start(self, workflow: str, workflow_id: str, event_id: str) -> None:
+        """Start (or find already started) the workflow with this id for this event."""
 
 
 class AuditSink(Protocol):
     """Where state changes are recorded (advisor/orchestration/audit.py AuditLog)."""
 
-    def append(self, kind: str, subject: str, payload: dict[str, Any]) -> int:
-        """Append one entry; its sequence number."""
+    def append(
+        self, kind: str, subject: str, payload: dict[str, Any], key: str | None = None
+    ) -> int:
+        """Append one entry (once per `key`: a rerun appends nothing); its sequence number."""
+
+
+def workflow_id_of(event_id: str) -> str:
+    """The event's workflow id: its own namespace, apart from `credit_offer:`/`decision:`."""
+    return f"event:{event_id}"
 
 
 class EventService:
@@ -169,7 +183,7 @@ class EventService:
             id=event.id, type=event.type, customer_id=event.customer_id, amount=event.amount,
             currency=event.currency, occurred_at=_utc(event.occurred_at),
             description=event.description, status="accepted" if workflow else "recorded",
-            workflow_id=event.id if workflow else None, dispatched=False,
+            workflow_id=workflow_id_of(event.id) if workflow else None, dispatched=False,
         )  # fmt: skip
         try:
             with session_scope(self.url) as db:
@@ -183,10 +197,11 @@ class EventService:
     def dispatch(self, row: BankEventRow) -> None:
         """The after-commit tail, at least once: audit entry, workflow start, then mark done."""
         if self.audit is not None:
-            self.audit.append("event_received", f"event/{row.id}", _audit_payload(row))
+            self.audit.append("event_received", f"event/{row.id}", _audit_payload(row),
+                              key=f"event:{row.id}")  # fmt: skip
         workflow = POLICY["types"][row.type].get("workflow")
         if workflow and row.workflow_id and self.starter is not None:
-            self.starter.start(workflow, row.workflow_id)
+            self.starter.start(workflow, row.workflow_id, row.id)
         with session_scope(self.url) as db:
             done = update(BankEventRow).where(BankEventRow.id == row.id).values(dispatched=True)
             db.execute(done)

@@ -58,11 +58,17 @@ class Orchestration:
         return cls(settings, events, actions, notifications, sweeps)
 
     def recover(self) -> int:
-        """Finish the after-commit tail of events a crash interrupted; how many."""
-        pending = self.events.undispatched()
-        for row in pending:
-            self.events.dispatch(row)
-        return len(pending)
+        """Finish the after-commit tail of events a crash interrupted; how many did finish.
+
+        A row that fails is logged and left for the next launch: it never blocks the others."""
+        done = 0
+        for row in self.events.undispatched():
+            try:
+                self.events.dispatch(row)
+                done += 1
+            except Exception:
+                log.exception("could not re-dispatch event %s; left for the next launch", row.id)
+        return done
 
 
 def _audit(settings: Settings) -> AuditSink:
@@ -90,9 +96,18 @@ def workflow_database_url(settings: Settings) -> str:
 
 
 def dbos_config(settings: Settings) -> DBOSConfig:
-    """Offline DBOS: no conductor, no OTLP, local system database, quick wake-ups."""
+    """Offline DBOS: no conductor, no OTLP, local system database, quick wake-ups.
+
+    The application version is a setting, not DBOS's hash of the workflow code: DBOS recovers
+    only workflows of its own version, so editing code must not orphan waiting workflows (bump
+    the setting when a workflow's step order changes). The executor id is stable per instance,
+    not per process: DBOS recovers, at launch, the pending workflows of its own executor id,
+    so a random id would strand a crashed process's workflows (replicas sharing one system
+    database each need their own ADVISOR_WORKFLOW_EXECUTOR_ID)."""
     return {
         "name": "trusted-advisor",
+        "application_version": settings.workflow_app_version,
+        "executor_id": settings.workflow_executor_id,
         "system_database_url": workflow_database_url(settings),
         "enable_otlp": False,
         "log_level": "WARNING",

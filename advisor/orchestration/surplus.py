@@ -86,19 +86,24 @@ def seasonal_extra(ledger: Ledger) -> Fact:
                        "USD", how, Period.month(f"{ledger.as_of:%Y-%m}"))  # fmt: skip
 
 
-def surplus(ledger: Ledger, buffer: Decimal, payer: str | None) -> Surplus:
-    """Checking - bills before payday - debt minimums - buffer - seasonal extra, rounded down."""
+def surplus(
+    ledger: Ledger, buffer: Decimal, payer: str | None, pending: Decimal = ZERO
+) -> Surplus:
+    """Checking - bills before payday - debt minimums - buffer - seasonal extra - sweeps still
+    pending (proposed on an earlier payday, not yet decided), rounded down."""
     checking = next(f for f in balance_facts(ledger) if f.id == "balance.checking")
     payday, payday_fact = next_payday(ledger, payer)
     bills, debt, bill_facts = bills_before(ledger, payday)
     season = seasonal_extra(ledger)
-    spare = ledger.balance("checking") - bills - debt - buffer - Decimal(season.value)
+    spare = ledger.balance("checking") - bills - debt - buffer - Decimal(season.value) - pending
     step = Decimal(str(POLICY["round_down_to"]))
     amount = max((spare / step).to_integral_value(ROUND_FLOOR) * step, ZERO)
     facts = [checking, payday_fact, *bill_facts, season,
              Fact.number("sweep.buffer", "buffer kept in checking", buffer, "USD",
                          "the bank's setting"),
+             Fact.number("sweep.pending_sweeps", "surplus already proposed, still pending",
+                         pending, "USD", "earlier sweeps awaiting the customer's answer"),
              Fact.number("sweep.surplus", "surplus to move", amount, "USD",
                          "checking - bills before payday - debt minimums - buffer - seasonal "
-                         f"extra, rounded down to ${step}")]  # fmt: skip
+                         f"extra - pending sweeps, rounded down to ${step}")]  # fmt: skip
     return Surplus(Decimal(facts[-1].value), facts, payday)

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import update
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from advisor.orchestration import ledger
 from advisor.orchestration.actions import ActionService, Proposal
@@ -15,13 +16,13 @@ from advisor.orchestration.destination import InvestmentGate
 from advisor.orchestration.events import AuditSink
 from advisor.orchestration.notifications import NewNotification, NotificationService
 from advisor.orchestration.surplus import POLICY, Surplus, surplus
-from advisor.orchestration.tables import BankEventRow, utcnow
+from advisor.orchestration.tables import ActionRow, BankEventRow, utcnow
 from portfolio_context.db import session_scope
 from portfolio_context.facts import Fact, say_date
 from portfolio_context.view import load_ledger
 
 if TYPE_CHECKING:
-    from advisor.orchestration.tables import ActionRow
+    from portfolio_context.models import Account
 
 INVESTING = "next-best-action permits investing"
 
@@ -56,30 +57,38 @@ class SweepService:
             event = db.get(BankEventRow, event_id)
             assert event is not None, f"unknown event {event_id}"
             _, books = load_ledger(db, event.customer_id, event.occurred_at.date())
-            source = ledger.account_of(db, event.customer_id, POLICY["source_kind"])
-            target = ledger.account_of(db, event.customer_id, POLICY["destination_kind"])
-            invest = ledger.account_of(db, event.customer_id, POLICY["investment_kind"])
+            source, target, invest = (ledger.account_of(db, event.customer_id, POLICY[kind])
+                                      for kind in ("source_kind", "destination_kind",
+                                                   "investment_kind"))  # fmt: skip
+            pending = pending_sweeps(db, event, source.id) if source else Decimal(0)
         if source is None or target is None:
             return None
-        found = surplus(books, self.policy.buffer, event.description)
+        found = surplus(books, self.policy.buffer, event.description, pending)
         if found.amount < self.policy.threshold or found.amount <= 0:
             return None
-        if invest is not None and self.investing and self.investing.allows(event.customer_id):
+        target, found = self._destination(event.customer_id, target, invest, found)
+        deposit = Fact.number("sweep.deposit", "pay received", event.amount, "USD",
+                              f"event {event.id}")  # fmt: skip
+        action, _ = self.actions.propose(Proposal(
+            event.customer_id, "transfer", found.amount, source.id, target.id,
+            f"sweep:{event.id}", self.policy.ttl_s, event.id, event.workflow_id,
+        ))  # fmt: skip
+        # Always: a crash between proposing and nudging must not leave the nudge unsent (the
+        # notification and its audit entry are each created once per key).
+        self._nudge(event, action, found, deposit, target.name)
+        wait = (action.expires_at - utcnow()).total_seconds()
+        return {"action_id": action.id, "wait_s": max(wait, 0.0)}
+
+    def _destination(
+        self, customer_id: str, target: Account, invest: Account | None, found: Surplus
+    ) -> tuple[Account, Surplus]:
+        """Savings, or the investment account when the next-best-action permits investing."""
+        if invest is not None and self.investing and self.investing.allows(customer_id):
             target = invest
-        found = found.with_fact(Fact(
+        return target, found.with_fact(Fact(
             "sweep.destination", "where the surplus would go", target.name, "text",
             INVESTING if target is invest else "high-yield savings",
         ))  # fmt: skip
-        deposit = Fact.number("sweep.deposit", "pay received", event.amount, "USD",
-                              f"event {event.id}")  # fmt: skip
-        action, created = self.actions.propose(Proposal(
-            event.customer_id, "transfer", found.amount, source.id, target.id,
-            f"sweep:{event.id}", self.policy.ttl_s, event.id, event.id,
-        ))  # fmt: skip
-        if created:
-            self._nudge(event, action, found, deposit, target.name)
-        wait = (action.expires_at - utcnow()).total_seconds()
-        return {"action_id": action.id, "wait_s": max(wait, 0.0)}
 
     def _nudge(self, event: BankEventRow, action: ActionRow, found: Surplus, deposit: Fact,
                destination: str) -> None:  # fmt: skip
@@ -93,8 +102,8 @@ class SweepService:
         if self.audit is not None:
             self.audit.append("nudge", f"event/{event.id}", {
                 "customer_id": event.customer_id, "action_id": action.id,
-                "amount": str(found.amount), "facts": [f.id for f in facts],
-            })  # fmt: skip
+                "amount": str(action.amount), "facts": [f.id for f in facts],
+            }, key=f"nudge:{action.id}")  # fmt: skip
 
     def record_outcome(self, event_id: str, outcome: str) -> str:
         """Write how the event's workflow ended."""
@@ -103,6 +112,17 @@ class SweepService:
                 update(BankEventRow).where(BankEventRow.id == event_id).values(outcome=outcome)
             )
         return outcome
+
+
+def pending_sweeps(db: Session, event: BankEventRow, source_id: str) -> Decimal:
+    """What earlier paydays' sweeps, still pending, would take out of this checking account."""
+    query = select(func.coalesce(func.sum(ActionRow.amount), 0)).where(
+        ActionRow.customer_id == event.customer_id, ActionRow.kind == "transfer",
+        ActionRow.from_account == source_id, ActionRow.status == "pending",
+        ActionRow.expires_at > utcnow(), ActionRow.source_key.like("sweep:%"),
+        ActionRow.source_key != f"sweep:{event.id}",
+    )  # fmt: skip
+    return Decimal(str(db.scalar(query) or 0))
 
 
 def nudge_text(found: Surplus, deposit: Fact, destination: str, action: ActionRow) -> str:
@@ -115,11 +135,20 @@ def nudge_text(found: Surplus, deposit: Fact, destination: str, action: ActionRo
         f"Your pay of {deposit.display} has arrived. After {show['sweep.bills_before_payday']} "
         f"of bills and {show['sweep.debt_minimums']} of minimum debt payments due before your "
         f"next payday on {say_date(found.next_payday)}, a {show['sweep.buffer']} buffer"
-        f"{season if Decimal(seasonal.value) > 0 else ''}, {show['sweep.surplus']} in checking "
+        f"{season if Decimal(seasonal.value) > 0 else ''}{_earlier(found)}, "
+        f"{show['sweep.surplus']} in checking "
         f"is spare. Move {show['sweep.surplus']} to {destination}?{_why_investing(found)} "
         f"Confirm or decline by "
         f"{say_date(expires.date())}; nothing moves until you confirm."
     )
+
+
+def _earlier(found: Surplus) -> str:
+    """The sweeps of earlier paydays still pending, when there are any."""
+    pending = found.fact("sweep.pending_sweeps")
+    if Decimal(pending.value) > 0:
+        return f" and {pending.display} already proposed on an earlier payday"
+    return ""
 
 
 def _why_investing(found: Surplus) -> str:

@@ -12,6 +12,8 @@ if TYPE_CHECKING:
     from advisor.orchestration.runtime import Orchestration
 
 DECISION_TOPIC = "decision"
+# Every step is idempotent (keyed rows, keyed audit entries), so a failed one is retried.
+RETRIED: dict[str, Any] = {"retries_allowed": True, "max_attempts": 5, "backoff_rate": 2.0}
 # name -> workflow function; events.yaml names the workflow an event type starts.
 WORKFLOWS: dict[str, Callable[..., Any]] = {}
 _services: list[Orchestration] = []  # the running orchestration the steps work with
@@ -45,10 +47,11 @@ def workflow(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
 class DbosStarter:
     """Starts registered workflows on the launched DBOS; the id makes the start exactly-once."""
 
-    def start(self, workflow: str, workflow_id: str) -> None:
-        """Start `workflow` with id `workflow_id` (DBOS returns the existing run for a known id)."""
+    def start(self, workflow: str, workflow_id: str, event_id: str) -> None:
+        """Start `workflow` for the event with id `workflow_id` (DBOS returns the existing run
+        for a known id)."""
         with SetWorkflowID(workflow_id):
-            DBOS.start_workflow(WORKFLOWS[workflow], workflow_id)
+            DBOS.start_workflow(WORKFLOWS[workflow], event_id)
 
 
 def wake(workflow_id: str, action_id: str, status: str) -> None:
@@ -57,19 +60,19 @@ def wake(workflow_id: str, action_id: str, status: str) -> None:
               idempotency_key=f"decision:{action_id}")  # fmt: skip
 
 
-@DBOS.step()
+@DBOS.step(**RETRIED)
 async def propose_sweep(event_id: str) -> dict[str, Any] | None:
     """Step: compute the surplus and propose the transfer (idempotent by the event id)."""
     return await asyncio.to_thread(services().sweeps.propose, event_id)
 
 
-@DBOS.step()
+@DBOS.step(**RETRIED)
 async def expire_action(action_id: str) -> str:
     """Step: the wait ran out; expire the action unless a decision got there first."""
     return (await asyncio.to_thread(services().actions.expire, action_id)).status
 
 
-@DBOS.step()
+@DBOS.step(**RETRIED)
 async def record_outcome(event_id: str, outcome: str) -> str:
     """Step: write how the event's workflow ended."""
     return await asyncio.to_thread(services().sweeps.record_outcome, event_id, outcome)
