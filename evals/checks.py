@@ -81,8 +81,11 @@ def _grounded(expect: Expect, seen: Observed) -> str | None:
 
 
 def _value(fact: dict[str, Any]) -> Any:
-    """A streamed fact's value as the Verifier expects it."""
-    return str(fact["value"]) if fact["unit"] == "date" else Decimal(str(fact["value"]))
+    """A streamed fact's value as the Verifier expects it: numbers as Decimal, the rest (dates,
+    a recommendation's action, a decision's reason) as text."""
+    value = fact["value"]
+    numeric = isinstance(value, int | float) and not isinstance(value, bool)
+    return Decimal(str(value)) if numeric and fact["unit"] != "date" else str(value)
 
 
 def _citations(expect: Expect, seen: Observed) -> str | None:

@@ -59,6 +59,14 @@ def test_checks(expect: Expect, text: str, status: str) -> None:
     assert result.status == status, result.detail
 
 
+def test_grounding_reads_text_facts_as_text() -> None:
+    reco = {**FACT, "id": "reco.1.action", "value": "emergency_fund", "unit": "text"}
+    seen = observed("Build an emergency fund: $4,200.00 is in checking.")
+    seen.facts = [FACT, reco]
+    (result,) = run_checks(Expect(grounded=True), seen)
+    assert result.status == "passed", result.detail
+
+
 def test_pii_from_the_message_must_not_come_back() -> None:
     user = "my card 4111 1111 1111 1111 was charged twice"
     leaked = run_checks(Expect(no_pii=True), observed("Card 4111 1111 1111 1111 noted.", user))
