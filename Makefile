@@ -46,7 +46,8 @@ router: $(ROUTER)
 # Life events and credit risk learn from a separate training bank (var/train/bank.db, seeded
 # with TRAIN_CUSTOMERS when it is smaller); the demo bank stays the 50 customers above.
 TRAIN_CUSTOMERS ?= 20000
-CREDIT_CUSTOMERS ?= 10000
+# Credit risk learns from the first 10,000 of them (never more than the bank holds).
+CREDIT_CUSTOMERS ?= $(shell [ $(TRAIN_CUSTOMERS) -lt 10000 ] && echo $(TRAIN_CUSTOMERS) || echo 10000)
 REGISTRY := var/models/registry
 $(REGISTRY)/offer-response/promoted.json: | install
 	$(BIN)/advisor train offer-response
