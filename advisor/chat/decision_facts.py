@@ -70,7 +70,7 @@ class Entry:
 
 PROVIDERS: dict[str, Entry] = {
     "savings_advice": Entry("advisor.decisions.chat_facts:advice", before_topics=False),
-    "life_event_planning": Entry("advisor.decisions.chat_facts:advice", before_topics=True),
+    "life_event_planning": Entry("advisor.decisions.chat_facts:advice", before_topics=False),
     "credit_limit_request": Entry("advisor.decisions.credit_chat:credit_limit", before_topics=True),
 }
 FactsFor = Callable[[bool], Selection | None]  # select_facts with (True) or without the router
