@@ -146,6 +146,13 @@ def test_score_is_propensity_times_value() -> None:
     assert home.propensity is not None and home.propensity.model == "m"
 
 
+def test_an_action_the_model_scores_near_zero_is_not_suggested() -> None:
+    policy = dataclasses.replace(shipped_policy(), list_size=50)
+    found = rank(policy, HEALTHY, propensities(policy, life_event__home_buying=0.004), {})
+    assert "home_buying_plan" not in {r.action.id for r in found.served}
+    assert found.ineligible["home_buying_plan"] == ["propensity 0.4% below 1%"]
+
+
 class ModelScored(Propensities):
     """Propensities as if a life-events model scored home buying at 0.9 and a credit-risk model
     scored the customer low risk (injected, no mock)."""

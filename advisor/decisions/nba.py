@@ -74,6 +74,13 @@ def ranked(
     return Ranked(action, score, probability, base, boosts, found)
 
 
+def too_unlikely(found: Ranked, policy: Policy) -> str | None:
+    """Why a model-driven action is too unlikely to suggest (a 0% chance), if it is."""
+    if found.action.propensity is None or found.probability >= policy.min_propensity:
+        return None
+    return f"propensity {found.probability:.1%} below {policy.min_propensity:.0%}"
+
+
 def rank(
     policy: Policy,
     signals: Signals,
@@ -87,6 +94,8 @@ def rank(
             result.withheld[action.id] = fired
         elif missing := unmet(action, signals):
             result.ineligible[action.id] = missing
+        elif unlikely := too_unlikely(ranked(action, signals, policy, propensities), policy):
+            result.ineligible[action.id] = [unlikely]
         else:
             result.served.append(ranked(action, signals, policy, propensities))
     result.served.sort(key=lambda r: (-r.score, r.action.id))

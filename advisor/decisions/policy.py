@@ -111,6 +111,7 @@ class Policy:
     actions: tuple[Action, ...]
     rules: tuple[Rule, ...]
     caps: Caps
+    min_propensity: float = 0.0  # a model-driven action below this is not suggested
 
 
 def condition(raw: Mapping[str, Any]) -> Condition:
@@ -155,7 +156,7 @@ def parse_policy(raw: Mapping[str, Any]) -> Policy:
     )
     return Policy(
         raw["weights"], int(raw["list_size"]), raw["derived"], sources, actions, rules,
-        Caps(**raw["caps"]),
+        Caps(**raw["caps"]), float(raw.get("min_propensity", 0.0)),
     )  # fmt: skip
 
 
