@@ -15,9 +15,13 @@ from advisor.settings import Settings
 
 ISSUER = "trusted-advisor"
 ALGORITHM = "HS256"
-SCOPES = ("customer", "admin", "service")
+SCOPES = ("customer", "admin", "service", "ops")
 # A service token (core banking posting events) names no customer: its subject is this.
 SERVICE_SUBJECT = "service"
+# An ops token (monitoring: /metrics) names no customer either.
+OPS_SUBJECT = "ops"
+# Scopes that act for no customer, and the subject their tokens carry.
+NO_CUSTOMER_SUBJECTS = {"service": SERVICE_SUBJECT, "ops": OPS_SUBJECT}
 
 
 @dataclass(frozen=True)

@@ -163,20 +163,20 @@ def search(
 @app.command()
 def token(
     customer: Annotated[str | None, typer.Option(help="Customer id, e.g. C0001")] = None,
-    scope: Annotated[str, typer.Option(help="customer, admin or service")] = "customer",
+    scope: Annotated[str, typer.Option(help="customer, admin, service or ops")] = "customer",
     ttl: Annotated[int | None, typer.Option(help="Lifetime in seconds")] = None,
 ) -> None:
-    """Print a bearer token for one customer (or, --scope service, for no customer)."""
-    from advisor.auth import SERVICE_SUBJECT, issue_token
+    """Print a bearer token for one customer (or, --scope service or ops, for no customer)."""
+    from advisor.auth import NO_CUSTOMER_SUBJECTS, issue_token
     from advisor.context_service import ContextService
 
     settings = get_settings()
-    if scope == "service" and customer is not None:
-        raise fail("--scope service names no customer: drop --customer")
-    if scope == "service":
-        customer = SERVICE_SUBJECT
+    if scope in NO_CUSTOMER_SUBJECTS and customer is not None:
+        raise fail(f"--scope {scope} names no customer: drop --customer")
+    if scope in NO_CUSTOMER_SUBJECTS:
+        customer = NO_CUSTOMER_SUBJECTS[scope]
     if customer is None:
-        raise fail("--customer is required (only --scope service names no customer)")
+        raise fail("--customer is required (only --scope service or ops names no customer)")
     context = ContextService(settings.resolved_database_url, settings.emergency_buffer_usd)
     if scope == "customer" and not context.exists(customer):
         raise fail(f"no customer {customer!r}; list them with `advisor customers`")

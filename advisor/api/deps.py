@@ -10,7 +10,7 @@ from typing import Annotated, TypeVar
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from advisor.auth import Principal, verify_token
+from advisor.auth import NO_CUSTOMER_SUBJECTS, Principal, verify_token
 from advisor.chat.service import ChatService
 from advisor.context_service import ContextService
 from advisor.errors import Forbidden, Unauthorized
@@ -113,9 +113,11 @@ CallerDep = Annotated[Principal, Depends(get_caller)]
 
 
 def get_principal(caller: CallerDep) -> Principal:
-    """The customer (or admin) calling; a service token acts for no customer (403)."""
-    if caller.scope == "service":
-        raise Forbidden("a service token acts for no customer (advisor token --customer ID)")
+    """The customer (or admin) calling; a service or ops token acts for no customer (403)."""
+    if caller.scope in NO_CUSTOMER_SUBJECTS:
+        raise Forbidden(
+            f"a {caller.scope} token acts for no customer (advisor token --customer ID)"
+        )
     return caller
 
 
