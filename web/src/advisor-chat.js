@@ -1,0 +1,226 @@
+/**
+ * <advisor-chat>: the trusted advisor's embeddable chat widget (no framework, shadow DOM).
+ *
+ * Embed with one script tag:
+ *   <advisor-chat api-base="https://advisor.example.com"></advisor-chat>
+ *   <script src="https://advisor.example.com/widget/advisor.js"></script>
+ *   ...and in the host's own code:
+ *   document.querySelector("advisor-chat").tokenProvider = async () => fetchMyAdvisorToken();
+ *
+ * Attributes:
+ *   api-base   the advisor API's origin (default: the origin advisor.js was loaded from)
+ *   heading    the title shown in the widget (default "Your advisor")
+ *   inbox      "off" hides the notifications inbox
+ * Properties:
+ *   tokenProvider  async () => bearer token; asked again once when a request gets 401
+ *
+ * CSS custom properties (set them on advisor-chat; defaults meet WCAG 2.2 AA):
+ *   --advisor-font, --advisor-font-size (16px), --advisor-height (600px), --advisor-radius (12px)
+ *   --advisor-bg (#ffffff), --advisor-fg (#1b1f24), --advisor-muted (#4a5361)
+ *   --advisor-accent (#0a58ca), --advisor-accent-fg (#ffffff), --advisor-focus (#0a58ca)
+ *   --advisor-border (#6b7686), --advisor-user-bg (#e7f0fd), --advisor-bot-bg (#f1f3f5)
+ *   --advisor-error (#a3001b), --advisor-error-bg (#fdecee)
+ *
+ * Events handled from POST /v1/chat: meta, token, fact, citation, guard, grounding (retract),
+ * action, done, error; from GET /v1/notifications/stream: notification.
+ */
+import { AnswerView } from "./answer.js";
+import { Api, ApiError } from "./api.js";
+import { h } from "./dom.js";
+import { Inbox } from "./inbox.js";
+import { readEvents } from "./sse.js";
+import { STYLES } from "./styles.js";
+
+const DEFAULT_MAX_CHARS = 2000;
+const DROPPED = "The connection dropped before the answer was finished. Your message was not lost: try again.";
+const SCRIPT_ORIGIN = (() => {
+  try {
+    return new URL(document.currentScript.src).origin;
+  } catch {
+    return "";
+  }
+})();
+
+export class AdvisorChat extends HTMLElement {
+  constructor() {
+    super();
+    this.api = new Api(this);
+    this.maxChars = DEFAULT_MAX_CHARS;
+    this.sessionId = null;
+    this.busy = false;
+    this.ctx = { api: this.api, announce: (text) => this.announce(text) };
+  }
+
+  get apiBase() {
+    return (this.getAttribute("api-base") ?? SCRIPT_ORIGIN).replace(/\/+$/, "");
+  }
+
+  get tokenProvider() {
+    return this._tokenProvider;
+  }
+
+  set tokenProvider(provider) {
+    this._tokenProvider = provider;
+    this.api.token = null;
+    if (this.isConnected && this.shadowRoot) this.signedIn();
+  }
+
+  connectedCallback() {
+    // A tokenProvider set before this element was defined is an own property: adopt it.
+    if (Object.prototype.hasOwnProperty.call(this, "tokenProvider")) {
+      const provider = this.tokenProvider;
+      delete this.tokenProvider;
+      this._tokenProvider = provider;
+    }
+    if (!this.shadowRoot) this.build();
+    if (this.tokenProvider) this.signedIn();
+    else this.loadLimits();
+  }
+
+  disconnectedCallback() {
+    this.inbox.stop();
+    if (this.chat) this.chat.abort();
+  }
+
+  signedIn() {
+    this.loadLimits();
+    if (this.getAttribute("inbox") !== "off") this.inbox.start();
+  }
+
+  build() {
+    const root = this.attachShadow({ mode: "open" });
+    this.inbox = new Inbox(this.ctx);
+    this.inbox.element.hidden = this.getAttribute("inbox") === "off";
+    this.inbox.element.tabIndex = 0;
+    this.log = h("div", { class: "log", role: "log", "aria-live": "off", "aria-label": "Conversation", tabindex: "0" });
+    this.live = h("div", { class: "sr-only", role: "status", "aria-live": "polite", "aria-atomic": "true" });
+    this.input = h("textarea", { rows: "2", "aria-label": "Message", "aria-describedby": "advisor-input-problem advisor-counter", placeholder: "Ask about your money…" });
+    this.problem = h("p", { class: "problem", id: "advisor-input-problem", role: "alert", hidden: true });
+    this.counter = h("p", { class: "counter", id: "advisor-counter" });
+    this.send = h("button", { type: "submit" }, "Send");
+    const form = h("form", { "aria-label": "Ask the advisor" }, this.input, this.send, this.counter, this.problem);
+    form.addEventListener("submit", (event) => { event.preventDefault(); this.submit(); });
+    this.input.addEventListener("keydown", (event) => this.keydown(event));
+    this.input.addEventListener("input", () => this.checkLength());
+    const reset = h("button", { type: "button", class: "link", onclick: () => this.reset() }, "New chat");
+    const header = h("header", {}, h("p", { class: "title" }, this.getAttribute("heading") || "Your advisor"), reset);
+    const chat = h("section", { class: "chat", "aria-label": "Chat with your advisor" }, header, this.inbox.element, this.log, form, this.live);
+    root.append(h("style", {}, STYLES), chat);
+  }
+
+  async loadLimits() {
+    try {
+      const limits = await this.api.json("/v1/limits");
+      const max = Number(limits && limits.max_message_chars);
+      this.maxChars = Number.isInteger(max) && max > 0 ? max : DEFAULT_MAX_CHARS;
+    } catch {
+      this.maxChars = DEFAULT_MAX_CHARS;
+    }
+    this.checkLength();
+  }
+
+  keydown(event) {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      this.submit();
+    }
+  }
+
+  /** The message's length as the server counts it (code points, trimmed); a problem if over. */
+  checkLength() {
+    const size = [...this.input.value.trim()].length;
+    const over = size > this.maxChars;
+    this.counter.textContent = size ? `${size} / ${this.maxChars} characters` : "";
+    this.input.setAttribute("aria-invalid", String(over));
+    this.problem.hidden = !over;
+    this.problem.textContent = over ? `Your message is ${size} characters; the limit is ${this.maxChars}. Shorten it to send.` : "";
+    return !over;
+  }
+
+  submit() {
+    const message = this.input.value.trim();
+    if (!message || this.busy || !this.checkLength()) {
+      if (!this.problem.hidden) this.input.focus();
+      return;
+    }
+    this.input.value = "";
+    this.checkLength();
+    this.log.append(h("div", { class: "msg user" }, h("span", { class: "sr-only" }, "You: "), message));
+    const answer = new AnswerView(this.ctx);
+    this.log.append(answer.element);
+    this.scroll(true);
+    this.ask(message, answer);
+  }
+
+  /** Stream one answer into `answer`; a drop, an error event or a refusal shows why. */
+  async ask(message, answer) {
+    this.setBusy(true);
+    answer.begin();
+    const retry = () => { if (!this.busy) this.ask(message, answer); };
+    const controller = (this.chat = new AbortController());
+    let ended = false;
+    try {
+      const body = { message, ...(this.sessionId ? { session_id: this.sessionId } : {}) };
+      const response = await this.api.fetch("/v1/chat", { method: "POST", body, headers: { Accept: "text/event-stream" }, signal: controller.signal });
+      for await (const { event, data } of readEvents(response)) {
+        ended = this.handle(event, data, answer, retry) || ended;
+        this.scroll();
+      }
+      if (!ended) answer.fail(DROPPED, retry);
+    } catch (error) {
+      if (controller.signal.aborted) return;
+      if (error instanceof ApiError && error.status === 404) this.sessionId = null;
+      if (error instanceof ApiError) answer.fail(error.message, error.retryable ? retry : null);
+      else answer.fail(DROPPED, retry);
+      this.announce(answer.problem.textContent);
+    } finally {
+      this.setBusy(false);
+    }
+  }
+
+  /** One chat event; true when it ends the answer (done or error). */
+  handle(event, data, answer, retry) {
+    if (event === "meta" && data.session_id) this.sessionId = data.session_id;
+    else if (event === "token") answer.token(String(data.text ?? ""));
+    else if (event === "grounding") answer.grounding(data);
+    else if (event === "guard") answer.guard(data);
+    else if (event === "fact") answer.fact(data);
+    else if (event === "citation") answer.citation(data);
+    else if (event === "action") answer.action(data);
+    else if (event === "done") {
+      this.announce(`Advisor: ${answer.done(data)}`);
+      return true;
+    } else if (event === "error") {
+      answer.fail("Sorry, the answer could not be completed. Try again.", retry);
+      this.announce("Sorry, the answer could not be completed.");
+      return true;
+    }
+    return false;
+  }
+
+  setBusy(busy) {
+    this.busy = busy;
+    this.send.setAttribute("aria-disabled", String(busy));
+    this.log.setAttribute("aria-busy", String(busy));
+  }
+
+  /** Say `text` once in the polite live region (finished answers, results, new nudges). */
+  announce(text) {
+    this.live.textContent = "";
+    requestAnimationFrame(() => { this.live.textContent = text; });
+  }
+
+  scroll(force = false) {
+    const near = this.log.scrollHeight - this.log.scrollTop - this.log.clientHeight < 120;
+    if (force || near) this.log.scrollTop = this.log.scrollHeight;
+  }
+
+  reset() {
+    if (this.chat) this.chat.abort();
+    this.sessionId = null;
+    this.log.replaceChildren();
+    this.input.focus();
+  }
+}
+
+if (!customElements.get("advisor-chat")) customElements.define("advisor-chat", AdvisorChat);
