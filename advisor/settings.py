@@ -6,11 +6,12 @@ import os
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     YamlConfigSettingsSource,
@@ -111,12 +112,25 @@ class Settings(BaseSettings):
     chroma_url: str | None = None
     # The intent router's model folder (`advisor train router`); None: var_dir/models/router.
     router_model_dir: Path | None = None
+    # Development-only routes (/v1/dev/...: seeded customers, tokens for the demo page); the
+    # development profile (advisor/profiles/settings-development.yaml) turns them on.
+    dev_routes: bool = False
+    # Host origins allowed to call the API from a browser (ADVISOR_CORS_ORIGINS, comma-separated).
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     rails: RailsSettings = Field(default_factory=RailsSettings)
     # Flat aliases: ADVISOR_LLM_MODEL_PATH picks a GGUF; ADVISOR_LLM_BASE_URL selects the
     # OpenAI-compatible HTTP back-end pointed at that server.
     llm_model_path: str | None = None
     llm_base_url: str | None = None
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        """A comma-separated string (the environment's form) as a list of origins."""
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
 
     @classmethod
     def settings_customise_sources(
