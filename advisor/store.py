@@ -87,8 +87,8 @@ def recent_turns(db: Session, session_id: str, limit: int) -> list[ChatTurn]:
 
 def save_turn(
     db: Session, session_id: str, customer_id: str, slots: dict[str, Any], record: TurnRecord
-) -> None:
-    """Create the session if new, append the turn and remember the slots."""
+) -> int:
+    """Create the session if new, append the turn and remember the slots; the turn's id."""
     chat = db.get(ChatSession, session_id)
     if chat is None:
         chat = ChatSession(id=session_id, customer_id=customer_id)
@@ -101,15 +101,16 @@ def save_turn(
         .limit(1)
     )
     chat.slots, chat.updated_at = json.dumps(slots), utcnow()
-    db.add(
-        ChatTurn(
-            session_id=session_id,
-            turn_index=(count or 0) + 1,
-            trace_id=record.trace_id,
-            user_text=record.user_text,
-            answer_text=record.answer_text,
-            grounding=record.grounding,
-            finish_reason=record.finish_reason,
-            fact_ids=json.dumps(record.fact_ids),
-        )
+    turn = ChatTurn(
+        session_id=session_id,
+        turn_index=(count or 0) + 1,
+        trace_id=record.trace_id,
+        user_text=record.user_text,
+        answer_text=record.answer_text,
+        grounding=record.grounding,
+        finish_reason=record.finish_reason,
+        fact_ids=json.dumps(record.fact_ids),
     )
+    db.add(turn)
+    db.flush()
+    return turn.id

@@ -185,7 +185,7 @@ class ChatService:
     async def stream(self, turn: Turn) -> AsyncIterator[ChatEvent]:
         """Events of one turn: meta, guard, citation, fact, token, grounding, done (or error);
         every sentence is held until it is checked."""
-        outcome = Outcome("", "cancelled", "cancelled")
+        outcome, turn_id = Outcome("", "cancelled", "cancelled"), None
         yield events.meta(turn.session_id, turn.trace_id, route_data(turn.plan.routed))
         try:
             for event in guard_events(list(turn.plan.interventions)):
@@ -195,13 +195,15 @@ class ChatService:
                     outcome = item
                 else:
                     yield item
-            yield ChatEvent("done", done_data(turn, outcome))
+            turn_id = self._store(turn, outcome, time.perf_counter() - turn.created)
+            yield ChatEvent("done", done_data(turn, outcome, turn_id))  # stored: feedback can come
         except Exception as exc:  # the stream has started: say so in-band, never just stop
             log.exception("turn %s failed", turn.trace_id)
             outcome = Outcome(outcome.text, outcome.grounding, "error")
             yield events.error(type(exc).__name__, "the answer could not be completed")
         finally:
-            self._store(turn, outcome, time.perf_counter() - turn.created)
+            if turn_id is None:  # cancelled or failed: stored as it ended
+                self._store(turn, outcome, time.perf_counter() - turn.created)
 
     async def _answer(self, turn: Turn) -> AsyncIterator[ChatEvent | Outcome]:
         """The plan's answer: the model phrasing a draft, or the deterministic text."""
@@ -277,8 +279,8 @@ class ChatService:
         """Room for a faithful rewrite of the draft, capped by the settings (bounds rambling)."""
         return min(self.settings.llm.max_tokens, len(draft) // 3 + 24)
 
-    def _store(self, turn: Turn, outcome: Outcome, elapsed: float) -> None:
-        """Persist the turn (also a cancelled one) and log its outcome without its text."""
+    def _store(self, turn: Turn, outcome: Outcome, elapsed: float) -> int:
+        """Persist the turn (also a cancelled one), log its outcome without its text; its id."""
         record = TurnRecord(
             turn.trace_id,
             turn.message,
@@ -288,9 +290,10 @@ class ChatService:
             turn.fact_ids,
         )
         with session_scope(self.context.url) as db:
-            save_turn(db, turn.session_id, turn.customer_id, turn.slots.to_json(), record)
+            turn_id = save_turn(db, turn.session_id, turn.customer_id, turn.slots.to_json(), record)
         log.info(
             "turn trace=%s session=%s plan=%s grounding=%s finish=%s facts=%d seconds=%.3f",
             *(turn.trace_id, turn.session_id, turn.plan.kind, outcome.grounding),
             *(outcome.finish_reason, len(turn.fact_ids), elapsed),
         )
+        return turn_id

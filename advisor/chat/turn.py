@@ -49,9 +49,10 @@ class Turn:
         return [f.id for f in self.plan.selection.facts] if self.plan.selection else []
 
 
-def done_data(turn: Turn, outcome: Outcome) -> dict[str, object]:
-    """The `done` event's data."""
+def done_data(turn: Turn, outcome: Outcome, turn_id: int | None = None) -> dict[str, object]:
+    """The `done` event's data; `turn_id` is the stored turn's (POST /v1/feedback takes it)."""
     return {
+        "turn_id": turn_id,
         "text": turn.vault.restore(outcome.text) if turn.vault else outcome.text,
         "citations": [h.chunk.citation for h in turn.plan.passages]
         + ([turn.plan.servicing.citation] if turn.plan.servicing else []),
