@@ -9,6 +9,7 @@ from pathlib import Path
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
@@ -17,7 +18,9 @@ from advisor.api import (
     action_routes,
     contract_routes,
     credit_routes,
+    dev_routes,
     event_routes,
+    feedback_routes,
     notification_routes,
     openai_compat,
     recommendation_routes,
@@ -111,8 +114,16 @@ def create_app(settings: Settings | None = None, backend: LLMBackend | None = No
     app.include_router(recommendation_routes.router)
     app.include_router(credit_routes.router)
     app.include_router(contract_routes.router)
+    app.include_router(feedback_routes.router)
+    if settings.dev_routes:  # the development profile only: the demo page's customers and tokens
+        app.include_router(dev_routes.router)
     if WEB_DIR.is_dir():
         app.mount("/web", StaticFiles(directory=WEB_DIR, html=True), name="web")
         app.add_api_route("/", lambda: RedirectResponse("/web/"), include_in_schema=False)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:  # host pages embedding the widget (ADVISOR_CORS_ORIGINS)
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "Last-Event-ID", "Idempotency-Key"],
+        )  # fmt: skip
     return app
