@@ -104,10 +104,3 @@ def test_prompt_is_lean_and_static_part_first(
 def test_healthz(client: TestClient) -> None:
     body = client.get("/healthz").json()
     assert body["status"] == "ok" and body["llm"]["backend"] == "fake"
-
-
-def test_widget_is_served(client: TestClient) -> None:
-    page = client.get("/")
-    assert page.status_code == 200 and "Northbank advisor" in page.text
-    script = client.get("/web/widget.js")
-    assert script.status_code == 200 and "/v1/chat" in script.text

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import RedirectResponse, Response
-from fastapi.staticfiles import StaticFiles
+from fastapi.responses import Response
 
 from advisor import __version__
 from advisor.api import (
@@ -28,6 +26,7 @@ from advisor.api import (
     route_routes,
     routes,
     search_routes,
+    web_routes,
 )
 from advisor.api.deps import Services
 from advisor.api.limits import BodySizeLimit
@@ -60,7 +59,6 @@ STATUS = [
     (NotFound, 404),
     (BackendUnavailable, 503),
 ]
-WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 
 
 def build_services(settings: Settings, backend: LLMBackend | None = None) -> Services:
@@ -117,9 +115,7 @@ def create_app(settings: Settings | None = None, backend: LLMBackend | None = No
     app.include_router(feedback_routes.router)
     if settings.dev_routes:  # the development profile only: the demo page's customers and tokens
         app.include_router(dev_routes.router)
-    if WEB_DIR.is_dir():
-        app.mount("/web", StaticFiles(directory=WEB_DIR, html=True), name="web")
-        app.add_api_route("/", lambda: RedirectResponse("/web/"), include_in_schema=False)
+    app.include_router(web_routes.router)  # the widget's bundle and the demo page at /
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:  # host pages embedding the widget (ADVISOR_CORS_ORIGINS)
         app.add_middleware(
