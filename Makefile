@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install run seed ingest router models serve test test-fast lint eval eval-ci bench bench-retrieval bench-pii bench-router clean
+.PHONY: install web run seed ingest router models serve test test-fast lint eval eval-ci bench bench-retrieval bench-pii bench-router clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,14 @@ $(STAMP): $(BIN)/python pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) web
+
+# The chat widget (web/): npm + esbuild bundle web/dist/advisor.js, rebuilt when a source is newer.
+WEB_BUNDLE := web/dist/advisor.js
+$(WEB_BUNDLE): $(wildcard web/src/*.js) web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund && npm run build
+
+web: $(WEB_BUNDLE)
 
 seed: install
 	$(BIN)/advisor seed --if-empty --customers 50
@@ -96,4 +103,4 @@ bench-router: install router
 	$(BIN)/python bench/bench_router.py --out BENCHMARKS.md
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache web/dist web/node_modules
