@@ -9,6 +9,7 @@ import numpy as np
 
 from advisor.chat.citations import find_passages
 from advisor.chat.plan import answers_without_passages
+from advisor.ops.tracing import traced
 from retrieval.search import Hit
 from retrieval.servicing import ServicingAnswer, servicing_answer
 
@@ -26,6 +27,7 @@ class AnswerSources:
     ) -> None:
         self.retrieval, self.similarity = retrieval, similarity
 
+    @traced("chat.retrieval")
     def for_message(
         self, text: str, route: Routed | None
     ) -> tuple[ServicingAnswer | None, list[Hit]]:

@@ -20,6 +20,7 @@ from advisor.decisions.credit_rules import (
 )
 from advisor.decisions.traces import TraceStore
 from advisor.errors import BackendUnavailable, InvalidInput, NotFound
+from advisor.ops.metrics import scored
 from advisor.predict.credit_features import CreditInputs, load_credit_inputs
 from advisor.predict.credit_risk import MODEL_NAME, CreditRiskScorer
 from advisor.predict.registry import Registry, data_hash
@@ -109,6 +110,7 @@ class CreditService:
         if requested is not None and requested <= current:
             raise InvalidInput(f"requested_limit must be above your current limit of {current}")
         score = self.scorer().score_inputs(inputs)
+        scored([score])  # served: the app's model-score histogram (advisor/ops)
         decision = decide(inputs, current, score, requested, self.rules)
         payload = self._payload(inputs, as_of, requested, score, decision)
         return CreditOutcome(decision, self.traces.record(customer_id, TRACE_KIND, payload))

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session
 
 from advisor.decisions.policy import Policy, PropensitySource
+from advisor.ops.metrics import scored
 from advisor.predict.registry import Registry
 from advisor.predict.score import Score
 
@@ -82,6 +83,7 @@ class Propensities:
                 if len(self._scored) >= self.cache_size:
                     self._scored.pop(next(iter(self._scored)))
                 self._scored[key] = found
+        scored(found.values())  # served: the app's model-score histogram (advisor/ops)
         return found
 
     def scorer(self, model: str) -> tuple[CustomerScorer | None, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from advisor.ops.tracing import traced
 from advisor.rails.injection.detector import InjectionDetector
 from advisor.rails.output.guard import Intervention
 from advisor.rails.output.policy import InputPolicy
@@ -19,6 +20,7 @@ class InputRails:
             for rule in policy.rules
         ]
 
+    @traced("chat.input_rails")
     def refusal(self, text: str) -> Intervention | None:
         """The intervention that refuses this message, or None when it may be answered."""
         for rule_id, pattern in self.rules:

@@ -14,6 +14,7 @@ import numpy as np
 import yaml
 
 from advisor.errors import InvalidInput
+from advisor.ops.tracing import traced
 from advisor.routing.model import RouterModel, RouterModelError
 from advisor.routing.slots import Entity, SlotExtractor
 from advisor.routing.taxonomy import OUT_OF_SCOPE, Taxonomy, TaxonomyError, shipped_taxonomy
@@ -89,6 +90,7 @@ class Router:
             load_overrides(taxonomy), embed,
         )  # fmt: skip
 
+    @traced("chat.routing")
     def route(self, text: str, embedding: np.ndarray | None = None) -> Routed:
         """Route one message; pass its unit MiniLM sentence embedding when already computed."""
         vectors = None if embedding is None else self._checked(np.reshape(embedding, (1, -1)))

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from advisor.grounding.verify import Verifier
+from advisor.ops.tracing import traced
 from advisor.rails.offline import keep_offline
 from advisor.rails.output.policy import OutputPolicy
 from advisor.rails.output.validators import (
@@ -93,6 +94,7 @@ class OutputRails:
             NoOtherPersonData(policy),
         )
 
+    @traced("chat.output_rails")
     def check(self, text: str, context: RailContext) -> tuple[str, list[Intervention]]:
         """The text as it may be shown, and what was changed; raises RailViolation."""
         if not text.strip():

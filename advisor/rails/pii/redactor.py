@@ -16,6 +16,7 @@ from presidio_analyzer import (
 from presidio_anonymizer import AnonymizerEngine
 from presidio_anonymizer.entities import OperatorConfig
 
+from advisor.ops.tracing import traced
 from advisor.rails.offline import keep_offline
 from advisor.rails.pii.cue_names import CueNameRecognizer
 from advisor.rails.pii.gazetteer import fold_name, load_names
@@ -189,6 +190,7 @@ class PiiRedactor:
         bare = word.strip(".'-+")
         return not bare or any(c.isdigit() for c in bare) or self.lexicon.knows(bare)
 
+    @traced("chat.redaction")
     def redact(
         self, text: str, vault: Vault | None = None, merchants: frozenset[str] = frozenset()
     ) -> Redaction:
