@@ -37,6 +37,8 @@ from advisor.grounding.rules import load_rulebook
 from advisor.grounding.selection import Slots, select_facts
 from advisor.grounding.support import SupportChecker
 from advisor.llm.base import ChatMessage, GenerationRequest, LLMBackend
+from advisor.ops.tracing import traced_stream, turn_started
+from advisor.ops.turns import observed_turn
 from advisor.rails.output.guard import RailContext
 from advisor.rails.service import Rails, spotlight
 from advisor.settings import Settings
@@ -93,6 +95,7 @@ class ChatService:
         similarity = SentenceSimilarity.shipped()
         return cls(settings, context, backend, retrieval, rails, similarity, router)
 
+    @turn_started
     def prepare(self, customer_id: str, message: object, session_id: str | None) -> Turn:
         """Validate, load and plan everything the turn needs; raises before anything is written."""
         text = clean_message(message, self.settings.max_message_chars)
@@ -110,6 +113,7 @@ class ChatService:
                 ]
         return self._planned(customer_id, sid, text, slots, tuple(history))
 
+    @turn_started
     def prepare_stateless(self, customer_id: str, asked: list[str]) -> Turn:
         """A turn from a message list (OpenAI style): earlier questions set the follow-up slots."""
         texts = [clean_message(m, self.settings.max_message_chars) for m in asked]
@@ -182,6 +186,7 @@ class ChatService:
         user = ChatMessage("user", rendered[-1][1])
         return [ChatMessage("system", self.system), *turn.history, user]
 
+    @observed_turn
     async def stream(self, turn: Turn) -> AsyncIterator[ChatEvent]:
         """Events of one turn: meta, guard, citation, fact, token, grounding, done (or error);
         every sentence is held until it is checked."""
@@ -224,6 +229,7 @@ class ChatService:
             yield event
         yield Outcome(text.strip(), plan.grounding, plan.finish_reason)
 
+    @traced_stream("chat.model")
     async def _phrased(self, turn: Turn) -> AsyncIterator[ChatEvent | Outcome]:
         """The model rewrites the draft; every sentence is checked before it is shown."""
         assert turn.selection is not None
