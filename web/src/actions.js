@@ -12,14 +12,16 @@ const RESULTS = {
   cancelled: "Cancelled. Nothing was changed.",
 };
 
-/** What the action does, in words (chat sends from/to, the notifications from_account/to_account). */
-export function describe(action) {
-  const from = action.from ?? action.from_account;
-  const to = action.to ?? action.to_account;
+/** What the action does, in words; `names` maps account ids to the customer's account names
+ * (chat sends from/to, the notifications from_account/to_account). */
+export function describe(action, names = new Map()) {
+  const account = (id) => names.get(id) || `account ${id}`;
+  const from = account(action.from ?? action.from_account);
+  const to = account(action.to ?? action.to_account);
   const amount = usd(action.amount);
-  if (action.kind === "transfer") return `Move ${amount} from account ${from} to account ${to}`;
-  if (action.kind === "card_freeze") return `Freeze the card on account ${from}`;
-  if (action.kind === "credit_limit_change") return `Change the credit limit on account ${to} to ${amount}`;
+  if (action.kind === "transfer") return `Move ${amount} from ${from} to ${to}`;
+  if (action.kind === "card_freeze") return `Freeze the card on ${from}`;
+  if (action.kind === "credit_limit_change") return `Change the credit limit on ${to} to ${amount}`;
   const words = String(action.kind || "action").replace(/_/g, " ");
   return amount ? `${words}: ${amount}` : words;
 }
@@ -44,6 +46,7 @@ export function actionCard(action, ctx) {
   const problem = h("p", { class: "problem", role: "alert", hidden: true });
   const buttons = h("div", { class: "buttons" });
   const decide = async (decision) => {
+    if (buttons.getAttribute("aria-busy") === "true") return;
     keys[decision] ??= newKey();
     setBusy(buttons, true);
     problem.hidden = true;
@@ -61,6 +64,7 @@ export function actionCard(action, ctx) {
     result.textContent = resultText(answered);
     if (answered.status === "pending") return setBusy(buttons, false);
     buttons.remove();
+    note.remove();
     if (decided) {
       ctx.announce(result.textContent);
       result.focus(); // the buttons are gone: keep keyboard focus in the card
@@ -71,15 +75,19 @@ export function actionCard(action, ctx) {
     h("button", { type: "button", class: "secondary", onclick: () => decide("decline") }, "Decline"),
   );
   const expires = action.expires_at ? `Until ${when(action.expires_at)}. ` : "";
+  const title = h("p", { class: "card-title" }, describe(action));
+  const note = h("p", { class: "muted" }, `${expires}Nothing happens until you confirm.`);
+  if (ctx.accountNames) ctx.accountNames().then((names) => { title.textContent = describe(action, names); });
   const card = h("div", { class: "card action", role: "group", "aria-label": "Proposed action" },
-    h("p", { class: "card-title" }, describe(action)),
-    h("p", { class: "muted" }, `${expires}Nothing happens until you confirm.`),
+    title,
+    note,
     buttons, result, problem);
   if (action.status && action.status !== "pending") showResult(action, false);
   return card;
 }
 
+/** While a decision is sent: buttons marked unavailable but kept focusable (focus stays put). */
 function setBusy(buttons, busy) {
-  for (const button of buttons.querySelectorAll("button")) button.disabled = busy;
+  for (const button of buttons.querySelectorAll("button")) button.setAttribute("aria-disabled", String(busy));
   buttons.setAttribute("aria-busy", String(busy));
 }

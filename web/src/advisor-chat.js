@@ -48,7 +48,11 @@ export class AdvisorChat extends HTMLElement {
     this.maxChars = DEFAULT_MAX_CHARS;
     this.sessionId = null;
     this.busy = false;
-    this.ctx = { api: this.api, announce: (text) => this.announce(text) };
+    this.ctx = {
+      api: this.api,
+      announce: (text) => this.announce(text),
+      accountNames: () => this.accountNames(),
+    };
   }
 
   get apiBase() {
@@ -62,6 +66,7 @@ export class AdvisorChat extends HTMLElement {
   set tokenProvider(provider) {
     this._tokenProvider = provider;
     this.api.token = null;
+    this.names = null;
     if (this.isConnected && this.shadowRoot) this.signedIn();
   }
 
@@ -113,10 +118,22 @@ export class AdvisorChat extends HTMLElement {
       const limits = await this.api.json("/v1/limits");
       const max = Number(limits && limits.max_message_chars);
       this.maxChars = Number.isInteger(max) && max > 0 ? max : DEFAULT_MAX_CHARS;
+      this.ctx.maxCommentChars = Number(limits && limits.max_feedback_comment_chars) || undefined;
     } catch {
       this.maxChars = DEFAULT_MAX_CHARS;
     }
     this.checkLength();
+  }
+
+  /** The customer's account names by id (from their 360 view), asked once; empty on failure. */
+  accountNames() {
+    this.names ??= this.api.json("/v1/customers/me/context")
+      .then((view) => new Map((view.accounts || []).map((a) => [a.id, a.name])))
+      .catch(() => {
+        this.names = null;
+        return new Map();
+      });
+    return this.names;
   }
 
   keydown(event) {

@@ -93,7 +93,7 @@ export class AnswerView {
     const quote = data.snippet ? h("blockquote", {}, data.snippet) : null;
     this.sourceList().append(h("details", { class: "citation" },
       h("summary", {}, title.filter(Boolean).join(" ")), quote,
-      h("p", { class: "muted" }, `Source: ${data.citation}`)));
+      h("p", { class: "muted" }, `Cited as ${data.citation}`)));
   }
 
   sourceList() {
@@ -132,6 +132,7 @@ export class AnswerView {
 
   /** A problem under the answer; `retry` adds a Retry button. */
   fail(message, retry) {
+    if (this.frame) this.paint(); // what arrived before the failure stays visible
     this.body.classList.remove("pending");
     const button = retry ? h("button", { type: "button", class: "secondary", onclick: retry }, "Retry") : null;
     this.problem.replaceChildren(h("p", { class: "problem", role: "alert" }, message), button);

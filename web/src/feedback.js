@@ -4,10 +4,26 @@ import { ApiError } from "./api.js";
 import { h } from "./dom.js";
 
 let comments = 0;
+const SVG = "http://www.w3.org/2000/svg";
+// Material Design "thumb_up" (Apache-2.0); the down thumb is the same, turned over.
+const THUMB = "M1 21h4V9H1v12zm22-11c0-1.1-.9-2-2-2h-6.31l.95-4.57.03-.32c0-.41-.17-.79-.44-1.06L14.17 1 7.59 7.59C7.22 7.95 7 8.45 7 9v10c0 1.1.9 2 2 2h9c.83 0 1.54-.5 1.84-1.22l3.02-7.05c.09-.23.14-.47.14-.73v-2z";
+
+function thumbIcon(down) {
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("focusable", "false");
+  svg.setAttribute("class", down ? "icon down" : "icon");
+  const path = document.createElementNS(SVG, "path");
+  path.setAttribute("d", THUMB);
+  path.setAttribute("fill", "currentColor");
+  svg.append(path);
+  return svg;
+}
 
 export function feedbackBar(turnId, ctx) {
   const id = `comment-${++comments}`;
-  const comment = h("textarea", { id, rows: "2", maxlength: "1000", "aria-label": "Comment (optional)" });
+  const comment = h("textarea", { id, rows: "2", maxlength: String(ctx.maxCommentChars || 1000), "aria-label": "Comment (optional)" });
   const commentBox = h("details", { class: "comment" }, h("summary", {}, "Add a comment"), comment);
   const status = h("p", { class: "feedback-status", role: "status" });
   const send = async (rating, pressed) => {
@@ -24,13 +40,13 @@ export function feedbackBar(turnId, ctx) {
       status.textContent = error instanceof ApiError ? error.message : "Your feedback could not be sent.";
     }
   };
-  const thumb = (icon, name, rating) => {
+  const thumb = (name, rating) => {
     const button = h("button", { type: "button", class: "thumb", "aria-pressed": "false" },
-      h("span", { "aria-hidden": "true" }, icon), ` ${name}`);
+      thumbIcon(rating === "down"), ` ${name}`);
     button.addEventListener("click", () => send(rating, button));
     return button;
   };
-  const buttons = [thumb("\u{1F44D}", "Helpful", "up"), thumb("\u{1F44E}", "Not helpful", "down")];
+  const buttons = [thumb("Helpful", "up"), thumb("Not helpful", "down")];
   return h("div", { class: "feedback", role: "group", "aria-label": "Was this answer helpful?" },
     h("div", { class: "buttons" }, ...buttons), commentBox, status);
 }

@@ -62,6 +62,8 @@ button.primary, form button { background: var(--_accent); color: var(--_accent-f
 button.link { border: none; background: none; padding: .25rem; min-height: 2.75rem; text-decoration: underline; }
 button[disabled], button[aria-disabled="true"] { opacity: .7; cursor: not-allowed; }
 button[aria-pressed="true"] { background: var(--_accent); color: var(--_accent-fg); }
+.icon { width: 1.1em; height: 1.1em; vertical-align: -.15em; }
+.icon.down { transform: rotate(180deg); }
 .buttons { display: flex; flex-wrap: wrap; gap: .5rem; margin: .25rem 0; }
 .problem { color: var(--_error); background: var(--_error-bg); padding: .25rem .5rem; border-radius: .25rem; margin: .25rem 0; }
 .problem-box { display: flex; flex-wrap: wrap; align-items: center; gap: .5rem; }
