@@ -1,0 +1,176 @@
+"""Outcomes joined to the suggestions they answer, read where they happen:
+
+- recorded: `suggestion_outcomes` (advisor/learning/suggestions.py);
+- actions: a nudge's action decided `executed` (or `rejected` after the customer confirmed:
+  confirmed), `declined` or `expired` (table `actions`);
+- thumbs: `turn_feedback` on a chat turn whose answer rested on recommendations (a `reco.`
+  fact) rates the customer's chat suggestion served up to `thumbs_window_s` before the turn;
+- product opened: an account of the type the chosen action offers (the policy's `holds`),
+  opened on or after the day it was suggested.
+
+Tables another part owns are read by name and may be absent (then they add nothing).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, inspect, select, text
+
+from advisor.decisions.policy import Policy
+from advisor.learning.config import BanditConfig
+from advisor.learning.suggestions import OutcomeRow, SuggestionLog, SuggestionRow
+from portfolio_context.db import engine_for
+
+ACTION_OUTCOMES = {"executed": "confirmed", "rejected": "confirmed", "declined": "declined",
+                   "expired": "expired"}  # fmt: skip
+CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One outcome of a suggestion and where it was read."""
+
+    outcome: str
+    at: dt.datetime
+    source: str
+
+
+@dataclass
+class Joined:
+    """A suggestion with its outcomes and reward (None while it may still get one)."""
+
+    row: SuggestionRow
+    outcomes: list[Outcome] = field(default_factory=list)
+    reward: float | None = None
+    status: str = "pending"  # pending, rewarded or no_response
+
+
+def utc(when: dt.datetime) -> dt.datetime:
+    """A time in UTC; naive times are stored as UTC."""
+    return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
+
+
+def chunks(items: Sequence[Any]) -> Iterator[list[Any]]:
+    """Items in slices small enough for an IN list."""
+    for start in range(0, len(items), CHUNK):
+        yield list(items[start : start + CHUNK])
+
+
+def joined(
+    log: SuggestionLog, since: dt.datetime, config: BanditConfig, policy: Policy,
+    now: dt.datetime | None = None,
+) -> list[Joined]:  # fmt: skip
+    """Every suggestion served at or after `since`, oldest first, with its outcomes."""
+    found = {row.id: Joined(row) for row in log.served_since(since)}
+    with engine_for(log.url).connect() as conn:
+        for reader in (recorded, from_actions, from_feedback):
+            for suggestion_id, outcome in reader(conn, found, config):
+                found[suggestion_id].outcomes.append(outcome)
+        for suggestion_id, outcome in product_openings(conn, found, policy):
+            found[suggestion_id].outcomes.append(outcome)
+    for item in found.values():
+        settle(item, config, now or dt.datetime.now(dt.UTC))
+    return list(found.values())
+
+
+def settle(item: Joined, config: BanditConfig, now: dt.datetime) -> None:
+    """The reward from the outcomes; 0 once no outcome came in time; else still pending."""
+    item.outcomes.sort(key=lambda o: (o.at, o.outcome))
+    names = list(dict.fromkeys(o.outcome for o in item.outcomes))  # each outcome counts once
+    if names:
+        item.reward, item.status = config.reward(names), "rewarded"
+    elif utc(item.row.served_at) <= now - dt.timedelta(days=config.no_response_after_days):
+        item.reward, item.status = 0.0, "no_response"
+
+
+Pairs = Iterator[tuple[str, Outcome]]
+
+
+def recorded(conn: Connection, found: dict[str, Joined], config: BanditConfig) -> Pairs:
+    """Outcomes recorded against the suggestions."""
+    for ids in chunks(list(found)):
+        query = select(OutcomeRow).where(OutcomeRow.suggestion_id.in_(ids))
+        for row in conn.execute(query):
+            yield row.suggestion_id, Outcome(row.outcome, utc(row.at), f"recorded:{row.source}")
+
+
+def from_actions(conn: Connection, found: dict[str, Joined], config: BanditConfig) -> Pairs:
+    """Confirmed, declined or expired: the decided status of a nudge's action."""
+    by_action = {j.row.action_id: sid for sid, j in found.items() if j.row.action_id}
+    if not by_action or not inspect(conn).has_table("actions"):
+        return
+    query = text("SELECT id, status, decided_at FROM actions WHERE id IN :ids").bindparams(
+        bindparam("ids", expanding=True)
+    )
+    for ids in chunks(list(by_action)):
+        for action_id, status, decided_at in conn.execute(query, {"ids": ids}):
+            if status in ACTION_OUTCOMES and decided_at is not None:
+                yield by_action[action_id], Outcome(ACTION_OUTCOMES[status], utc(decided_at),
+                                                    "actions")  # fmt: skip
+
+
+def from_feedback(conn: Connection, found: dict[str, Joined], config: BanditConfig) -> Pairs:
+    """Thumbs on a chat turn that answered from recommendations, to that turn's suggestion."""
+    tables = inspect(conn)
+    if not all(tables.has_table(t) for t in ("turn_feedback", "chat_turns")):
+        return
+    chat: dict[str, list[Joined]] = defaultdict(list)
+    for item in found.values():
+        if item.row.channel == "chat":
+            chat[item.row.customer_id].append(item)
+    query = text(
+        "SELECT f.customer_id, f.rating, f.created_at, t.created_at, t.fact_ids "
+        "FROM turn_feedback f JOIN chat_turns t ON t.id = f.turn_id WHERE f.customer_id IN :c"
+    ).bindparams(bindparam("c", expanding=True))
+    window = dt.timedelta(seconds=config.thumbs_window_s)
+    for customers in chunks(list(chat)):
+        for customer, rating, rated_at, turn_at, fact_ids in conn.execute(query, {"c": customers}):
+            if rating not in ("up", "down") or not _from_recommendations(fact_ids):
+                continue
+            turn = utc(_as_time(turn_at))
+            near = [j for j in chat[customer] if turn - window <= utc(j.row.served_at) <= turn]
+            if near:
+                latest = max(near, key=lambda j: utc(j.row.served_at))
+                yield latest.row.id, Outcome(f"thumbs_{rating}", utc(_as_time(rated_at)),
+                                             "turn_feedback")  # fmt: skip
+
+
+def _from_recommendations(fact_ids: str | None) -> bool:
+    """Whether the turn's answer stated recommendations (`reco.` facts)."""
+    try:
+        return any(str(f).startswith("reco.") for f in json.loads(fact_ids or "[]"))
+    except ValueError:
+        return False
+
+
+def _as_time(value: Any) -> dt.datetime:
+    """A time column as read raw (SQLite hands back text)."""
+    return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+
+
+def product_openings(conn: Connection, found: dict[str, Joined], policy: Policy) -> Pairs:
+    """An account of the suggested product's type opened on or after the suggestion's day."""
+    holds = {a.id: a.holds for a in policy.actions if a.holds}
+    wanted = [j for j in found.values() if j.row.chosen in holds]
+    if not wanted or not inspect(conn).has_table("accounts"):
+        return
+    query = text(
+        "SELECT customer_id, type, opened FROM accounts WHERE customer_id IN :c"
+    ).bindparams(bindparam("c", expanding=True))
+    opened: dict[tuple[str, str], list[dt.date]] = defaultdict(list)
+    for customers in chunks(sorted({j.row.customer_id for j in wanted})):
+        for customer, kind, day in conn.execute(query, {"c": customers}):
+            opened[(customer, kind)].append(dt.date.fromisoformat(str(day)[:10]))
+    for item in wanted:
+        served = utc(item.row.served_at).date()
+        days = [d for d in opened[(item.row.customer_id, holds[item.row.chosen] or "")]
+                if d >= served]  # fmt: skip
+        if days:
+            at = dt.datetime.combine(min(days), dt.time(), dt.UTC)
+            yield item.row.id, Outcome("product_opened", at, "accounts")
