@@ -173,7 +173,11 @@ export class AdvisorChat extends HTMLElement {
   async ask(message, answer) {
     this.setBusy(true);
     answer.begin();
-    const retry = () => { if (!this.busy) this.ask(message, answer); };
+    const retry = () => {
+      if (this.busy) return;
+      this.input.focus(); // the Retry button goes away: focus back to the message box
+      this.ask(message, answer);
+    };
     const controller = (this.chat = new AbortController());
     let ended = false;
     try {
