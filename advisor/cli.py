@@ -13,7 +13,16 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from advisor import cli_audit, cli_models, cli_rails, cli_route, cli_score, cli_train
+from advisor import (
+    cli_audit,
+    cli_bandit,
+    cli_models,
+    cli_outcomes,
+    cli_rails,
+    cli_route,
+    cli_score,
+    cli_train,
+)
 from advisor.errors import AdvisorError, NotFound
 from advisor.rails.offline import keep_offline
 from advisor.settings import get_settings
@@ -297,6 +306,8 @@ cli_train.register(app)
 cli_audit.register(app)
 cli_models.register(app)
 cli_score.register(app)
+cli_outcomes.register(app)
+cli_bandit.register(app)
 
 
 def main() -> None:
