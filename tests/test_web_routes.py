@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ from fastapi.testclient import TestClient
 from advisor.api import web_routes
 
 HOST_PAGE = Path(__file__).parent / "fixtures" / "host_page.html"
+WEB = Path(__file__).resolve().parents[1] / "web"
 
 
 def test_demo_page_loads_the_widget(client: TestClient) -> None:
@@ -51,3 +54,12 @@ def test_host_page_embeds_the_widget_with_one_script_tag() -> None:
         '<script src="ADVISOR_ORIGIN/widget/advisor.js">'
     ]
     assert "<advisor-chat" in page
+
+
+def test_widget_sse_parser_node_tests_pass() -> None:
+    node = shutil.which("node")
+    assert node, "node is needed to build and test the widget (make web)"
+    run = subprocess.run(
+        [node, "--test", "test/"], cwd=WEB, capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
