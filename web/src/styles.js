@@ -54,6 +54,7 @@ details { margin: .25rem 0; }
 summary { cursor: pointer; }
 blockquote { margin: .25rem 0; padding-left: .75rem; border-left: 3px solid var(--_border); }
 a { color: var(--_accent); }
+a:not([href]) { color: inherit; text-decoration: none; }
 button {
   font: inherit; min-height: 2.75rem; min-width: 2.75rem; padding: .4rem .9rem; border-radius: .5rem; cursor: pointer;
   border: 1px solid var(--_accent); background: var(--_bg); color: var(--_accent);
