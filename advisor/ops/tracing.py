@@ -40,11 +40,36 @@ def set_enabled(on: bool) -> None:
     _state["enabled"] = on and not isinstance(provider, trace.ProxyTracerProvider)
 
 
-def install(provider: Any) -> None:
-    """Make `provider` the process's tracer provider (once per process) and record spans."""
+def install(provider: Any) -> Any:
+    """Make `provider` the process's tracer provider (once per process: a later one is
+    ignored) and record spans; the provider in use."""
     if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
         trace.set_tracer_provider(provider)
     set_enabled(True)
+    return trace.get_tracer_provider()
+
+
+def new_provider(processor: Any, service: str = "trusted-advisor") -> Any:
+    """Our SDK provider, exporting our spans and DBOS's through `processor`.
+
+    keep_offline() sets OTEL_SDK_DISABLED for the libraries' own providers (guardrails-ai
+    would trace to its hub); ours is switched on by configuration, so it ignores that flag.
+    """
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+
+    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    provider._disabled = False  # OTEL_SDK_DISABLED is for the libraries (see above)
+    export_to(provider, processor)
+    return provider
+
+
+def export_to(provider: Any, processor: Any) -> None:
+    """Send the provider's spans of our scopes (advisor, DBOS) to `processor`; other
+    libraries' spans (guardrails-ai's may carry text) are dropped."""
+    from advisor.ops.span_filter import OwnScopes
+
+    provider.add_span_processor(OwnScopes(processor))
 
 
 def configure_from_env(env: Mapping[str, str] | None = None) -> bool:
@@ -53,15 +78,11 @@ def configure_from_env(env: Mapping[str, str] | None = None) -> bool:
     if not env.get(ENDPOINT_ENV) or enabled():
         return enabled()
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-    from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
     with _lock:
-        service = env.get("OTEL_SERVICE_NAME", "trusted-advisor")
-        provider = TracerProvider(resource=Resource.create({"service.name": service}))
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
-        install(provider)
+        processor = BatchSpanProcessor(OTLPSpanExporter())
+        install(new_provider(processor, env.get("OTEL_SERVICE_NAME", "trusted-advisor")))
     return enabled()
 
 
