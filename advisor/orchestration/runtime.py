@@ -18,6 +18,7 @@ from dbos import DBOS, DBOSConfig
 from dbos._utils import GlobalParams
 from sqlalchemy.engine import make_url
 
+from advisor.ops import tracing
 from advisor.orchestration import webhooks
 from advisor.orchestration.actions import ActionService
 from advisor.orchestration.destination import NbaInvestmentGate
@@ -109,7 +110,9 @@ def dbos_config(settings: Settings) -> DBOSConfig:
         "application_version": settings.workflow_app_version,
         "executor_id": settings.workflow_executor_id,
         "system_database_url": workflow_database_url(settings),
-        "enable_otlp": False,
+        # Workflow and step spans on the app's tracer provider, only when tracing is on
+        # (advisor/ops/tracing.py); DBOS itself is given no endpoint and exports nothing.
+        "enable_otlp": tracing.enabled(),
         "log_level": "WARNING",
         "notification_listener_polling_interval_sec": 0.05,
     }
