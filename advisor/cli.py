@@ -28,6 +28,8 @@ from advisor.rails.offline import keep_offline
 from advisor.settings import get_settings
 
 if TYPE_CHECKING:
+    from advisor.llm.base import LLMBackend
+    from advisor.settings import Settings
     from retrieval.service import RetrievalService
 
 app = typer.Typer(help="Trusted-advisor service for retail banking.", no_args_is_help=True)
@@ -53,12 +55,28 @@ def serve(
 
     settings = get_settings()
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    uvicorn.run(
-        create_app(settings),
-        host=host or settings.host,
-        port=port or settings.port,
-        log_level="info",
-    )
+    backend = start_backend(settings)
+    try:
+        uvicorn.run(
+            create_app(settings, backend=backend),
+            host=host or settings.host,
+            port=port or settings.port,
+            log_level="info",
+        )
+    finally:
+        backend.close()
+
+
+def start_backend(settings: Settings) -> LLMBackend:
+    """The configured model back-end, started (the llama-server engine up and healthy);
+    a back-end that cannot start (missing binary, port taken, bad model) exits 2 naming why."""
+    from advisor.errors import BackendUnavailable
+    from advisor.llm import create_backend
+
+    try:
+        return create_backend(settings.llm)
+    except BackendUnavailable as exc:
+        raise fail(f"the {settings.llm.engine} model engine cannot start: {exc}") from None
 
 
 @app.command()

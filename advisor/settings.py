@@ -17,13 +17,20 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
-LLMBackendName = Literal["llama_cpp", "openai", "fake"]
+LLMBackendName = Literal["llama_server", "llama_cpp", "openai", "fake"]
+EngineName = Literal["llama-server", "in-process", "remote"]
+# The back-end each engine is served by (an explicit `backend` wins: the test profile's fake).
+ENGINE_BACKENDS = {"llama-server": "llama_server", "in-process": "llama_cpp", "remote": "openai"}
 
 
 class LLMSettings(BaseModel):
     """Which language model phrases the answers, and how."""
 
-    backend: str = "llama_cpp"
+    # llama-server: llama.cpp's own server as a managed child process (continuous batching over
+    # parallel slots, advisor/llm/engine.py); in-process: llama-cpp-python in this process, one
+    # generation at a time; remote: the OpenAI-compatible server at `base_url`.
+    engine: EngineName = "llama-server"
+    backend: str = ""  # the registry name; empty: the engine's (ENGINE_BACKENDS)
     model_path: str | None = None
     base_url: str | None = None
     api_key: str = "not-needed"
@@ -43,6 +50,23 @@ class LLMSettings(BaseModel):
     # Topics whose drafts the model rewords. None: as the topic rules say (`phrase:` in
     # advisor/grounding/topics.yaml); ["*"]: every topic (a larger model); [] : none.
     phrase_topics: list[str] | None = None
+    # The llama-server engine (measured on 2 cores, BENCHMARKS.md `bench_engine`): parallel
+    # slots, context tokens per slot, threads (None: all cores but one), the binary (None:
+    # .venv/bin/llama-server, built by `make install`), its loopback port (0: a free one), and
+    # how many turns may wait beyond the slots before new ones get 503 with Retry-After.
+    engine_slots: int = Field(default=4, ge=1, le=64)
+    engine_ctx_per_slot: int = Field(default=1024, ge=256)
+    engine_threads: int | None = Field(default=None, ge=1)
+    engine_binary: str | None = None
+    engine_port: int = Field(default=0, ge=0, le=65535)
+    engine_queue_limit: int = Field(default=12, ge=0)
+    engine_retry_after_s: int = Field(default=2, ge=1)
+    engine_start_timeout_s: float = 60.0
+
+    def model_post_init(self, __context: object) -> None:
+        """Serve the chosen engine unless a back-end is named outright."""
+        if not self.backend:
+            self.backend = ENGINE_BACKENDS[self.engine]
 
 
 class RailsSettings(BaseModel):
@@ -112,9 +136,6 @@ class Settings(BaseSettings):
     chroma_url: str | None = None
     # The intent router's model folder (`advisor train router`); None: var_dir/models/router.
     router_model_dir: Path | None = None
-    # The contextual bandit (advisor/learning/) chooses the first suggestion among the actions
-    # the next-best-action policy permits. Off: the ranking decides, as before.
-    bandit_enabled: bool = False
     # Development-only routes (/v1/dev/...: seeded customers, tokens for the demo page); the
     # development profile (advisor/profiles/settings-development.yaml) turns them on.
     dev_routes: bool = False
@@ -154,6 +175,7 @@ class Settings(BaseSettings):
             self.llm.model_path = self.llm_model_path
         if self.llm_base_url:
             self.llm.base_url, self.llm.backend = self.llm_base_url, "openai"
+            self.llm.engine = "remote"
 
     @property
     def resolved_database_url(self) -> str:

@@ -73,7 +73,10 @@ def generate(backend: Any, tokens: int) -> tuple[float, float, int]:
 def measure(runs: int, tokens: int) -> list[dict[str, Any]]:
     """Every (threads, load) setting, interleaved run by run."""
     cores = os.cpu_count() or 2
-    backends = {n: create_backend(LLMSettings(n_threads=n, n_threads_batch=n)) for n in (1, cores)}
+    backends = {
+        n: create_backend(LLMSettings(engine="in-process", n_threads=n, n_threads_batch=n))
+        for n in (1, cores)
+    }
     results: dict[tuple[int, bool], list[tuple[float, float, int]]] = {
         (n, load): [] for n in backends for load in (False, True)
     }

@@ -19,7 +19,6 @@ from advisor.api import (
     dev_routes,
     event_routes,
     feedback_routes,
-    metrics_routes,
     notification_routes,
     openai_compat,
     recommendation_routes,
@@ -30,6 +29,7 @@ from advisor.api import (
     web_routes,
 )
 from advisor.api.deps import Services
+from advisor.api.engine_gate import EngineGate
 from advisor.api.limits import BodySizeLimit
 from advisor.api.problems import error_responses, validation_error
 from advisor.chat.service import ChatService
@@ -95,6 +95,8 @@ def create_app(settings: Settings | None = None, backend: LLMBackend | None = No
         yield
         await nats_intake.stop_quietly(intake)
         runtime.stop(app.state.orchestration)
+        if backend is None:  # the app started it (the engine's process): the app stops it
+            app.state.services.backend.close()
 
     # Every route documents its 422 as ErrorBody (validation_error), not FastAPI's list.
     app = FastAPI(
@@ -113,7 +115,6 @@ def create_app(settings: Settings | None = None, backend: LLMBackend | None = No
     app.include_router(recommendation_routes.router)
     app.include_router(credit_routes.router)
     app.include_router(contract_routes.router)
-    metrics_routes.install(app, settings)  # /metrics, request metrics, tracing (advisor/ops)
     app.include_router(feedback_routes.router)
     if settings.dev_routes:  # the development profile only: the demo page's customers and tokens
         app.include_router(dev_routes.router)
@@ -124,4 +125,5 @@ def create_app(settings: Settings | None = None, backend: LLMBackend | None = No
             CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type", "Last-Event-ID", "Idempotency-Key"],
         )  # fmt: skip
+    app.add_middleware(EngineGate)  # 503 with Retry-After beyond the engine's slots and queue
     return app

@@ -42,6 +42,9 @@ class LLMBackend(ABC):
     def warm(self, messages: list[ChatMessage]) -> None:  # noqa: B027 (optional hook)
         """Prepare for prompts that start with `messages` (default: nothing to do)."""
 
+    def close(self) -> None:  # noqa: B027 (optional hook)
+        """Release what the back-end started (the engine's process); default: nothing."""
+
     def describe(self) -> dict[str, str]:
         """What this back-end is, for /healthz."""
         return {"backend": self.name}

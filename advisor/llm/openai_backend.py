@@ -6,6 +6,8 @@ import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+import httpx
+
 from advisor.errors import BackendUnavailable
 from advisor.llm.base import GenerationRequest, LLMBackend
 from advisor.settings import LLMSettings
@@ -49,11 +51,14 @@ class OpenAIBackend(LLMBackend):
         except self._errors as exc:
             raise BackendUnavailable(f"LLM server error: {exc}") from exc
         with stream:
-            for chunk in stream:
-                if cancel.is_set():
-                    return
-                if chunk.choices and chunk.choices[0].delta.content:
-                    yield chunk.choices[0].delta.content
+            try:
+                for chunk in stream:
+                    if cancel.is_set():
+                        return
+                    if chunk.choices and chunk.choices[0].delta.content:
+                        yield chunk.choices[0].delta.content
+            except (*self._errors, httpx.HTTPError) as exc:  # the server died mid-answer
+                raise BackendUnavailable(f"LLM server stream broke: {exc}") from exc
 
     def describe(self) -> dict[str, str]:
         """Back-end name and server."""

