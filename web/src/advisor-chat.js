@@ -192,8 +192,7 @@ export class AdvisorChat extends HTMLElement {
       if (controller.signal.aborted) return;
       if (error instanceof ApiError && error.status === 404) this.sessionId = null;
       if (error instanceof ApiError) answer.fail(error.message, error.retryable ? retry : null);
-      else answer.fail(DROPPED, retry);
-      this.announce(answer.problem.textContent);
+      else answer.fail(DROPPED, retry); // role="alert": read out once, no second announcement
     } finally {
       this.setBusy(false);
     }
@@ -213,7 +212,6 @@ export class AdvisorChat extends HTMLElement {
       return true;
     } else if (event === "error") {
       answer.fail("Sorry, the answer could not be completed. Try again.", retry);
-      this.announce("Sorry, the answer could not be completed.");
       return true;
     }
     return false;
