@@ -100,7 +100,7 @@ export class AdvisorChat extends HTMLElement {
     this.log = h("div", { class: "log", role: "log", "aria-live": "off", "aria-label": "Conversation", tabindex: "0" });
     this.live = h("div", { class: "sr-only", role: "status", "aria-live": "polite", "aria-atomic": "true" });
     this.input = h("textarea", { rows: "2", "aria-label": "Message", "aria-describedby": "advisor-input-problem advisor-counter", placeholder: "Ask about your money…" });
-    this.problem = h("p", { class: "problem", id: "advisor-input-problem", role: "alert", hidden: true });
+    this.problem = h("p", { class: "problem", id: "advisor-input-problem", hidden: true });
     this.counter = h("p", { class: "counter", id: "advisor-counter" });
     this.send = h("button", { type: "submit" }, "Send");
     const form = h("form", { "aria-label": "Ask the advisor" }, this.input, this.send, this.counter, this.problem);
@@ -157,7 +157,10 @@ export class AdvisorChat extends HTMLElement {
   submit() {
     const message = this.input.value.trim();
     if (!message || this.busy || !this.checkLength()) {
-      if (!this.problem.hidden) this.input.focus();
+      if (!this.problem.hidden) {
+        this.input.focus();
+        this.announce(this.problem.textContent); // said when sending is refused, not per key
+      }
       return;
     }
     this.input.value = "";
