@@ -98,7 +98,7 @@ export class AdvisorChat extends HTMLElement {
     this.inbox.element.hidden = this.getAttribute("inbox") === "off";
     this.inbox.element.tabIndex = 0;
     this.log = h("div", { class: "log", role: "log", "aria-live": "off", "aria-label": "Conversation", tabindex: "0" });
-    this.live = h("div", { class: "sr-only", role: "status", "aria-live": "polite", "aria-atomic": "true" });
+    this.live = h("div", { class: "sr-only", id: "advisor-announcer", role: "status", "aria-live": "polite", "aria-atomic": "true" });
     this.input = h("textarea", { rows: "2", "aria-label": "Message", "aria-describedby": "advisor-input-problem advisor-counter", placeholder: "Ask about your money…" });
     this.problem = h("p", { class: "problem", id: "advisor-input-problem", hidden: true });
     this.counter = h("p", { class: "counter", id: "advisor-counter" });
