@@ -25,10 +25,14 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 install: $(STAMP) web
 
-# The chat widget (web/): npm + esbuild bundle web/dist/advisor.js, rebuilt when a source is newer.
+# The chat widget (web/): npm + esbuild bundle web/dist/advisor.js, rebuilt when a source is newer;
+# npm ci again when the lock file changed or node_modules is gone (the browser tests use axe-core).
 WEB_BUNDLE := web/dist/advisor.js
-$(WEB_BUNDLE): $(wildcard web/src/*.js) web/package.json web/package-lock.json
-	cd web && npm ci --no-audit --no-fund && npm run build
+WEB_MODULES := web/node_modules/.package-lock.json
+$(WEB_MODULES): web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+$(WEB_BUNDLE): $(WEB_MODULES) $(wildcard web/src/*.js)
+	cd web && npm run build
 
 web: $(WEB_BUNDLE)
 
