@@ -104,6 +104,10 @@ class Settings(BaseSettings):
     var_dir: Path = Path("./var")
     database_url: str | None = None
     jwt_secret: str | None = None
+    # Seals each chat session's PII vault in the database (AES-256-GCM, advisor/chat/vaults.py):
+    # URL-safe base64 of 32 bytes, comma-separated to rotate (the first seals). Unset: derived
+    # from the signing secret in the default, development and test profiles; others refuse.
+    vault_key: str | None = Field(default=None, repr=False)
     token_ttl_s: int = 8 * 3600
     host: str = "127.0.0.1"
     port: int = 8000

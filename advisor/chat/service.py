@@ -32,6 +32,7 @@ from advisor.chat.plan import (
 from advisor.chat.sources import AnswerSources, shared_embedding
 from advisor.chat.turn import Turn, done_data, route_data
 from advisor.chat.validation import clean_message
+from advisor.chat.vaults import SessionVaults
 from advisor.context_service import ContextService
 from advisor.grounding.rules import load_rulebook
 from advisor.grounding.selection import Slots, select_facts
@@ -40,6 +41,7 @@ from advisor.llm.base import ChatMessage, GenerationRequest, LLMBackend
 from advisor.ops.tracing import traced_stream, turn_started
 from advisor.ops.turns import observed_turn
 from advisor.rails.output.guard import RailContext
+from advisor.rails.pii.vault import Vault
 from advisor.rails.service import Rails, spotlight
 from advisor.settings import Settings
 from advisor.store import TurnRecord, load_session, new_session_id, recent_turns, save_turn
@@ -76,6 +78,7 @@ class ChatService:
         self.router = router
         self.decisions = DecisionFacts(settings, context)  # recommendations, credit decisions
         self.actions = ChatActions(settings)  # "move $500 to savings": a pending action
+        self.vaults = SessionVaults.from_settings(settings)  # PII vaults, sealed, in the database
         self.prompt = load_prompt("answer", settings.llm.prompt_version)
         self.system = rails.system_prompt(self.prompt.system) if rails else self.prompt.system
 
@@ -99,39 +102,45 @@ class ChatService:
     def prepare(self, customer_id: str, message: object, session_id: str | None) -> Turn:
         """Validate, load and plan everything the turn needs; raises before anything is written."""
         text = clean_message(message, self.settings.max_message_chars)
-        slots, history = Slots(), []
+        slots, history, vault = Slots(), [], Vault()
         sid = session_id or new_session_id()
-        if session_id is not None:
+        if session_id is not None:  # everything a follow-up needs is in the database
             with session_scope(self.context.url) as db:
                 chat = load_session(db, session_id, customer_id)
                 slots = Slots.from_json(json.loads(chat.slots))
                 turns = recent_turns(db, session_id, self.settings.history_turns)
+                vault = self.vaults.load(db, session_id)
             for past in turns:
                 history += [
                     ChatMessage("user", past.user_text),
                     ChatMessage("assistant", past.answer_text),
                 ]
-        return self._planned(customer_id, sid, text, slots, tuple(history))
+        return self._planned(customer_id, sid, text, slots, tuple(history), vault)
 
     @turn_started
     def prepare_stateless(self, customer_id: str, asked: list[str]) -> Turn:
         """A turn from a message list (OpenAI style): earlier questions set the follow-up slots."""
         texts = [clean_message(m, self.settings.max_message_chars) for m in asked]
-        view, slots, sid = self.context.view(customer_id), Slots(), new_session_id()
+        view, slots, sid, vault = self.context.view(customer_id), Slots(), new_session_id(), Vault()
+        rails = self.rails
         for earlier in texts[:-1]:
-            redacted = (
-                self.rails.screen(earlier, sid, view.merchants).text if self.rails else earlier
-            )
+            redacted = rails.screen(earlier, sid, view.merchants, vault).text if rails else earlier
             if previous := select_facts(redacted, view, slots):
                 slots = previous.slots
-        return self._planned(customer_id, sid, texts[-1], slots, ())
+        return self._planned(customer_id, sid, texts[-1], slots, (), vault)
 
     def _planned(
-        self, customer_id: str, sid: str, text: str, slots: Slots, history: tuple[ChatMessage, ...]
+        self,
+        customer_id: str,
+        sid: str,
+        text: str,
+        slots: Slots,
+        history: tuple[ChatMessage, ...],
+        vault: Vault,
     ) -> Turn:
         """Screen the message (redacted from here on), route it, select facts or passages."""
         view = self.context.view(customer_id)
-        screened = self.rails.screen(text, sid, view.merchants) if self.rails else None
+        screened = self.rails.screen(text, sid, view.merchants, vault) if self.rails else None
         routed = self.router.route(text, shared_embedding(text)) if self.router else None
         route = trusted_route(routed, text)
         text = screened.text if screened else text
@@ -158,10 +167,10 @@ class ChatService:
         given = Inputs(
             screening, selection, tuple(passages), route, servicing, self.phrased, routed
         )
-        vault = screened.vault if screened else None
+        held = vault if screened else None  # without rails nothing is redacted or restored
         plan = self.actions.revise(customer_id, decide(given))
         decided = decided if plan.kind == "facts" else ()
-        return Turn(customer_id, sid, text, view, plan, history, vault, decision_trace_ids=decided)
+        return Turn(customer_id, sid, text, view, plan, history, held, decision_trace_ids=decided)
 
     def phrased(self, topic: str) -> bool:
         """Whether the model rewords this topic's draft: the settings, else the topic rules."""
@@ -297,6 +306,8 @@ class ChatService:
         )
         with session_scope(self.context.url) as db:
             turn_id = save_turn(db, turn.session_id, turn.customer_id, turn.slots.to_json(), record)
+            if turn.vault is not None:  # with the turn: the next one may run on any replica
+                self.vaults.save(db, turn.session_id, turn.vault)
         log.info(
             "turn trace=%s session=%s plan=%s grounding=%s finish=%s facts=%d seconds=%.3f",
             *(turn.trace_id, turn.session_id, turn.plan.kind, outcome.grounding),

@@ -56,11 +56,15 @@ class Rails:
         )
 
     def screen(
-        self, text: str, session_id: str, merchants: frozenset[str] = frozenset()
+        self,
+        text: str,
+        session_id: str,
+        merchants: frozenset[str] = frozenset(),
+        vault: Vault | None = None,
     ) -> Screened:
         """Redact the message into the session's vault (the customer's merchants kept), then
-        decide whether it is refused."""
-        vault = self.vaults.get(session_id)
+        decide whether it is refused. Chat passes the vault it loaded from the database."""
+        vault = vault if vault is not None else self.vaults.get(session_id)
         redaction = self.redactor.redact(text, vault, merchants)
         screened = Screened(redaction.redacted, vault)
         if redaction.entities:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections import Counter
@@ -12,7 +13,7 @@ PLACEHOLDER = re.compile(r"<([A-Z]+)_(\d+)>")
 
 
 class Vault:
-    """One session's placeholders and the values they stand for; never leaves the process."""
+    """One session's placeholders and the values they stand for (stored only sealed)."""
 
     def __init__(self) -> None:
         self.by_value: dict[tuple[str, str], str] = {}
@@ -54,9 +55,26 @@ class Vault:
         """How many values the vault holds."""
         return len(self.by_placeholder)
 
+    def to_json(self) -> str:
+        """The vault as JSON (the customer's values in clear: seal it before it is stored)."""
+        entries = [[*key, name, self.by_placeholder[name]] for key, name in self.by_value.items()]
+        return json.dumps({"entries": entries}, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> Vault:
+        """A vault from `to_json`'s text; the next placeholder of a kind follows the highest."""
+        vault = cls()
+        for kind, value, name, shown in json.loads(text)["entries"]:
+            vault.by_value[(kind, value)], vault.by_placeholder[name] = name, shown
+            found = PLACEHOLDER.fullmatch(name)
+            number = int(found.group(2)) if found else 0
+            vault.counts[kind] = max(vault.counts[kind], number)
+        return vault
+
 
 class VaultStore:
-    """Vaults by session id, bounded in number and age (process memory only, never stored)."""
+    """Vaults by session id, bounded in number and age, in process memory (a chat session's
+    vault is kept in the database instead: advisor/chat/vaults.py)."""
 
     def __init__(self, max_sessions: int, ttl_s: int) -> None:
         self._vaults: TTLCache[str, Vault] = TTLCache(maxsize=max_sessions, ttl=ttl_s)
