@@ -23,7 +23,12 @@ $(STAMP): $(BIN)/python pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
+# The browser tests drive Debian's Chromium (never a downloaded browser): installed here when
+# missing and we are root with apt; otherwise the browser tests skip and say why.
 install: $(STAMP) web
+	@[ -x /usr/bin/chromium ] || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null || \
+	  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium) || \
+	  echo "chromium not installed: the browser tests will skip"
 
 # The chat widget (web/): npm + esbuild bundle web/dist/advisor.js, rebuilt when a source is newer;
 # npm ci again when the lock file changed or node_modules is gone (the browser tests use axe-core).
@@ -42,8 +47,9 @@ seed: install
 ingest: install
 	$(BIN)/advisor ingest
 
+# The development profile (the demo page's customers and tokens) unless ADVISOR_PROFILE is set.
 serve: install
-	$(BIN)/advisor serve
+	ADVISOR_PROFILE=$${ADVISOR_PROFILE:-development} $(BIN)/advisor serve
 
 # The intent router is trained only when its model is missing (`advisor train router` retrains).
 ROUTER := var/models/router/router.npz
