@@ -136,6 +136,14 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_secret: str | None = None
     webhook_max_attempts: int = 5
+    # /graphql (advisor/graphql): a query deeper, longer (tokens) or with more aliases is refused.
+    graphql_max_depth: int = 6
+    graphql_max_tokens: int = 2000
+    graphql_max_aliases: int = 15
+    # Model monitoring (advisor/ops/monitor.py): the server runs it every N seconds when set
+    # (None: off); a feature whose PSI reaches the threshold raises the model's alarm.
+    monitor_interval_s: float | None = None
+    monitor_threshold: float = 0.2
     shared_data_dir: Path = Path(__file__).resolve().parents[2] / "shared" / "data"
     chroma_url: str | None = None
     # The intent router's model folder (`advisor train router`); None: var_dir/models/router.
