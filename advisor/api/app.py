@@ -19,6 +19,8 @@ from advisor.api import (
     dev_routes,
     event_routes,
     feedback_routes,
+    graphql_routes,
+    metrics_routes,
     notification_routes,
     openai_compat,
     recommendation_routes,
@@ -115,6 +117,8 @@ def create_app(settings: Settings | None = None, backend: LLMBackend | None = No
     app.include_router(recommendation_routes.router)
     app.include_router(credit_routes.router)
     app.include_router(contract_routes.router)
+    metrics_routes.install(app, settings)  # /metrics, request metrics, tracing (advisor/ops)
+    app.include_router(graphql_routes.router(settings))  # /graphql: the caller's own view
     app.include_router(feedback_routes.router)
     if settings.dev_routes:  # the development profile only: the demo page's customers and tokens
         app.include_router(dev_routes.router)
