@@ -115,7 +115,7 @@ def advice(settings: Settings, context: ContextService) -> Provider:
 
     def provide(customer_id: str, view: Customer360, message: str) -> DecisionDraft:
         event = event_of(message)
-        recs, assessed = service.recommend_assessed(customer_id)
+        recs, assessed = service.recommend_assessed(customer_id, channel="chat")
         traces = tuple(r.trace_id for r in recs)
         if event is None:
             facts = served_facts(recs, assessed)

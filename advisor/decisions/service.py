@@ -15,6 +15,7 @@ from advisor.decisions.reasons import Reason, reason_figures, reasons_for
 from advisor.decisions.served import ServedLog
 from advisor.decisions.signals import Signal, customer_signals
 from advisor.decisions.traces import TraceStore
+from advisor.learning.serving import Learning
 from advisor.predict.registry import Registry
 from advisor.settings import Settings
 from portfolio_context.db import session_scope
@@ -69,9 +70,11 @@ class RecommendationService:
         traces: TraceStore,
         served: ServedLog,
         policy: Policy,
+        learning: Learning | None = None,
     ) -> None:
         self.context, self.propensities, self.policy = context, propensities, policy
         self.traces, self.served = traces, served
+        self.learning = learning  # None: nothing logged, the ranking decides (advisor/learning)
 
     @classmethod
     def from_settings(
@@ -82,7 +85,8 @@ class RecommendationService:
         policy = load_policy()
         propensities = Propensities(Registry.from_settings(settings), policy)
         url = settings.resolved_database_url
-        return cls(context, propensities, TraceStore(url), ServedLog(url), policy)
+        learning = Learning.from_settings(settings)
+        return cls(context, propensities, TraceStore(url), ServedLog(url), policy, learning)
 
     def assess(self, customer_id: str) -> Assessed:
         """Signals, propensities and the ranking of one customer (nothing recorded)."""
@@ -98,14 +102,20 @@ class RecommendationService:
         """The customer's recommendations, each traced and logged as served."""
         return self.recommend_assessed(customer_id)[0]
 
-    def recommend_assessed(self, customer_id: str) -> tuple[list[Recommendation], Assessed]:
+    def recommend_assessed(
+        self, customer_id: str, channel: str = "api"
+    ) -> tuple[list[Recommendation], Assessed]:
         """The recommendations (traced, logged as served) and what they were decided from."""
-        assessed = self.assess(customer_id)
+        assessed, choice = self.assess(customer_id), None
+        if self.learning is not None:  # the bandit (when on) chooses the first among permitted
+            assessed, choice = self.learning.choose(assessed, self.policy)
         served = assessed.ranking.served
         payloads = [trace_payload(i, item, assessed) for i, item in enumerate(served, 1)]
         ids = self.traces.record_many(customer_id, KIND, payloads)
         pairs = list(zip(served, ids, strict=True))
         self.served.record(customer_id, [(item.action.id, t) for item, t in pairs])
+        if self.learning is not None and choice is not None:
+            self.learning.log(customer_id, channel, assessed, choice, ids[0])
         return [recommendation(item, t, assessed.view) for item, t in pairs], assessed
 
 

@@ -60,7 +60,7 @@ class Learning:
     def from_settings(cls, settings: Settings, config: BanditConfig | None = None) -> Learning:
         """The log on the bank's database; the bandit only when `bandit_enabled` is set."""
         config = config or shipped_config()
-        on = bool(getattr(settings, "bandit_enabled", False))
+        on = settings.bandit_enabled
         model = load_model(Registry.from_settings(settings)) if on else None
         chooser = Chooser(model, config.explore_share, config.seed, bandit=on)
         return cls(SuggestionLog(settings.resolved_database_url), chooser)

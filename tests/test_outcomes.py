@@ -1,0 +1,258 @@
+"""Outcomes: every served suggestion is logged (API, chat, nudge) with context, candidates,
+choice and propensity; confirmations, declines, expiries, thumbs and product openings join to
+it; unknown ids are refused and counted; the export writes Parquet or CSV whole."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+import pytest
+from sqlalchemy import insert, inspect, select
+from typer.testing import CliRunner
+
+from advisor.cli import app
+from advisor.context_service import ContextService
+from advisor.decisions.policy import shipped_policy
+from advisor.decisions.service import RecommendationService
+from advisor.errors import InvalidInput
+from advisor.learning.bandit import MODEL_NAME, BanditModel
+from advisor.learning.chooser import Choice
+from advisor.learning.config import shipped_config
+from advisor.learning.features import FEATURE_NAMES, as_array
+from advisor.learning.join import FEEDBACK, Joined, joined
+from advisor.learning.nudges import NudgeLogger
+from advisor.learning.serving import context, permitted
+from advisor.learning.suggestions import Served, SuggestionLog, UnknownSuggestion
+from advisor.orchestration.actions import ActionService, Proposal
+from advisor.orchestration.sweep import INVESTING
+from advisor.predict.registry import Registry
+from advisor.settings import Settings, get_settings
+from advisor.store import ChatSession, ChatTurn
+from evals.nba_audit import list_violations
+from portfolio_context.db import create_schema, session_scope
+from portfolio_context.models import Account
+from portfolio_context.seed import seed_bank
+from tests.conftest import AS_OF, make_settings
+
+CONFIG, POLICY = shipped_config(), shipped_policy()
+EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+NOW = dt.datetime.now(dt.UTC)
+runner = CliRunner()
+
+
+@pytest.fixture
+def bank(tmp_path: Path) -> str:
+    """A bank of three customers of its own."""
+    url = f"sqlite:///{tmp_path / 'bank.db'}"
+    seed_bank(url, 3, 42, AS_OF)
+    return url
+
+
+def suggest(log: SuggestionLog, arm: str, at: dt.datetime, channel: str = "api",
+            action_id: str | None = None, customer: str = "C0001") -> str:  # fmt: skip
+    """Log a suggestion of `arm` served at `at`; its id."""
+    choice = Choice(arm, 1.0, (arm, "pay_down_card"), "ranking", arm)
+    return log.log(Served(customer, channel, choice, {"bias": 1.0}, [arm], None, action_id), at)
+
+
+def outcomes_of(log: SuggestionLog) -> dict[str, Joined]:
+    """Every suggestion's joined outcomes, by id."""
+    return {j.row.id: j for j in joined(log, EPOCH, CONFIG, POLICY, NOW)}
+
+
+def test_an_outcome_for_an_unknown_suggestion_is_refused_and_counted(bank: str) -> None:
+    log = SuggestionLog(bank)
+    known = suggest(log, "term_deposit", NOW)
+    with pytest.raises(UnknownSuggestion, match="unknown suggestion id"):
+        log.record("sug_nobody", "confirmed")
+    with pytest.raises(InvalidInput, match="outcome must be one of"):
+        log.record(known, "loved_it")
+    assert log.record(known, "confirmed") and not log.record(known, "confirmed")
+    assert log.rejected() == {"unknown_suggestion": 1, "unknown_outcome": 1}
+    assert [o.outcome for o in outcomes_of(log)[known].outcomes] == ["confirmed"]
+
+
+def nudge(sweep_to: str | None, action_id: str) -> dict[str, object]:
+    """A notification as the notification service hands it to its hooks."""
+    facts = [] if sweep_to is None else [{"id": "sweep.destination", "derivation": sweep_to}]
+    kind = "credit_limit_offer" if sweep_to is None else "surplus_sweep"
+    return {"customer_id": "C0001", "id": 1, "kind": kind, "facts": facts,
+            "action": {"id": action_id, "status": "pending"}}  # fmt: skip
+
+
+def test_nudges_are_logged_and_their_actions_decide_the_outcome(bank: str) -> None:
+    log, actions = SuggestionLog(bank), ActionService(bank)
+    with session_scope(bank) as db:
+        accounts = {a.type: a.id for a in db.scalars(select(Account).where(
+            Account.customer_id == "C0001"))}  # fmt: skip
+    made = [actions.propose(Proposal("C0001", "transfer", Decimal("1.00"), accounts["checking"],
+                                     accounts["savings"], f"test:{i}", 3600))[0]
+            for i in range(3)]  # fmt: skip
+    hook = NudgeLogger(log, lambda customer: {"bias": 1.0, "age": 0.4})
+    hook(nudge("high-yield savings", made[0].id))
+    hook(nudge(INVESTING, made[1].id))
+    hook(nudge(None, made[2].id))
+    hook({"customer_id": "C0001", "kind": "statement_ready", "action": None})  # no nudge
+    assert actions.decide("C0001", made[0].id, "confirm", "k1").status == "executed"
+    assert actions.decide("C0001", made[1].id, "decline", "k2").status == "declined"
+    assert actions.expire(made[2].id).status == "expired"
+    found = {j.row.action_id: j for j in outcomes_of(log).values()}
+    assert len(found) == 3
+    expected = [("build_emergency_fund", "confirmed", 1.0),
+                ("investment_account", "declined", -0.25),
+                ("credit_limit_review", "expired", 0.0)]  # fmt: skip
+    for action, (arm, outcome, reward) in zip(made, expected, strict=True):
+        item = found[action.id]
+        assert (item.row.chosen, item.row.channel, item.row.policy) == (arm, "nudge", "rule")
+        assert [o.outcome for o in item.outcomes] == [outcome] and item.reward == reward
+        assert json.loads(item.row.context)["age"] == 0.4
+
+
+def add_turn(bank: str, at: dt.datetime, facts: list[str], rating: str) -> None:
+    """A chat turn of C0001 at `at` whose answer stated `facts`, rated up or down."""
+    create_schema(bank)
+    with session_scope(bank) as db:
+        session_id = f"s-{at.timestamp()}"
+        db.add(ChatSession(id=session_id, customer_id="C0001", created_at=at))
+        turn = ChatTurn(session_id=session_id, turn_index=1, trace_id="t", user_text="q",
+                        answer_text="a", grounding="model", finish_reason="stop",
+                        fact_ids=json.dumps(facts), created_at=at)  # fmt: skip
+        db.add(turn)
+        db.flush()
+        if not inspect(db.connection()).has_table("turn_feedback"):  # another part's table
+            FEEDBACK.create(db.connection())
+        at_rating = at + dt.timedelta(seconds=30)
+        db.execute(insert(FEEDBACK).values(turn_id=turn.id, customer_id="C0001", rating=rating,
+                                           created_at=at_rating))  # fmt: skip
+
+
+def test_thumbs_on_a_chat_turn_rate_the_chat_suggestion_served_just_before(bank: str) -> None:
+    log, start = SuggestionLog(bank), NOW - dt.timedelta(hours=2)
+    rated = suggest(log, "retirement_review", start, channel="chat")
+    unrated = suggest(log, "wedding_plan", start + dt.timedelta(minutes=30), channel="chat")
+    api = suggest(log, "job_change_review", start + dt.timedelta(minutes=59))
+    add_turn(bank, start + dt.timedelta(seconds=4), ["reco.1.action", "reco.1.reason"], "down")
+    add_turn(bank, start + dt.timedelta(minutes=31), ["balance.checking"], "up")  # no reco
+    add_turn(bank, start + dt.timedelta(minutes=60), ["reco.1.action"], "up")  # api, too late
+    found = outcomes_of(log)
+    assert [o.outcome for o in found[rated].outcomes] == ["thumbs_down"]
+    assert found[rated].reward == -0.5
+    assert found[unrated].outcomes == [] and found[api].outcomes == []
+
+
+def test_a_later_product_opening_joins_and_silence_becomes_no_response(bank: str) -> None:
+    log = SuggestionLog(bank)
+    opened = suggest(log, "term_deposit", NOW - dt.timedelta(days=20))
+    old = suggest(log, "open_high_yield_savings", NOW - dt.timedelta(days=20), customer="C0002")
+    fresh = suggest(log, "retirement_review", NOW - dt.timedelta(days=1))
+    with session_scope(bank) as db:
+        day = (NOW - dt.timedelta(days=3)).date()
+        db.add(Account(id="TD-1", customer_id="C0001", type="term_deposit", name="Term deposit",
+                       balance=Decimal("5000"), opened=day))  # fmt: skip
+    found = outcomes_of(log)
+    assert [o.outcome for o in found[opened].outcomes] == ["product_opened"]
+    assert (found[opened].status, found[opened].reward) == ("rewarded", 1.0)
+    assert (found[old].status, found[old].reward) == ("no_response", 0.0)  # savings held before
+    assert (found[fresh].status, found[fresh].reward) == ("pending", None)
+
+
+def test_joining_tolerates_a_database_without_the_other_tables(tmp_path: Path) -> None:
+    log = SuggestionLog(f"sqlite:///{tmp_path / 'only.db'}")
+    sid = suggest(log, "term_deposit", NOW, action_id="act_x")
+    assert outcomes_of(log)[sid].status == "pending"
+
+
+@pytest.fixture
+def cli_bank(bank: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The CLI pointed at the bank."""
+    monkeypatch.setenv("ADVISOR_DATABASE_URL", bank)
+    monkeypatch.setenv("ADVISOR_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("ADVISOR_JWT_SECRET", "test-secret-" + "x" * 32)
+    get_settings.cache_clear()
+    yield bank
+    get_settings.cache_clear()
+
+
+def test_export_writes_parquet_or_csv_and_refuses_bad_input(cli_bank: str, tmp_path: Path) -> None:
+    log = SuggestionLog(cli_bank)
+    sid = suggest(log, "term_deposit", dt.datetime(2026, 12, 2, tzinfo=dt.UTC))
+    suggest(log, "wedding_plan", dt.datetime(2026, 11, 2, tzinfo=dt.UTC))
+    log.record(sid, "thumbs_up", source="test")
+    for fmt, read in (("parquet", pq.read_table), ("csv", pa_csv.read_csv)):
+        out = tmp_path / f"outcomes.{fmt}"
+        result = runner.invoke(app, ["outcomes", "export", "--since", "2026-12-01", "--format",
+                                     fmt, "--out", str(out)])  # fmt: skip
+        assert result.exit_code == 0, result.output
+        rows = read(out).to_pylist()
+        assert [r["suggestion_id"] for r in rows] == [sid]
+        assert rows[0]["outcome_names"] == "thumbs_up" and rows[0]["reward"] == 0.5
+        assert json.loads(rows[0]["candidates"]) == ["term_deposit", "pay_down_card"]
+    bad = runner.invoke(app, ["outcomes", "export", "--since", "2026-02-30", "--out",
+                              str(tmp_path / "x.parquet")])  # fmt: skip
+    assert bad.exit_code == 2 and "--since must be a date" in bad.output
+    nowhere = runner.invoke(app, ["outcomes", "export", "--since", "2026-12-01", "--out",
+                                  str(tmp_path / "no" / "x.csv")])  # fmt: skip
+    assert nowhere.exit_code == 2 and not (tmp_path / "x.parquet").exists()
+
+
+def test_the_cli_refuses_and_counts_an_unknown_suggestion(cli_bank: str) -> None:
+    refused = runner.invoke(app, ["outcomes", "record", "sug_ghost", "confirmed"])
+    assert refused.exit_code == 2 and "unknown suggestion id" in refused.output
+    stats = runner.invoke(app, ["outcomes", "stats", "--json"])
+    assert json.loads(stats.output)["rejected"] == {"unknown_suggestion": 1}
+
+
+def service(bank: str, tmp_path: Path, **extra: object) -> tuple[RecommendationService, Settings]:
+    """The recommendation service on the bank (settings as given)."""
+    settings = make_settings(tmp_path, bank, **extra)
+    return RecommendationService.from_settings(
+        settings, ContextService.from_settings(settings)
+    ), settings
+
+
+def test_served_recommendations_are_logged_by_channel_with_context(
+    bank: str, tmp_path: Path
+) -> None:
+    recs_service, _ = service(bank, tmp_path)
+    recs = recs_service.recommend("C0003")
+    recs_service.recommend_assessed("C0003", channel="chat")
+    logged = SuggestionLog(bank).served_since(EPOCH)
+    assert [row.channel for row in logged] == ["api", "chat"]
+    row = logged[0]
+    assert (row.chosen, row.policy, row.propensity) == (recs[0].action_id, "ranking", 1.0)
+    assert row.trace_id == recs[0].trace_id
+    shown, candidates = json.loads(row.shown), json.loads(row.candidates)
+    assert shown == [r.action_id for r in recs] and set(shown) <= set(candidates)
+    assert set(json.loads(row.context)) == set(FEATURE_NAMES)
+
+
+def test_the_switched_on_bandit_leads_with_its_choice_within_policy(
+    bank: str, tmp_path: Path
+) -> None:
+    off, settings = service(bank, tmp_path)
+    assessed = off.assess("C0003")
+    candidates = [r.action.id for r in permitted(off.policy, assessed)]
+    assert len(candidates) >= 2
+    liked = candidates[-1]  # the ranking's last permitted action
+    model = BanditModel.new([a.id for a in POLICY.actions], CONFIG)
+    x = as_array([context(assessed)] * 50)
+    model.update([liked] * 25 + [candidates[0]] * 25, [1.0] * 25 + [0.0] * 25, x)
+    with Registry.from_settings(settings).stage(MODEL_NAME) as stage:
+        model.save(stage)
+    on, _ = service(bank, tmp_path, bandit_enabled=True)
+    picks = [on.recommend("C0003") for _ in range(20)]
+    assert sum(p[0].action_id == liked for p in picks) >= 15
+    view = on.context.view("C0003")
+    assert all(not list_violations(view, p) for p in picks)
+    rows = [r for r in SuggestionLog(bank).served_since(EPOCH) if r.policy == "bandit"]
+    k = len(candidates)
+    assert {round(r.propensity, 6) for r in rows if r.chosen == liked} == {
+        round(0.9 + 0.1 / k, 6)}  # fmt: skip
+    assert np.isclose(CONFIG.explore_share, 0.1)
