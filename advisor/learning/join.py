@@ -20,7 +20,19 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, inspect, select, text
+from sqlalchemy import (
+    Column,
+    Connection,
+    Date,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    inspect,
+    select,
+)
 
 from advisor.decisions.policy import Policy
 from advisor.learning.config import BanditConfig
@@ -30,6 +42,18 @@ from portfolio_context.db import engine_for
 ACTION_OUTCOMES = {"executed": "confirmed", "rejected": "confirmed", "declined": "declined",
                    "expired": "expired"}  # fmt: skip
 CHUNK = 500
+# Read-only mirrors of the columns read from other parts' tables (typed, so times parse alike
+# on SQLite and PostgreSQL); never created from here.
+_OTHERS = MetaData()
+ACTIONS = Table("actions", _OTHERS, Column("id", String), Column("status", String),
+                Column("decided_at", DateTime))  # fmt: skip
+FEEDBACK = Table("turn_feedback", _OTHERS, Column("turn_id", Integer),
+                 Column("customer_id", String), Column("rating", String),
+                 Column("created_at", DateTime(timezone=True)))  # fmt: skip
+TURNS = Table("chat_turns", _OTHERS, Column("id", Integer), Column("fact_ids", Text),
+              Column("created_at", DateTime(timezone=True)))  # fmt: skip
+ACCOUNTS = Table("accounts", _OTHERS, Column("customer_id", String), Column("type", String),
+                 Column("opened", Date))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -105,14 +129,12 @@ def from_actions(conn: Connection, found: dict[str, Joined], config: BanditConfi
     by_action = {j.row.action_id: sid for sid, j in found.items() if j.row.action_id}
     if not by_action or not inspect(conn).has_table("actions"):
         return
-    query = text("SELECT id, status, decided_at FROM actions WHERE id IN :ids").bindparams(
-        bindparam("ids", expanding=True)
-    )
+    columns = select(ACTIONS.c.id, ACTIONS.c.status, ACTIONS.c.decided_at)
     for ids in chunks(list(by_action)):
-        for action_id, status, decided_at in conn.execute(query, {"ids": ids}):
+        for action_id, status, decided_at in conn.execute(columns.where(ACTIONS.c.id.in_(ids))):
             if status in ACTION_OUTCOMES and decided_at is not None:
-                yield by_action[action_id], Outcome(ACTION_OUTCOMES[status], utc(decided_at),
-                                                    "actions")  # fmt: skip
+                outcome = Outcome(ACTION_OUTCOMES[status], utc(decided_at), "actions")
+                yield by_action[action_id], outcome
 
 
 def from_feedback(conn: Connection, found: dict[str, Joined], config: BanditConfig) -> Pairs:
@@ -124,21 +146,22 @@ def from_feedback(conn: Connection, found: dict[str, Joined], config: BanditConf
     for item in found.values():
         if item.row.channel == "chat":
             chat[item.row.customer_id].append(item)
-    query = text(
-        "SELECT f.customer_id, f.rating, f.created_at, t.created_at, t.fact_ids "
-        "FROM turn_feedback f JOIN chat_turns t ON t.id = f.turn_id WHERE f.customer_id IN :c"
-    ).bindparams(bindparam("c", expanding=True))
+    f, t = FEEDBACK.c, TURNS.c
+    query = select(f.customer_id, f.rating, f.created_at, t.created_at, t.fact_ids).join_from(
+        FEEDBACK, TURNS, t.id == f.turn_id
+    )
     window = dt.timedelta(seconds=config.thumbs_window_s)
     for customers in chunks(list(chat)):
-        for customer, rating, rated_at, turn_at, fact_ids in conn.execute(query, {"c": customers}):
-            if rating not in ("up", "down") or not _from_recommendations(fact_ids):
+        for customer, rating, rated_at, turn_at, facts in conn.execute(
+            query.where(f.customer_id.in_(customers))
+        ):
+            if rating not in ("up", "down") or not _from_recommendations(facts):
                 continue
-            turn = utc(_as_time(turn_at))
+            turn = utc(turn_at)
             near = [j for j in chat[customer] if turn - window <= utc(j.row.served_at) <= turn]
             if near:
                 latest = max(near, key=lambda j: utc(j.row.served_at))
-                yield latest.row.id, Outcome(f"thumbs_{rating}", utc(_as_time(rated_at)),
-                                             "turn_feedback")  # fmt: skip
+                yield latest.row.id, Outcome(f"thumbs_{rating}", utc(rated_at), "turn_feedback")
 
 
 def _from_recommendations(fact_ids: str | None) -> bool:
@@ -149,24 +172,18 @@ def _from_recommendations(fact_ids: str | None) -> bool:
         return False
 
 
-def _as_time(value: Any) -> dt.datetime:
-    """A time column as read raw (SQLite hands back text)."""
-    return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
-
-
 def product_openings(conn: Connection, found: dict[str, Joined], policy: Policy) -> Pairs:
     """An account of the suggested product's type opened on or after the suggestion's day."""
     holds = {a.id: a.holds for a in policy.actions if a.holds}
     wanted = [j for j in found.values() if j.row.chosen in holds]
     if not wanted or not inspect(conn).has_table("accounts"):
         return
-    query = text(
-        "SELECT customer_id, type, opened FROM accounts WHERE customer_id IN :c"
-    ).bindparams(bindparam("c", expanding=True))
+    a = ACCOUNTS.c
+    query = select(a.customer_id, a.type, a.opened)
     opened: dict[tuple[str, str], list[dt.date]] = defaultdict(list)
     for customers in chunks(sorted({j.row.customer_id for j in wanted})):
-        for customer, kind, day in conn.execute(query, {"c": customers}):
-            opened[(customer, kind)].append(dt.date.fromisoformat(str(day)[:10]))
+        for customer, kind, day in conn.execute(query.where(a.customer_id.in_(customers))):
+            opened[(customer, kind)].append(day)
     for item in wanted:
         served = utc(item.row.served_at).date()
         days = [d for d in opened[(item.row.customer_id, holds[item.row.chosen] or "")]
