@@ -19,6 +19,7 @@ from dbos._utils import GlobalParams
 from sqlalchemy.engine import make_url
 
 from advisor.ops import tracing
+from advisor.learning.nudges import nudge_logger
 from advisor.orchestration import webhooks
 from advisor.orchestration.actions import ActionService
 from advisor.orchestration.destination import NbaInvestmentGate
@@ -54,6 +55,7 @@ class Orchestration:
         policy = SweepPolicy(Decimal(str(settings.sweep_buffer_usd)),
                              Decimal(str(settings.sweep_min_usd)), settings.action_ttl_s)
         gate = NbaInvestmentGate.from_settings(settings)
+        notifications.hooks.append(nudge_logger(settings, gate.recommendations))  # outcomes
         sweeps = SweepService(url, policy, actions, notifications, audit, gate)  # fmt: skip
         events = EventService(url, DbosStarter(), audit)
         return cls(settings, events, actions, notifications, sweeps)
