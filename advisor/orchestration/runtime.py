@@ -18,8 +18,8 @@ from dbos import DBOS, DBOSConfig
 from dbos._utils import GlobalParams
 from sqlalchemy.engine import make_url
 
-from advisor.ops import tracing
 from advisor.learning.nudges import nudge_logger
+from advisor.ops import tracing
 from advisor.orchestration import webhooks
 from advisor.orchestration.actions import ActionService
 from advisor.orchestration.destination import NbaInvestmentGate
