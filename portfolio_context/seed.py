@@ -31,7 +31,12 @@ BANK_TABLES = [Transaction, Holding, RecurringBill, CreditProfile, LifeEvent, Ac
 # Tables other packages keep about the bank's customers (advisor/decisions): cleared with the
 # bank when they exist, since a reseed reuses the ids C0001... and a new customer must not read
 # the old one's records. By name, so this package does not import advisor.
-CUSTOMER_RECORD_TABLES = ("decision_traces", "served_recommendations")
+CUSTOMER_RECORD_TABLES = (
+    "decision_traces",
+    "served_recommendations",
+    "suggestions",  # advisor/learning
+    "suggestion_outcomes",
+)
 CHUNK_SIZE = 500  # customers generated and inserted per transaction
 Progress = Callable[[int], None]
 Built = Iterator[CustomerRows]
