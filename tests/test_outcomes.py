@@ -30,6 +30,7 @@ from advisor.learning.join import FEEDBACK, Joined, joined
 from advisor.learning.nudges import NudgeLogger
 from advisor.learning.serving import context, permitted
 from advisor.learning.suggestions import Served, SuggestionLog, UnknownSuggestion
+from advisor.orchestration import runtime
 from advisor.orchestration.actions import ActionService, Proposal
 from advisor.orchestration.sweep import INVESTING
 from advisor.predict.registry import Registry
@@ -40,6 +41,8 @@ from portfolio_context.db import create_schema, session_scope
 from portfolio_context.models import Account
 from portfolio_context.seed import seed_bank
 from tests.conftest import AS_OF, make_settings
+from tests.orchestration_fixtures import orch, orch_settings, template_bank  # noqa: F401
+from tests.orchestration_helpers import payroll, wait_for
 
 CONFIG, POLICY = shipped_config(), shipped_policy()
 EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
@@ -256,3 +259,19 @@ def test_the_switched_on_bandit_leads_with_its_choice_within_policy(
     assert {round(r.propensity, 6) for r in rows if r.chosen == liked} == {
         round(0.9 + 0.1 / k, 6)}  # fmt: skip
     assert np.isclose(CONFIG.explore_share, 0.1)
+
+
+def test_a_payday_nudge_is_logged_and_its_decline_joins(
+    orch: runtime.Orchestration,  # noqa: F811
+) -> None:
+    orch.events.accept(payroll("pay-learning-1"))
+    note = wait_for(lambda: orch.notifications.for_customer("C0001"))[0]
+    url = orch.settings.resolved_database_url
+    log = SuggestionLog(url)
+    row = wait_for(lambda: log.served_since(EPOCH))[0]  # logged off the workflow's thread
+    assert (row.channel, row.action_id) == ("nudge", note["action"]["id"])
+    assert row.chosen in ("build_emergency_fund", "investment_account")
+    assert set(json.loads(row.context)) == set(FEATURE_NAMES)
+    orch.actions.decide("C0001", row.action_id or "", "decline", "no-thanks")
+    item = outcomes_of(log)[row.id]
+    assert [o.outcome for o in item.outcomes] == ["declined"] and item.reward == -0.25

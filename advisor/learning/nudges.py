@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from advisor.learning.chooser import Choice
@@ -64,7 +65,21 @@ class NudgeLogger:
             log.exception("could not log the nudge %s as a suggestion", notification.get("id"))
 
 
-def nudge_logger(settings: Settings, recommendations: RecommendationService) -> NudgeLogger:
+class InBackground:
+    """Runs a notification hook on its own thread: the workflow step that notified goes on at
+    once (assessing the customer for the context takes a view and the models' scores)."""
+
+    def __init__(self, hook: Callable[[Mapping[str, Any]], None]) -> None:
+        self.hook = hook
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nudge-log")
+
+    def __call__(self, notification: Mapping[str, Any]) -> None:
+        """Queue the hook (it never raises)."""
+        self.pool.submit(self.hook, dict(notification))
+
+
+def nudge_logger(settings: Settings, recommendations: RecommendationService) -> InBackground:
     """The hook on the settings' bank; the context from the recommendation service's view."""
     suggestions = SuggestionLog(settings.resolved_database_url)
-    return NudgeLogger(suggestions, lambda customer: context(recommendations.assess(customer)))
+    logger = NudgeLogger(suggestions, lambda customer: context(recommendations.assess(customer)))
+    return InBackground(logger)
