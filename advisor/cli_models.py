@@ -125,6 +125,31 @@ def rollback(name: Annotated[str, typer.Argument(help="Model name")]) -> None:
     console.print(f"{name}: rolled back to version {model.version}")
 
 
+@models_app.command("monitor")
+def monitor(
+    as_json: Annotated[bool, typer.Option("--json", help="The report as JSON")] = False,
+    threshold: Annotated[
+        float, typer.Option(min=0.0, help="PSI at which a feature (or the score) alarms")
+    ] = 0.2,
+) -> None:
+    """PSI per feature and calibration drift of every promoted model on today's customers;
+    exit 1 when any alarm fires (advisor/ops/monitor.py)."""
+    from advisor.ops.monitor import as_json as report_of
+    from advisor.ops.monitor import monitor as measure
+    from advisor.ops.monitor_report import print_report
+
+    try:
+        report = report_of(measure(get_settings(), threshold), threshold)
+    except AdvisorError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+    else:
+        print_report(console, report)
+    if report["alarm"]:
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     """Add `advisor models ...` to the CLI."""
     app.add_typer(models_app, name="models")

@@ -11,6 +11,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
+from advisor.ops.drift import reference
 from advisor.predict.credit_features import FEATURES, MONOTONE, PROTECTED
 from advisor.predict.credit_risk import (
     CALIBRATION_FILE,
@@ -147,10 +148,18 @@ def register_model(registry: Registry, table: CreditTable, started: float) -> Mo
                       "seconds": round(time.monotonic() - started, 1)},
         )  # fmt: skip
         stage.meta["card"] = model_card(table, metrics, fitted)
+        stage.meta["monitoring"] = monitoring_reference(table, fitted)  # advisor models monitor
     model = registry.promoted(MODEL_NAME)
     assert model is not None
     CreditRiskScorer.from_version(model)  # the artefacts load as serving loads them
     return model
+
+
+def monitoring_reference(table: CreditTable, fitted: Fitted) -> dict[str, Any]:
+    """Training rows' feature histograms; held-out scores and calibration (the monitor's)."""
+    test_rows, test_labels = table.part("test")
+    probs = fitted.probabilities(test_rows)
+    return reference(table.part("train")[0], list(FEATURES), probs, test_labels)
 
 
 def _metrics_table(metrics: dict[str, Any]) -> str:

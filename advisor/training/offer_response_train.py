@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from advisor.ops.drift import reference
 from advisor.predict.calibration import sigmoid
 from advisor.predict.campaigns import (
     CampaignFileError,
@@ -115,5 +116,9 @@ def _register(
             train_seconds=round(time.perf_counter() - started, 1),
         )
         stage.meta["card"] = model_card(stage.meta)
+        held_out = predict(fitted, x[split.report])  # the monitor's reference (advisor/ops)
+        stage.meta["monitoring"] = reference(
+            x[split.train], feature_names(), held_out, y[split.report]
+        )
     assert stage.version is not None
     return registry.version(MODEL_NAME, stage.version)
