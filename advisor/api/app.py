@@ -47,6 +47,7 @@ from advisor.errors import (
 )
 from advisor.llm import create_backend
 from advisor.llm.base import LLMBackend
+from advisor.ops import monitor as model_monitor
 from advisor.orchestration import nats_intake, runtime
 from advisor.rails.offline import keep_offline
 from advisor.rails.service import load_rails
@@ -94,7 +95,9 @@ def create_app(settings: Settings | None = None, backend: LLMBackend | None = No
         app.state.orchestration = runtime.start(settings)  # DBOS: recovers pending workflows
         events = app.state.orchestration.events
         intake = await nats_intake.start_from_settings(settings, events)  # with ADVISOR_NATS_URL
+        monitoring = model_monitor.schedule(settings, app.state.metrics)  # monitor_interval_s
         yield
+        await model_monitor.unschedule(monitoring)
         await nats_intake.stop_quietly(intake)
         runtime.stop(app.state.orchestration)
         if backend is None:  # the app started it (the engine's process): the app stops it
