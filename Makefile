@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install web run seed ingest router models serve test test-fast lint eval eval-ci bench bench-retrieval bench-pii bench-router clean
+.PHONY: install web run seed ingest router models serve test test-fast lint eval eval-ci bench bench-load bench-retrieval bench-pii bench-router clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -88,8 +88,13 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-bench: install
+bench: install bench-load
 	$(BIN)/python bench/bench_chat.py --out BENCHMARKS.md
+
+# Locust sessions on /v1/chat at 1, 4, 16 and 32 at once, llama-server and in-process engines
+# (about 10 minutes; `--short` is the CI version, tests/test_load_short.py).
+bench-load: install ingest router
+	$(BIN)/python bench/load/run.py --out BENCHMARKS.md
 
 eval: install ingest router
 	$(BIN)/advisor eval --report reports/eval

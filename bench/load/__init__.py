@@ -1,0 +1,1 @@
+"""Load test (issue 17): Locust against `/v1/chat`, see run.py."""

@@ -1,0 +1,104 @@
+"""A load level's turns summarised, and the Markdown section of BENCHMARKS.md."""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform
+from collections import Counter
+from typing import Any
+
+import numpy as np
+
+BEGIN, END = "<!-- bench_load:begin -->", "<!-- bench_load:end -->"
+MODEL = ("model", "completed", "fallback")  # groundings of a turn the model phrased
+
+
+def pct(values: list[float], q: float) -> float | None:
+    """The q-th percentile (linear), None without values."""
+    return float(np.percentile(values, q)) if values else None
+
+
+def summarise(samples: list[dict[str, Any]], duration_s: float) -> dict[str, Any]:
+    """Throughput, time to first visible text, errors and rejections of one level."""
+    ok = [s for s in samples if s["outcome"] == "ok"]
+    ttft = [s["ttft_s"] for s in ok if s.get("ttft_s") is not None]
+    model = [s for s in ok if s.get("grounding") in MODEL]
+    model_ttft = [s["ttft_s"] for s in model if s.get("ttft_s") is not None]
+    window = _window(samples) or duration_s
+    errors = Counter(s.get("error", "?") for s in samples if s["outcome"] == "error")
+    return {
+        "turns": len(ok),
+        "errors": sum(errors.values()),
+        "error_kinds": dict(errors),
+        "rejected_503": sum(s.get("rejected", 0) for s in samples),
+        "window_s": window,
+        "turns_per_s": len(ok) / window if window else 0.0,
+        "model_turns": len(model),
+        "fallbacks": sum(1 for s in model if s.get("grounding") == "fallback"),
+        "tokens_per_s": sum(s.get("completion_tokens", 0) for s in model) / window,
+        **{f"ttft_p{q}_s": pct(ttft, q) for q in (50, 95, 99)},
+        **{f"model_ttft_p{q}_s": pct(model_ttft, q) for q in (50, 95, 99)},
+        "turn_p50_s": pct([s["turn_s"] for s in ok], 50),
+    }
+
+
+def _window(samples: list[dict[str, Any]]) -> float:
+    """From the first turn's start to the last turn's end (one Locust process's clock)."""
+    if not samples:
+        return 0.0
+    return float(max(s["ended"] for s in samples) - min(s["started"] for s in samples))
+
+
+def _s(value: float | None) -> str:
+    """Seconds for the table."""
+    return "n/a" if value is None else f"{value:.2f}"
+
+
+def row(engine: str, level: dict[str, Any]) -> str:
+    """One table row: an engine at one concurrency."""
+    s, m = level["summary"], level["machine"]
+    ttft = " / ".join(_s(s[f"ttft_p{q}_s"]) for q in (50, 95, 99))
+    model = " / ".join(_s(s[f"model_ttft_p{q}_s"]) for q in (50, 95, 99))
+    return (
+        f"| {engine} | {level['sessions']} | {s['turns']} | {s['turns_per_s']:.2f} | {ttft} | "
+        f"{model} ({s['model_turns']}) | {s['tokens_per_s']:.1f} | **{s['errors']}** | "
+        f"{s['rejected_503']} | {s['fallbacks']} | {m['cpu_percent']:.0f}% | "
+        f"{m['peak_mib']:.0f} | {m['load_before']:.1f} → {m['load_after']:.1f} |"
+    )
+
+
+def render(runs: list[dict[str, Any]], argv: list[str], notes: dict[str, Any]) -> str:
+    """The section: one row per engine and concurrency, the idle memory, how it was run."""
+    idle = "; ".join(
+        f"{r['engine']}: {r['idle']['total_mib']:.0f} MiB idle "
+        f"(server {r['idle']['server_mib']:.0f} MiB), back-end `{r['backend']}`"
+        for r in runs
+    )
+    return "\n".join(
+        [
+            BEGIN,
+            "## Load: concurrent multi-turn sessions on `/v1/chat` (Locust)",
+            "",
+            f"Command: `{' '.join(['python', *argv])}` ({dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} "
+            f"UTC, {platform.machine()}, {notes['cpus']} cores, Python "
+            f"{platform.python_version()}). {notes['customers']} seeded customers; each Locust "
+            f"user holds one session at a time (2-3 turns from `bench/load/locustfile.py`: "
+            f"balances, spending with follow-ups, a name given in passing, ratios, a rules "
+            f"question), with no think time (closed loop), for {notes['duration_s']:.0f} s per "
+            "level on loopback. Time to first visible text (TTFT) is measured at the client to "
+            "the first `token` event with text, from the first attempt (a 503 is retried after "
+            "its Retry-After); *model* counts only the turns the model phrased. CPU is the "
+            "server and its children (the engine), 100% = one core; memory is their summed "
+            "resident set at its peak. **The machine was shared with other work**: the load "
+            "average (1 min, before → after each level) says how much.",
+            "",
+            f"Idle: {idle}.",
+            "",
+            "| engine | sessions | turns | turns/s | TTFT p50 / p95 / p99 s | model TTFT p50 / "
+            "p95 / p99 s (turns) | model tokens/s | errors | 503s | draft fallbacks | CPU | "
+            "peak MiB | load avg |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+            *(row(r["engine"], level) for r in runs for level in r["levels"]),
+            END,
+        ]
+    )
