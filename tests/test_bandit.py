@@ -23,6 +23,7 @@ from advisor.learning.serving import load_model
 from advisor.learning.suggestions import Served, SuggestionLog
 from advisor.learning_eval import ope
 from advisor.learning_eval.customers import draw_many
+from advisor.learning_eval.evaluate import support
 from advisor.learning_eval.simulator import permitted_for
 from advisor.predict.registry import Registry
 from advisor.training.bandit_update import update
@@ -188,3 +189,10 @@ def test_the_simulator_shows_regret_falling_for_the_bandit_and_is_reproducible()
         assert set(estimate) >= {"estimate", "ci_low", "ci_high"}
         assert estimate["ci_low"] - 0.05 <= truth <= estimate["ci_high"] + 0.05
     assert simulate(seed=4) == found
+
+
+def test_support_shows_how_much_of_the_target_deterministic_logs_can_see() -> None:
+    ones, half = np.ones(4), np.full(4, 0.5)
+    deterministic = ope.Logged(ones, ones, np.array([0.9, 0.1, 0.9, 0.1]), ones, ones)
+    exploring = dataclasses.replace(deterministic, logging_p=half)
+    assert support(deterministic) == pytest.approx(0.5) and support(exploring) == 1.0

@@ -41,8 +41,13 @@ def logged_data(
 
 
 def support(logged: ope.Logged) -> float:
-    """Share of rounds where the logged action is one the target could also choose."""
-    return float(np.mean(logged.target_p > 0)) if len(logged.reward) else 0.0
+    """The target's mean probability mass on actions the logging policy could play: a round
+    logged with probability 1 (the ranking, no exploration) supports only the logged action;
+    an exploring round (probability below 1) every permitted one. Below 1, the estimates miss
+    what the target would do where the logs never tried it."""
+    if not len(logged.reward):
+        return 0.0
+    return float(np.mean(np.where(logged.logging_p >= 1.0, logged.target_p, 1.0)))
 
 
 def report(logged: ope.Logged, resamples: int, seed: int) -> dict[str, Any]:
