@@ -1,6 +1,7 @@
 // The notifications inbox: GET /v1/notifications/stream (SSE `notification` events whose id is
-// the notification's), reconnecting with Last-Event-ID after a drop so nothing is shown twice
-// or missed; each nudge with its action card and a "Why am I seeing this?" button.
+// the notification's): the backlog first (?follow=false, not announced), then the following
+// stream, reconnecting with Last-Event-ID after a drop so nothing is shown twice or missed;
+// each nudge with its action card and a "Why am I seeing this?" button.
 import { actionCard } from "./actions.js";
 import { h, when } from "./dom.js";
 import { showMarkdown } from "./render.js";
@@ -8,7 +9,6 @@ import { readEvents } from "./sse.js";
 import { whyButton } from "./trace.js";
 
 const MAX_WAIT_MS = 30000;
-const QUIET_BACKLOG_MS = 1500; // what arrives this soon after connecting is the backlog
 
 const sleep = (ms, signal) =>
   new Promise((resolve) => {
@@ -53,7 +53,9 @@ export class Inbox {
     let wait = 1000;
     while (!signal.aborted) {
       try {
-        await this.follow(signal);
+        if (!this.backlogRead) await this.follow(signal, false); // what is there: not announced
+        this.backlogRead = true;
+        await this.follow(signal, true); // then every new one, live
         wait = 1000;
       } catch (error) {
         if (signal.aborted) return;
@@ -68,15 +70,16 @@ export class Inbox {
     }
   }
 
-  async follow(signal) {
+  /** Read the stream after the last id seen; `live`: follow it (and announce what comes). */
+  async follow(signal, live) {
     const headers = { Accept: "text/event-stream" };
     if (this.lastId) headers["Last-Event-ID"] = String(this.lastId);
-    const response = await this.ctx.api.fetch("/v1/notifications/stream", { headers, signal });
+    const path = live ? "/v1/notifications/stream" : "/v1/notifications/stream?follow=false";
+    const response = await this.ctx.api.fetch(path, { headers, signal });
     this.state.textContent = "";
-    const opened = Date.now();
     for await (const item of readEvents(response)) {
       if (item.event !== "notification" || typeof item.data !== "object") continue;
-      this.add(item.data, Date.now() - opened > QUIET_BACKLOG_MS);
+      this.add(item.data, live);
       this.lastId = Math.max(this.lastId, Number(item.id || item.data.id) || 0);
     }
   }

@@ -52,6 +52,7 @@ header {
 .badge { display: inline-block; padding: 0 .4em; border-radius: 1em; background: var(--_accent); color: var(--_accent-fg); font-size: .8em; font-weight: 600; }
 details { margin: .25rem 0; }
 summary { cursor: pointer; }
+pre { max-width: 100%; overflow-x: auto; }
 blockquote { margin: .25rem 0; padding-left: .75rem; border-left: 3px solid var(--_border); }
 a { color: var(--_accent); }
 a:not([href]) { color: inherit; text-decoration: none; }
