@@ -4,6 +4,7 @@ at 1, 4, 16 and 32 concurrent sessions, for each engine, in one run, on loopback
     python bench/load/run.py --out BENCHMARKS.md            # full: ~2 x 4 levels x 60 s
     python bench/load/run.py --short --out var/load.md      # CI: 1 and 4 sessions, 20 s each
     python bench/load/run.py --engines fake --short ...     # the fake back-end (tests)
+    python bench/load/run.py --postgres ...                 # the bank on PostgreSQL, its cost
 """
 
 from __future__ import annotations
@@ -16,14 +17,18 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from advisor.auth import issue_token
 from advisor.settings import Settings
+from bench.load import pg
 from bench.load.server import ROOT, Sampler, Server
 from bench.load.summary import BEGIN, END, render, summarise
 from bench.report import replace_section
@@ -45,36 +50,59 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--customers", type=int, default=200, help="seeded customers")
     parser.add_argument("--work-dir", type=Path, default=ROOT / "var" / "bench-load")
     parser.add_argument("--var-dir", type=Path, default=ROOT / "var", help="router, index, models")
+    parser.add_argument("--postgres", action="store_true", help="the bank on the local PostgreSQL")
     args = parser.parse_args(argv)
     args.sessions = [int(n) for n in (args.sessions or ("1,4" if args.short else "1,4,16,32"))
                      .split(",")]  # fmt: skip
     args.duration = args.duration or (20.0 if args.short else 60.0)
     args.engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    args.work_dir, args.var_dir = args.work_dir.resolve(), args.var_dir.resolve()
     return args
 
 
-def seeded_bank(work: Path, customers: int) -> Path:
-    """A SQLite bank of `customers` seeded once (a copy serves each engine)."""
+@contextmanager
+def seeded_bank(args: argparse.Namespace) -> Iterator[str]:
+    """The URL of a bank of `customers` seeded once (each engine serves a copy of it)."""
+    from portfolio_context.db import engine_for
     from portfolio_context.seed import seed_bank
 
-    template = work / f"template-{customers}.db"
+    if args.postgres:
+        with pg.database() as url:
+            seed_bank(url, args.customers, 42, AS_OF)
+            engine_for(url).dispose()  # a template database takes no connections
+            yield url
+        return
+    template = args.work_dir / f"template-{args.customers}.db"
     if not template.exists():
         partial = template.with_suffix(".partial")
         partial.unlink(missing_ok=True)
-        seed_bank(f"sqlite:///{partial}", customers, 42, AS_OF)
+        seed_bank(f"sqlite:///{partial}", args.customers, 42, AS_OF)
         partial.rename(template)
-    return template
+    yield f"sqlite:///{template}"
 
 
-def write_tokens(work: Path, bank: Path) -> Path:
+@contextmanager
+def bank_copy(template: str, engine: str, args: argparse.Namespace) -> Iterator[str]:
+    """A fresh copy of the seeded bank for one engine's server."""
+    if args.postgres:
+        with pg.database(template=make_url(template).database) as url:
+            yield url
+        return
+    copy = args.work_dir / f"bank-{engine}.db"
+    shutil.copyfile(make_url(template).database or "", copy)
+    yield f"sqlite:///{copy}"
+
+
+def write_tokens(work: Path, bank: str) -> Path:
     """A bearer token for every seeded customer, in a JSON file Locust reads."""
     from sqlalchemy import select
 
-    from portfolio_context.db import session_scope
+    from portfolio_context.db import engine_for, session_scope
     from portfolio_context.models import Customer
 
-    with session_scope(f"sqlite:///{bank}") as db:
+    with session_scope(bank) as db:
         ids = list(db.scalars(select(Customer.id).order_by(Customer.id)))
+    engine_for(bank).dispose()
     settings = Settings(jwt_secret=SECRET)
     tokens = {cid: issue_token(settings, cid, ttl_s=12 * 3600) for cid in ids}
     path = work / "tokens.json"
@@ -82,12 +110,12 @@ def write_tokens(work: Path, bank: Path) -> Path:
     return path
 
 
-def server_env(engine: str, args: argparse.Namespace, bank: Path) -> dict[str, str]:
+def server_env(engine: str, args: argparse.Namespace, bank: str) -> dict[str, str]:
     """The server's settings: its own bank copy, fixed secrets, telemetry off."""
     var_dir = args.work_dir / "var-fake" if engine == "fake" else args.var_dir
     return os.environ | {
         "ADVISOR_PROFILE": "test" if engine == "fake" else "default",
-        "ADVISOR_DATABASE_URL": f"sqlite:///{bank}",
+        "ADVISOR_DATABASE_URL": bank,
         "ADVISOR_WORKFLOW_DATABASE_URL": f"sqlite:///{args.work_dir / f'dbos-{engine}.db'}",
         "ADVISOR_WORKFLOW_EXECUTOR_ID": f"bench-load-{engine}",
         "ADVISOR_JWT_SECRET": SECRET,
@@ -112,6 +140,7 @@ def warm_up(server: Server, tokens: Path) -> None:
 
 def run_level(server: Server, sessions: int, args: argparse.Namespace, tokens: Path) -> Result:
     """One concurrency level: Locust for `duration` s while the server's use is sampled."""
+    before = pg.counters(server.bank) if args.postgres else {}
     samples = args.work_dir / f"samples-{server.engine}-{sessions}.jsonl"
     samples.unlink(missing_ok=True)
     env = os.environ | {"ADVISOR_LOAD_TOKENS": str(tokens), "ADVISOR_LOAD_SAMPLES": str(samples)}
@@ -130,17 +159,23 @@ def run_level(server: Server, sessions: int, args: argparse.Namespace, tokens: P
     lines = samples.read_text().splitlines() if samples.exists() else []
     turns = [json.loads(line) for line in lines]
     summary = summarise(turns, args.duration)
+    if args.postgres:
+        summary["db_per_turn"] = pg.per_turn(before, pg.counters(server.bank), summary["turns"])
     print(f"{server.engine} x{sessions}: {json.dumps(summary)}", flush=True)
     return {"sessions": sessions, "summary": summary, "machine": sampler.result()}
 
 
-def run_engine(engine: str, args: argparse.Namespace, template: Path, tokens: Path) -> Result:
+def run_engine(engine: str, args: argparse.Namespace, template: str, tokens: Path) -> Result:
     """Serve one engine on a fresh copy of the bank and run every level against it."""
-    bank = args.work_dir / f"bank-{engine}.db"
-    shutil.copyfile(template, bank)
+    with bank_copy(template, engine, args) as bank:
+        return serve_levels(engine, args, bank, tokens)
+
+
+def serve_levels(engine: str, args: argparse.Namespace, bank: str, tokens: Path) -> Result:
+    """Start the engine's server, warm it, measure every level, stop it."""
     log = args.work_dir / f"server-{engine}.log"
     log.unlink(missing_ok=True)
-    server = Server.start(engine, server_env(engine, args, bank), log)
+    server = Server.start(engine, server_env(engine, args, bank), log, bank)
     try:
         server.wait_ready()
         warm_up(server, tokens)
@@ -156,10 +191,15 @@ def main(argv: list[str]) -> int:
     """Run every engine at every level; write the report section and the raw results."""
     args = parse(argv)
     args.work_dir.mkdir(parents=True, exist_ok=True)
-    template = seeded_bank(args.work_dir, args.customers)
-    tokens = write_tokens(args.work_dir, template)
-    runs = [run_engine(engine, args, template, tokens) for engine in args.engines]
-    notes = {"cpus": os.cpu_count(), "customers": args.customers, "duration_s": args.duration}
+    with seeded_bank(args) as template:
+        tokens = write_tokens(args.work_dir, template)
+        runs = [run_engine(engine, args, template, tokens) for engine in args.engines]
+    notes = {
+        "cpus": os.cpu_count(),
+        "customers": args.customers,
+        "duration_s": args.duration,
+        "database": "PostgreSQL" if args.postgres else "SQLite",
+    }
     section = render(runs, ["bench/load/run.py", *argv], notes)
     replace_section(args.out, BEGIN, END, section)
     results: dict[str, Any] = {"argv": argv, "notes": notes, "runs": runs}

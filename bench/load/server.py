@@ -43,10 +43,11 @@ class Server:
     process: subprocess.Popen[bytes]
     url: str
     log: Path
+    bank: str
     health: dict[str, object] = field(default_factory=dict)
 
     @classmethod
-    def start(cls, engine: str, env: dict[str, str], log: Path) -> Server:
+    def start(cls, engine: str, env: dict[str, str], log: Path, bank: str) -> Server:
         """Start the server for one engine (ADVISOR_LLM__ENGINE) with the given settings."""
         port = free_port()
         env = env | {"ADVISOR_LLM__ENGINE": engine} if engine != "fake" else env
@@ -54,7 +55,7 @@ class Server:
             process = subprocess.Popen(
                 command(engine, port), cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT
             )
-        return cls(engine, process, f"http://127.0.0.1:{port}", log)
+        return cls(engine, process, f"http://127.0.0.1:{port}", log, bank)
 
     def wait_ready(self, timeout_s: float = 600.0) -> None:
         """Poll /healthz until it answers; an exit or a timeout raises with the log's tail."""

@@ -81,7 +81,8 @@ def render(runs: list[dict[str, Any]], argv: list[str], notes: dict[str, Any]) -
             "",
             f"Command: `{' '.join(['python', *argv])}` ({dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} "
             f"UTC, {platform.machine()}, {notes['cpus']} cores, Python "
-            f"{platform.python_version()}). {notes['customers']} seeded customers; each Locust "
+            f"{platform.python_version()}). {notes['customers']} seeded customers in "
+            f"{notes.get('database', 'SQLite')}; each Locust "
             f"user holds one session at a time (2-3 turns from `bench/load/locustfile.py`: "
             f"balances, spending with follow-ups, a name given in passing, ratios, a rules "
             f"question), with no think time (closed loop), for {notes['duration_s']:.0f} s per "
@@ -99,6 +100,32 @@ def render(runs: list[dict[str, Any]], argv: list[str], notes: dict[str, Any]) -
             "peak MiB | load avg |",
             "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
             *(row(r["engine"], level) for r in runs for level in r["levels"]),
+            *database_table(runs),
             END,
         ]
     )
+
+
+def database_table(runs: list[dict[str, Any]]) -> list[str]:
+    """What a turn cost PostgreSQL (pg_stat_database deltas per completed turn), when measured."""
+    rows = [
+        f"| {r['engine']} | {level['sessions']} | {d['active_time']:.1f} | "
+        f"{d['xact_commit'] + d['xact_rollback']:.1f} | {d['tup_returned'] + d['tup_fetched']:.0f} "
+        f"| {d['tup_inserted'] + d['tup_updated'] + d['tup_deleted']:.1f} | "
+        f"{d['blks_read']:.1f} |"
+        for r in runs
+        for level in r["levels"]
+        if (d := level["summary"].get("db_per_turn"))
+    ]
+    if not rows:
+        return []
+    return [
+        "",
+        "PostgreSQL per completed turn (`pg_stat_database` of the bank's database, before and "
+        "after each level):",
+        "",
+        "| engine | sessions | statement time ms | transactions | rows read | rows written | "
+        "blocks read from disk |",
+        "|---|---|---|---|---|---|---|",
+        *rows,
+    ]
