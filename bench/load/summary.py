@@ -31,6 +31,7 @@ def summarise(samples: list[dict[str, Any]], duration_s: float) -> dict[str, Any
         "errors": sum(errors.values()),
         "error_kinds": dict(errors),
         "rejected_503": sum(s.get("rejected", 0) for s in samples),
+        "gave_up": sum(1 for s in samples if s["outcome"] == "rejected"),  # 503 after retries
         "window_s": window,
         "turns_per_s": len(ok) / window if window else 0.0,
         "model_turns": len(model),
@@ -62,7 +63,7 @@ def row(engine: str, level: dict[str, Any]) -> str:
     return (
         f"| {engine} | {level['sessions']} | {s['turns']} | {s['turns_per_s']:.2f} | {ttft} | "
         f"{model} ({s['model_turns']}) | {s['tokens_per_s']:.1f} | **{s['errors']}** | "
-        f"{s['rejected_503']} | {s['fallbacks']} | {m['cpu_percent']:.0f}% | "
+        f"{s['rejected_503']} ({s['gave_up']}) | {s['fallbacks']} | {m['cpu_percent']:.0f}% | "
         f"{m['peak_mib']:.0f} | {m['load_before']:.1f} → {m['load_after']:.1f} |"
     )
 
@@ -96,8 +97,8 @@ def render(runs: list[dict[str, Any]], argv: list[str], notes: dict[str, Any]) -
             f"Idle: {idle}.",
             "",
             "| engine | sessions | turns | turns/s | TTFT p50 / p95 / p99 s | model TTFT p50 / "
-            "p95 / p99 s (turns) | model tokens/s | errors | 503s | draft fallbacks | CPU | "
-            "peak MiB | load avg |",
+            "p95 / p99 s (turns) | model tokens/s | errors | 503s (turns given up) | "
+            "draft fallbacks | CPU | peak MiB | load avg |",
             "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
             *(row(r["engine"], level) for r in runs for level in r["levels"]),
             *database_table(runs),
