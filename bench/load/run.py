@@ -199,6 +199,8 @@ def main(argv: list[str]) -> int:
         "customers": args.customers,
         "duration_s": args.duration,
         "database": "PostgreSQL" if args.postgres else "SQLite",
+        "router": (args.var_dir / "models" / "router" / "router.npz").exists(),
+        "index": (args.var_dir / "chroma").is_dir(),
     }
     section = render(runs, ["bench/load/run.py", *argv], notes)
     replace_section(args.out, BEGIN, END, section)

@@ -94,7 +94,8 @@ def render(runs: list[dict[str, Any]], argv: list[str], notes: dict[str, Any]) -
             "resident set at its peak. **The machine was shared with other work**: the load "
             "average (1 min, before → after each level) says how much.",
             "",
-            f"Idle: {idle}.",
+            f"Idle: {idle}. Intent router {'on' if notes.get('router') else 'off (not trained)'}"
+            f", corpus index {'present' if notes.get('index') else 'absent'} in the var dir.",
             "",
             "| engine | sessions | turns | turns/s | TTFT p50 / p95 / p99 s | model TTFT p50 / "
             "p95 / p99 s (turns) | model tokens/s | errors | 503s (turns given up) | "
