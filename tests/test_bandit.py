@@ -196,3 +196,30 @@ def test_support_shows_how_much_of_the_target_deterministic_logs_can_see() -> No
     deterministic = ope.Logged(ones, ones, np.array([0.9, 0.1, 0.9, 0.1]), ones, ones)
     exploring = dataclasses.replace(deterministic, logging_p=half)
     assert support(deterministic) == pytest.approx(0.5) and support(exploring) == 1.0
+
+
+def log_choices(log: SuggestionLog, chooser: Chooser, n: int) -> None:
+    """n suggestions chosen between two actions; job-change reviews get confirmed, retirement
+    reviews a thumbs down."""
+    served = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    outcome = {"job_change_review": "confirmed", "retirement_review": "thumbs_down"}
+    for person in draw_many(np.random.default_rng(8), n):
+        ctx = context_of(person.signals, person.propensities)
+        choice = chooser.choose(ctx, ["retirement_review", "job_change_review"])
+        sid = log.log(Served("C0001", "api", choice, ctx, [choice.chosen]), at=served)
+        log.record(sid, outcome[choice.chosen], at=served)
+
+
+@pytest.mark.parametrize(("explore", "promoted"), [(0.0, False), (0.5, True)])
+def test_auto_promotion_needs_logs_that_explored(
+    tmp_path: Path, explore: float, promoted: bool
+) -> None:
+    log, registry = SuggestionLog(f"sqlite:///{tmp_path / 'bank.db'}"), Registry(tmp_path / "r")
+    log_choices(log, Chooser(None, explore, seed=3, bandit=explore > 0), 300)
+    report = update(log, registry)
+    assert report.promoted is promoted, report.reason
+    if promoted:  # the better action's value, well above what the ranking's logs earned
+        assert report.evaluation["ope"]["dr"]["ci_low"] > 0.5
+        assert report.evaluation["logging_value"]["estimate"] < 0.3
+    else:
+        assert "the logs show" in report.reason and report.evaluation["support"] < 0.5

@@ -30,6 +30,7 @@ class BanditConfig:
     thumbs_window_s: int
     nudge_arms: Mapping[str, str]
     min_rewarded: int
+    min_support: float
     bootstrap: int
 
     def reward(self, outcomes: list[str]) -> float:
@@ -51,7 +52,7 @@ def parse_config(raw: Mapping[str, Any]) -> BanditConfig:
         int(raw["seed"]), share, {k: float(v) for k, v in raw["rewards"].items()},
         int(raw["no_response_after_days"]), int(raw["thumbs_window_s"]),
         dict(raw["nudge_arms"]), int(raw["promotion"]["min_rewarded"]),
-        int(raw["promotion"]["bootstrap"]),
+        float(raw["promotion"]["min_support"]), int(raw["promotion"]["bootstrap"]),
     )  # fmt: skip
 
 

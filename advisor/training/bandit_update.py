@@ -5,7 +5,8 @@ earlier 80% (by time) is evaluated off-policy (IPS, SNIPS, DR with bootstrap int
 latest 20% against the logging policy's own value there; the bandit fitted on all of them is
 registered as a new `bandit` version (the registry writes it atomically) with that evaluation
 in its meta, and promoted only when asked (`always`) or, with `auto`, when there were at least
-`min_rewarded` rewarded suggestions and DR's lower 95% bound is at least the logging value.
+`min_rewarded` rewarded suggestions, logs that show at least `min_support` of what it would
+choose, and DR's lower 95% bound at least the logging value.
 """
 
 from __future__ import annotations
@@ -107,6 +108,8 @@ def should_promote(found: dict[str, Any], rewarded: int, config: BanditConfig) -
     """The `auto` rule: enough evidence, and DR's lower bound at least the logging value."""
     if rewarded < config.min_rewarded:
         return False, f"{rewarded} rewarded suggestions, fewer than {config.min_rewarded}"
+    if found["support"] < config.min_support:
+        return False, f"the logs show {found['support']:.0%} of what it would choose"
     low, logging = found["ope"]["dr"]["ci_low"], found["logging_value"]["estimate"]
     if low < logging:
         return False, f"DR lower bound {low:.4f} below the logging value {logging:.4f}"
