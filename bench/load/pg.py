@@ -69,3 +69,16 @@ def counters(url: str) -> dict[str, float]:
 def per_turn(before: dict[str, float], after: dict[str, float], turns: int) -> dict[str, float]:
     """What one turn cost the database, on average."""
     return {k: (after[k] - before[k]) / max(turns, 1) for k in COUNTERS}
+
+
+def stored_bytes(url: str, tables: tuple[str, ...]) -> dict[str, dict[str, float]]:
+    """Rows and the mean size of a row (pg_column_size of the tuple) of the tables a
+    conversation grows."""
+    engine = create_engine(url)
+    query = 'SELECT count(*), coalesce(avg(pg_column_size(t.*)), 0) FROM "{}" t'
+    try:
+        with engine.connect() as conn:
+            found = {table: conn.execute(text(query.format(table))).one() for table in tables}
+    finally:
+        engine.dispose()
+    return {t: {"rows": float(n), "row_bytes": float(size)} for t, (n, size) in found.items()}

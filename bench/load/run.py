@@ -168,7 +168,10 @@ def run_level(server: Server, sessions: int, args: argparse.Namespace, tokens: P
 def run_engine(engine: str, args: argparse.Namespace, template: str, tokens: Path) -> Result:
     """Serve one engine on a fresh copy of the bank and run every level against it."""
     with bank_copy(template, engine, args) as bank:
-        return serve_levels(engine, args, bank, tokens)
+        result = serve_levels(engine, args, bank, tokens)
+        if args.postgres:
+            result["stored"] = pg.stored_bytes(bank, ("chat_turns", "chat_sessions", "chat_vaults"))
+        return result
 
 
 def serve_levels(engine: str, args: argparse.Namespace, bank: str, tokens: Path) -> Result:

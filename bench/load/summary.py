@@ -130,4 +130,15 @@ def database_table(runs: list[dict[str, Any]]) -> list[str]:
         "blocks read from disk |",
         "|---|---|---|---|---|---|---|",
         *rows,
+        "",
+        *(stored_line(r) for r in runs if r.get("stored")),
     ]
+
+
+def stored_line(run: dict[str, Any]) -> str:
+    """Bytes a stored turn, session and sealed vault take, after the run."""
+    parts = [
+        f"{table} {v['rows']:.0f} rows of {v['row_bytes']:.0f} bytes"
+        for table, v in run["stored"].items()
+    ]
+    return f"Stored after the {run['engine']} run (mean row, without indexes): {'; '.join(parts)}."
