@@ -255,6 +255,9 @@ def test_the_switched_on_bandit_leads_with_its_choice_within_policy(
     view = on.context.view("C0003")
     assert all(not list_violations(view, p) for p in picks)
     rows = [r for r in SuggestionLog(bank).served_since(EPOCH) if r.policy == "bandit"]
+    trace = on.traces.get(picks[0][0].trace_id, "C0003")
+    assert trace is not None and trace["chooser"]["policy"] == "bandit"
+    assert trace["chooser"]["candidates"] == candidates
     k = len(candidates)
     assert {round(r.propensity, 6) for r in rows if r.chosen == liked} == {
         round(0.9 + 0.1 / k, 6)}  # fmt: skip

@@ -111,6 +111,8 @@ class RecommendationService:
             assessed, choice = self.learning.choose(assessed, self.policy)
         served = assessed.ranking.served
         payloads = [trace_payload(i, item, assessed) for i, item in enumerate(served, 1)]
+        if choice is not None:  # how the first was chosen, for replay (advisor/learning)
+            payloads[0]["chooser"] = choice.to_json()
         ids = self.traces.record_many(customer_id, KIND, payloads)
         pairs = list(zip(served, ids, strict=True))
         self.served.record(customer_id, [(item.action.id, t) for item, t in pairs])

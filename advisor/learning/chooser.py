@@ -38,6 +38,12 @@ class Choice:
         """Whether exploration picked something other than the greedy action."""
         return self.chosen != self.greedy
 
+    def to_json(self) -> dict[str, object]:
+        """How the choice was made, for the decision trace."""
+        return {"policy": self.policy, "chosen": self.chosen, "propensity": self.propensity,
+                "greedy": self.greedy, "candidates": list(self.candidates),
+                "model_version": self.model_version}  # fmt: skip
+
 
 def probabilities(greedy: str, candidates: Sequence[str], explore_share: float) -> np.ndarray:
     """Each candidate's probability of being chosen (ε-greedy over the permitted set)."""
