@@ -43,6 +43,7 @@ from portfolio_context.seed import seed_bank
 from tests.conftest import AS_OF, make_settings
 from tests.orchestration_fixtures import orch, orch_settings, template_bank  # noqa: F401
 from tests.orchestration_helpers import payroll, wait_for
+from tests.pg import fresh_database
 
 CONFIG, POLICY = shipped_config(), shipped_policy()
 EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
@@ -278,3 +279,24 @@ def test_a_payday_nudge_is_logged_and_its_decline_joins(
     orch.actions.decide("C0001", row.action_id or "", "decline", "no-thanks")
     item = outcomes_of(log)[row.id]
     assert [o.outcome for o in item.outcomes] == ["declined"] and item.reward == -0.25
+
+
+@pytest.mark.postgres
+def test_outcomes_join_alike_on_postgresql() -> None:
+    with fresh_database("advisor_outcomes") as url:
+        seed_bank(url, 2, 42, AS_OF)
+        log, actions = SuggestionLog(url), ActionService(url)
+        with session_scope(url) as db:
+            mine = select(Account.id).where(Account.customer_id == "C0001")
+            checking, savings = (db.scalar(mine.where(Account.type == t))
+                                 for t in ("checking", "savings"))  # fmt: skip
+        made, _ = actions.propose(Proposal("C0001", "transfer", Decimal("1.00"), checking,
+                                           savings, "pg:1", 3600))  # fmt: skip
+        nudged = suggest(log, "build_emergency_fund", NOW, "nudge", made.id)
+        start = NOW - dt.timedelta(hours=1)
+        chat = suggest(log, "retirement_review", start, channel="chat")
+        add_turn(url, start + dt.timedelta(seconds=4), ["reco.1.action"], "up")
+        actions.decide("C0001", made.id, "decline", "pg-key")
+        found = outcomes_of(log)
+        assert [o.outcome for o in found[nudged].outcomes] == ["declined"]
+        assert [o.outcome for o in found[chat].outcomes] == ["thumbs_up"]
