@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 DECISIONS = ("confirm", "decline")
 # Called after a decision is committed: (workflow id, action id, final status).
 Waker = Callable[[str, str, str], None]
+SUPERSEDED = "replaced by a newer offer"
 DECIDE_ATTEMPTS = 3  # an executor's write that met a concurrent one is decided again
 
 
@@ -105,6 +106,28 @@ class ActionService:
             return found, False
         return row, True
 
+    def supersede(self, customer_id: str, kind: str, keep: str) -> int:
+        """Expire the customer's other pending actions of this kind (one open offer at a time,
+        so a request retried after a failure leaves no stray offer); how many."""
+        query = select(ActionRow.id).where(
+            ActionRow.customer_id == customer_id, ActionRow.kind == kind,
+            ActionRow.status == "pending", ActionRow.source_key != keep,
+        )  # fmt: skip
+        with session_scope(self.url) as db:
+            older = list(db.scalars(query))
+        for action_id in older:
+            with session_scope(self.url) as db:
+                changed = _set_status(db, action_id, "expired", SUPERSEDED)
+                row = db.get(ActionRow, action_id)
+            if changed and row is not None:
+                self._after_decision(row, "expire")
+        return len(older)
+
+    def by_source(self, source_key: str) -> ActionRow | None:
+        """The action proposed under this source key, if any."""
+        with session_scope(self.url) as db:
+            return db.scalar(select(ActionRow).where(ActionRow.source_key == source_key))
+
     def for_customer(self, customer_id: str) -> list[ActionRow]:
         """The customer's actions, newest first, expired ones marked so."""
         self.expire_due(customer_id)
@@ -134,7 +157,7 @@ class ActionService:
                 break
             except KeyTaken:
                 self._check_reuse(request)
-                return self.get(customer_id, action_id)
+                break
             except IntegrityError:  # an executor's write met a concurrent one: decide again
                 if attempt == DECIDE_ATTEMPTS - 1:
                     raise
@@ -142,6 +165,8 @@ class ActionService:
         row = self.get(customer_id, action_id)
         if changed:
             self._after_decision(row, decision)
+        elif row.status != "pending":  # a retry: the first call may have died before its tail
+            self._after_decision(row, decision_of(row))
         return row
 
     def _decide_once(self, request: ActionRequest) -> bool:
@@ -169,8 +194,8 @@ class ActionService:
             changed = _set_status(db, action_id, "expired", "not confirmed before it expired")
             row = db.get(ActionRow, action_id)
         assert row is not None
-        if changed:
-            self._after_decision(row, "expire")
+        if row.status != "pending":  # also the tail of a decision whose process died before it
+            self._after_decision(row, "expire" if changed else decision_of(row))
         return row
 
     def expire_due(self, customer_id: str | None = None) -> int:
@@ -197,6 +222,13 @@ class ActionService:
                 wake(row.workflow_id or "", row.id, row.status)
             except Exception:  # the workflow's own expiry wait finds the final state anyway
                 log.warning("could not wake workflow %s", row.workflow_id, exc_info=True)
+
+
+def decision_of(row: ActionRow) -> str:
+    """The decision that gave a decided action its status."""
+    if row.status == "expired" and row.reason != "confirmed after it expired":
+        return "expire"
+    return "decline" if row.status == "declined" else "confirm"
 
 
 def _set_status(db: Session, action_id: str, status: str, reason: str | None) -> bool:

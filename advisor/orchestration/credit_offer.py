@@ -110,6 +110,7 @@ class CreditOffers:
             customer_id, KIND, made.new_limit, None, card.id, source_key(trace_id),
             self.ttl_s, workflow_id=workflow_id_of(trace_id),
         ))  # fmt: skip
+        self.actions.supersede(customer_id, KIND, source_key(trace_id))
         # Always: a crash between proposing and notifying must not leave the offer unsent (the
         # notification is created once per decision, by its source key).
         self._notify(customer_id, made, contract, action)

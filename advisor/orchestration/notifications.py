@@ -92,6 +92,12 @@ class NotificationService:
             except Exception:
                 log.warning("notification hook failed for %s", notification_id, exc_info=True)
 
+    def by_source(self, source_key: str) -> dict[str, Any] | None:
+        """The notification created under this source key, if any."""
+        query = select(NotificationRow).where(NotificationRow.source_key == source_key)
+        found = self._render(query)
+        return found[0] if found else None
+
     def for_customer(self, customer_id: str, limit: int = 100) -> list[dict[str, Any]]:
         """The customer's notifications: unread first, newest first within each."""
         query = (

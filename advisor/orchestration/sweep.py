@@ -53,6 +53,9 @@ class SweepService:
 
     def propose(self, event_id: str) -> dict[str, Any] | None:
         """The pending transfer for this payday ({action_id, wait_s}), or None (no surplus)."""
+        first = self.actions.by_source(f"sweep:{event_id}")
+        if first is not None and (self._nudged(first) or first.status != "pending"):
+            return _waiting(first)  # a rerun never decides again what the first run proposed
         with session_scope(self.url) as db:
             event = db.get(BankEventRow, event_id)
             assert event is not None, f"unknown event {event_id}"
@@ -76,8 +79,15 @@ class SweepService:
         # Always: a crash between proposing and nudging must not leave the nudge unsent (the
         # notification and its audit entry are each created once per key).
         self._nudge(event, action, found, deposit, target.name)
-        wait = (action.expires_at - utcnow()).total_seconds()
-        return {"action_id": action.id, "wait_s": max(wait, 0.0)}
+        return _waiting(action)
+
+    def _nudged(self, action: ActionRow) -> bool:
+        """Whether the action's nudge was sent; its audit entry is then appended (once)."""
+        note = self.notifications.by_source(f"nudge:{action.event_id}")
+        if note is None:
+            return False
+        self._audit_nudge(action, [f["id"] for f in note["facts"]])
+        return True
 
     def _destination(
         self, customer_id: str, target: Account, invest: Account | None, found: Surplus
@@ -99,10 +109,14 @@ class SweepService:
             f"could earn more in {destination}", nudge_text(found, deposit, destination, action),
             f"nudge:{event.id}", facts, event.id, action.id,
         ))  # fmt: skip
+        self._audit_nudge(action, [f.id for f in facts])
+
+    def _audit_nudge(self, action: ActionRow, fact_ids: list[str]) -> None:
+        """The nudge's audit entry, once per action."""
         if self.audit is not None:
-            self.audit.append("nudge", f"event/{event.id}", {
-                "customer_id": event.customer_id, "action_id": action.id,
-                "amount": str(action.amount), "facts": [f.id for f in facts],
+            self.audit.append("nudge", f"event/{action.event_id}", {
+                "customer_id": action.customer_id, "action_id": action.id,
+                "amount": str(action.amount), "facts": fact_ids,
             }, key=f"nudge:{action.id}")  # fmt: skip
 
     def record_outcome(self, event_id: str, outcome: str) -> str:
@@ -112,6 +126,12 @@ class SweepService:
                 update(BankEventRow).where(BankEventRow.id == event_id).values(outcome=outcome)
             )
         return outcome
+
+
+def _waiting(action: ActionRow) -> dict[str, Any]:
+    """What the workflow waits on: the action and the seconds until it expires."""
+    wait = (action.expires_at - utcnow()).total_seconds()
+    return {"action_id": action.id, "wait_s": max(wait, 0.0) if action.status == "pending" else 0.0}
 
 
 def pending_sweeps(db: Session, event: BankEventRow, source_id: str) -> Decimal:
