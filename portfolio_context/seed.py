@@ -36,7 +36,14 @@ CUSTOMER_RECORD_TABLES = (
     "served_recommendations",
     "suggestions",  # advisor/learning
     "suggestion_outcomes",
-)
+    # advisor/orchestration: events, postings, actions, notifications and what refers to them
+    # (a reused event id must start its own workflow and audit entries, a reused notification
+    # id its own webhook delivery); a reseed starts a new bank and a new audit chain.
+    "bank_events", "ledger_postings", "action_request_keys", "action_requests", "actions",
+    "card_freezes", "notifications", "contracts", "webhook_deliveries", "audit_log",
+    "chat_turns",  # advisor/store.py: the old customers' conversations
+    "chat_sessions",
+)  # fmt: skip
 CHUNK_SIZE = 500  # customers generated and inserted per transaction
 Progress = Callable[[int], None]
 Built = Iterator[CustomerRows]
