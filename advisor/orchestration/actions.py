@@ -193,7 +193,8 @@ class ActionService:
         with session_scope(self.url) as db:
             changed = _set_status(db, action_id, "expired", "not confirmed before it expired")
             row = db.get(ActionRow, action_id)
-        assert row is not None
+        if row is None:  # the bank was reseeded under the workflow waiting on it
+            raise NotFound(f"no action {action_id!r}")
         if row.status != "pending":  # also the tail of a decision whose process died before it
             self._after_decision(row, "expire" if changed else decision_of(row))
         return row

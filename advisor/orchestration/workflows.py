@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from dbos import DBOS, SetWorkflowID
 
+from advisor.errors import NotFound
+
 if TYPE_CHECKING:
     from advisor.orchestration.runtime import Orchestration
 
@@ -69,7 +71,10 @@ async def propose_sweep(event_id: str) -> dict[str, Any] | None:
 @DBOS.step(**RETRIED)
 async def expire_action(action_id: str) -> str:
     """Step: the wait ran out; expire the action unless a decision got there first."""
-    return (await asyncio.to_thread(services().actions.expire, action_id)).status
+    try:
+        return (await asyncio.to_thread(services().actions.expire, action_id)).status
+    except NotFound:  # reseeded away
+        return "gone"
 
 
 @DBOS.step(**RETRIED)
