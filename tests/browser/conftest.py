@@ -81,7 +81,7 @@ def missing_prerequisite() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     """Debian's Chromium, headless, driven by Playwright (never a downloaded browser)."""
     if reason := missing_prerequisite():
@@ -118,7 +118,9 @@ def live_settings(var: Path, url: str, router: Path, host_url: str) -> Settings:
     )
 
 
-@pytest.fixture(scope="session")
+# Package scope: the server (and DBOS, one per process) stops before other test modules start
+# apps on banks of their own.
+@pytest.fixture(scope="package")
 def live(
     browser: Any,
     tmp_path_factory: pytest.TempPathFactory,
