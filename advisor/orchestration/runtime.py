@@ -146,6 +146,15 @@ def stop(services: Orchestration) -> None:
         bind(None)
 
 
+def adopt(executor_ids: list[str]) -> list[str]:
+    """Recover the pending workflows of other instances (their processes died): DBOS puts
+    them back on its queue and a running instance resumes each from its last finished step,
+    once (what DBOS's admin API and Conductor do). Only for executors known to be dead: a live
+    one would run its workflows twice. The ids of the workflows recovered."""
+    handles = DBOS._recover_pending_workflows(executor_ids)
+    return [handle.get_workflow_id() for handle in handles]
+
+
 @contextmanager
 def running(settings: Settings) -> Iterator[Orchestration]:
     """The orchestration with DBOS launched, stopped on exit."""
