@@ -98,7 +98,58 @@ def offer_response(
 
 
 train_app.command("credit-risk")(cli_credit.credit_risk)
-train_app.command("life-events")(cli_life_events.life_events)
+
+
+@train_app.command("life-events")
+def life_events(
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="Bank to train on (default: var/train/bank.db, seeded when missing)"),
+    ] = None,
+    customers: Annotated[
+        int | None,
+        typer.Option(
+            min=50,
+            max=100_000,
+            help="Training-bank customers [default: 20000; --federated: the first 4000]",
+        ),
+    ] = None,
+    federated: Annotated[
+        bool,
+        typer.Option(
+            "--federated",
+            help="Compare centralised, federated (Flower FedAvg) "
+            "and per-holder GRUs on the same held-out customers; registers nothing",
+        ),
+    ] = False,
+    clients: Annotated[
+        int | None, typer.Option(help="--federated: data holders (regions), 2 or more [default: 3]")
+    ] = None,
+    rounds: Annotated[
+        int | None, typer.Option(min=1, max=200, help="--federated: FedAvg rounds [default: 10]")
+    ] = None,
+    dp: Annotated[
+        bool,
+        typer.Option(
+            "--dp",
+            help="--federated: central differential privacy (Flower's server-side fixed clipping)",
+        ),
+    ] = False,
+    noise_multiplier: Annotated[
+        float | None, typer.Option(min=0.0, help="--dp: Gaussian noise multiplier [default: 0.5]")
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="--federated: JSON output")] = False,
+) -> None:
+    """Train GBM and GRU per life event, register the calibrated winners; bad data exits 2.
+    With --federated: train the GRU centralised, federated and per holder, and compare."""
+    from advisor import cli_federated
+
+    flags = {"--dp": dp, "--json": json_out}
+    chosen = cli_federated.options(federated, clients, rounds, noise_multiplier, flags)
+    if federated:
+        cli_federated.run(database_url, customers, chosen)
+        return
+    cli_life_events.life_events(database_url, customers or cli_life_events.TRAINING_CUSTOMERS)
 
 
 @train_app.callback()
