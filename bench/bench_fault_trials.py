@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import multiprocessing
 import platform
 import sys
 import tempfile
 import time
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,7 +31,21 @@ from tests.fault_trials import Trial, run_trials  # noqa: E402
 BEGIN, END = "<!-- bench_fault_trials:begin -->", "<!-- bench_fault_trials:end -->"
 
 
-def table(trials: list[Trial], seconds: float, seed: int) -> str:
+def share(count: int, seed: int) -> list[Trial]:
+    """One worker's trials, in its own temporary directory."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return run_trials(count, seed, Path(tmp))
+
+
+def in_parallel(count: int, seed: int, workers: int) -> list[Trial]:
+    """`count` trials over `workers` processes (worker i draws from seed + i)."""
+    sizes = [count // workers + (1 if i < count % workers else 0) for i in range(workers)]
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        parts = pool.map(share, sizes, [seed + i for i in range(workers)])
+        return [trial for part in parts for trial in part]
+
+
+def table(trials: list[Trial], seconds: float, seed: int, workers: int) -> str:
     """The BENCHMARKS.md section."""
     rows = Counter((t.workflow, t.mode) for t in trials)
     fired = Counter((t.workflow, t.mode) for t in trials if t.fired)
@@ -38,7 +54,7 @@ def table(trials: list[Trial], seconds: float, seed: int) -> str:
     lines = [
         BEGIN, "## Randomised fault trials (bench/bench_fault_trials.py)", "",
         f"Command: `.venv/bin/python -m bench.bench_fault_trials --trials {len(trials)} "
-        f"--seed {seed}` ({dt.date.today()}, {platform.machine()}, Python "
+        f"--seed {seed} --workers {workers}` ({dt.date.today()}, {platform.machine()}, Python "
         f"{platform.python_version()}, 2 shared cores). {len(trials)} trials in "
         f"{seconds:.0f} s. A fault lands on a random writing commit of the workflow (the "
         "bank's, the audit log's or DBOS's own): a kill fails it and every later one, then "
@@ -67,11 +83,11 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--workers", type=int, default=2, help="processes (each its own DBOS)")
     args = parser.parse_args()
     started = time.monotonic()
-    with tempfile.TemporaryDirectory() as tmp:
-        trials = run_trials(args.trials, args.seed, Path(tmp))
-    text = table(trials, time.monotonic() - started, args.seed)
+    trials = in_parallel(args.trials, args.seed, args.workers)
+    text = table(trials, time.monotonic() - started, args.seed, args.workers)
     print(text)
     if args.out:
         replace_section(args.out, BEGIN, END, text)
