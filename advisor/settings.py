@@ -108,6 +108,9 @@ class Settings(BaseSettings):
     # URL-safe base64 of 32 bytes, comma-separated to rotate (the first seals). Unset: derived
     # from the signing secret in the default, development and test profiles; others refuse.
     vault_key: str | None = Field(default=None, repr=False)
+    # Keys the audit log's hash chain and its anchor (HMAC-SHA256; advisor/orchestration/
+    # audit.py): set it, the same on every replica, so a rewritten or cut log fails to verify.
+    audit_key: str | None = Field(default=None, repr=False)
     token_ttl_s: int = 8 * 3600
     host: str = "127.0.0.1"
     port: int = 8000
