@@ -212,9 +212,25 @@ def test_customer_row_maps_fields_and_lists_defaults() -> None:
     row, defaults = customer_row(customer(job="management", in_default=False), dt.date(2026, 12, 7))
     assert row["age"] == "46" and row["job"] == "management" and row["default"] == "no"
     assert row["housing"] == "yes" and row["loan"] == "no" and row["balance"] == "1235"
-    assert (row["day"], row["month"], row["contact"]) == ("7", "dec", "cellular")
+    assert (row["day"], row["month"], row["contact"]) == ("16", "aug", "cellular")
     assert defaults == ("campaign", "education", "marital", "pdays", "poutcome", "previous")
     assert (row["pdays"], row["poutcome"], row["marital"]) == ("-1", "unknown", "married")
+
+
+def test_a_customer_scores_the_same_on_any_day_of_the_year(var_dir: Path, bank_url: str) -> None:
+    """The campaign's contact date is the schema's reference, not the scoring date."""
+    from sqlalchemy import select
+
+    from portfolio_context.db import session_scope
+
+    model = scorer(var_dir)
+    with session_scope(bank_url) as session:
+        first = session.scalars(select(Customer.id).order_by(Customer.id)).first()
+        assert first is not None
+        march = model.score_customer(session, first, dt.date(2026, 3, 2))
+        november = model.score_customer(session, first, dt.date(2026, 11, 28))
+    assert march.probability == november.probability
+    assert march.contributions == november.contributions
 
 
 def test_score_customer_contributions_are_exact(var_dir: Path, bank_url: str) -> None:
