@@ -24,6 +24,15 @@ from tests.browser.widget import (
 
 pytestmark = pytest.mark.browser
 CITED_QUESTION = "How do I avoid the monthly fee on Everyday Checking?"
+# Every non-empty text the polite live region takes (the answer is announced once, whole).
+COUNT_ANNOUNCEMENTS = """() => {
+  const region = document.querySelector("advisor-chat").shadowRoot
+    .querySelector("#advisor-announcer");
+  window.__announced = [];
+  new MutationObserver(() => {
+    if (region.textContent) window.__announced.push(region.textContent);
+  }).observe(region, {childList: true, characterData: true, subtree: true});
+}"""
 ACTIVE = """() => {
   const active = document.querySelector("advisor-chat")?.shadowRoot?.activeElement;
   if (!active) return null;
@@ -47,6 +56,7 @@ def feedback_of(live: Live, turn_id: int) -> list[Feedback]:
 
 def test_a_question_streams_and_ends_with_the_exact_figure(page: Any, live: Live) -> None:
     open_demo(page, live, "C0002")
+    page.evaluate(COUNT_ANNOUNCEMENTS)
     answer, events = chat_stream(page, "What's my checking balance?")
     figure = fact_display(live, "C0002", "balance.checking")
     final = done_of(events)
@@ -55,7 +65,8 @@ def test_a_question_streams_and_ends_with_the_exact_figure(page: Any, live: Live
     expect(answer.locator(".body")).to_contain_text(figure)
     assert flat(answer.locator(".body").inner_text()) == flat(final["text"])
     announced = page.locator("#advisor-announcer")
-    expect(announced).to_have_text(f"Advisor: {final['text']}")  # once, the finished answer
+    expect(announced).to_have_text(f"Advisor: {final['text']}")
+    assert page.evaluate("() => window.__announced") == [f"Advisor: {final['text']}"]  # once
     answer.get_by_text("Why this answer").click()
     expect(answer.locator(".why-answer")).to_contain_text(figure)
     assert page.page_errors == []
@@ -103,6 +114,26 @@ def test_a_cut_stream_recovers_with_retry_without_duplicated_text(page: Any, liv
     assert shown == flat(final), "the retried answer is not exactly the final text"
     assert final.startswith(partial[:40]) and shown.count(partial[:40]) == 1
     expect(answer.get_by_role("button", name="Retry")).to_have_count(0)
+
+
+def test_a_server_that_cannot_be_reached_shows_a_retryable_message(page: Any, live: Live) -> None:
+    refused: list[str] = []
+
+    def refuse_once(route: Any) -> None:
+        if refused:
+            route.continue_()
+            return
+        refused.append(route.request.url)
+        route.abort("connectionrefused")
+
+    open_demo(page, live, "C0004")
+    page.route("**/v1/chat", refuse_once)
+    answer = ask(page, CITED_QUESTION)
+    expect(answer.get_by_role("alert")).to_contain_text("can't be reached")
+    answer.get_by_role("button", name="Retry").click()
+    wait_answer(page, 1)
+    expect(answer.locator(".body")).to_contain_text("monthly maintenance fee")
+    expect(answer.locator(".problem-box")).to_be_hidden()
 
 
 def test_thumbs_and_a_comment_are_stored_with_the_turn(page: Any, live: Live) -> None:

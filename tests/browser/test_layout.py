@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from advisor.auth import issue_token
 from tests.browser.conftest import AXE, Live
 from tests.browser.widget import ask, fact_display, open_demo, wait_answer
 
@@ -18,6 +19,12 @@ SCROLL_WIDTH = """() => {
     .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 1)
     .map((el) => el.tagName + "." + el.className);
   return {page: document.documentElement.scrollWidth, view: window.innerWidth, wide};
+}"""
+# The host's token provider: an expired token first, then a good one (asked again on 401).
+TOKENS_IN_TURN = """(tokens) => {
+  window.__tokensAsked = 0;
+  document.querySelector("advisor-chat").tokenProvider = async () =>
+    tokens[Math.min(window.__tokensAsked++, tokens.length - 1)];
 }"""
 AXE_RUN = """async () => {
   const result = await axe.run(document, {resultTypes: ["violations"]});
@@ -57,11 +64,8 @@ def test_a_host_page_on_another_origin_embeds_the_widget_and_chats(page: Any, li
     chat = page.locator("advisor-chat")
     expect(chat).to_have_count(1)
     page.wait_for_function("() => !!customElements.get('advisor-chat')")
-    token = live.token("C0005")
-    page.evaluate(
-        "(token) => { document.querySelector('advisor-chat').tokenProvider = async () => token; }",
-        token,
-    )
+    expired = issue_token(live.settings, "C0005", ttl_s=-60)
+    page.evaluate(TOKENS_IN_TURN, [expired, live.token("C0005")])
     expect(page.get_by_role("heading", name="Your accounts")).to_be_visible()
     expect(chat).to_contain_text("Northbank advisor")
     box = page.get_by_role("textbox", name="Message")
@@ -69,5 +73,6 @@ def test_a_host_page_on_another_origin_embeds_the_widget_and_chats(page: Any, li
     page.get_by_role("button", name="Send").click()
     answer = wait_answer(page, 1)
     expect(answer.locator(".body")).to_contain_text(fact_display(live, "C0005", "balance.checking"))
+    assert page.evaluate("() => window.__tokensAsked") >= 2  # asked again after the 401
     scripts = page.evaluate("() => [...document.scripts].map((s) => s.src).filter(Boolean)")
     assert scripts == [f"{live.url}/widget/advisor.js"]
