@@ -16,6 +16,8 @@ from pathlib import Path
 import httpx
 import psutil
 
+from advisor.settings import ENGINE_BACKENDS
+
 ROOT = Path(__file__).resolve().parents[2]
 MIB = 1024 * 1024
 
@@ -50,7 +52,9 @@ class Server:
     def start(cls, engine: str, env: dict[str, str], log: Path, bank: str) -> Server:
         """Start the server for one engine (ADVISOR_LLM__ENGINE) with the given settings."""
         port = free_port()
-        env = env | {"ADVISOR_LLM__ENGINE": engine} if engine != "fake" else env
+        if engine != "fake":  # the engine's back-end named outright: a profile may pin one
+            backend = ENGINE_BACKENDS[engine]
+            env = env | {"ADVISOR_LLM__ENGINE": engine, "ADVISOR_LLM__BACKEND": backend}
         with log.open("ab") as sink:
             process = subprocess.Popen(
                 command(engine, port), cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT
