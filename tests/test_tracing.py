@@ -3,7 +3,13 @@ under one root, a workflow's DBOS spans, and nothing recorded or exported by def
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -20,6 +26,7 @@ from tests.orchestration_fixtures import orch_settings, template_bank  # noqa: F
 from tests.orchestration_helpers import PAYDAY, outcome, wait_for
 from tests.sse import chat_events, done
 
+ROOT = Path(__file__).resolve().parents[1]
 _exporter = InMemorySpanExporter()
 _exporting: list[object] = []  # the provider the exporter was added to
 
@@ -112,3 +119,46 @@ def test_a_workflow_is_traced_with_its_steps(
     (step,) = by_name(found, "propose_sweep")
     workflow = parent_of(step, found)
     assert workflow is not None and workflow.name == "payroll_sweep"
+
+
+EXPORTING = """
+import sys
+from opentelemetry import trace
+from advisor.ops import tracing
+assert tracing.configure_from_env()
+with tracing.TRACER.start_as_current_span("chat.turn"):
+    pass
+trace.get_tracer_provider().force_flush()
+"""
+
+
+def test_spans_go_over_otlp_http_to_the_configured_endpoint_only() -> None:
+    received: list[tuple[str, bytes]] = []
+
+    class Collector(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((self.path, body))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            """Quiet."""
+
+    server = HTTPServer(("127.0.0.1", 0), Collector)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        env = {
+            **os.environ,
+            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{server.server_port}",
+            "OTEL_SDK_DISABLED": "true",  # set for the libraries by keep_offline: not for ours
+        }
+        done = subprocess.run(
+            [sys.executable, "-c", EXPORTING], env=env, cwd=ROOT, capture_output=True,
+            text=True, timeout=120, check=False,
+        )  # fmt: skip
+    finally:
+        server.shutdown()
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert [path for path, _ in received] == ["/v1/traces"]
+    assert b"chat.turn" in received[0][1]
