@@ -231,7 +231,7 @@ def main() -> None:
     url = f"sqlite:///{work / 'bank.db'}"
     seed_bank(url, 12, 42, dt.date(2026, 11, 28))
     base = Settings(var_dir=work, database_url=url, jwt_secret="bench-" + "s" * 40)
-    assert base.llm.backend == "llama_cpp", "run the benchmark on the default profile"
+    assert base.llm.backend in ("llama_server", "llama_cpp"), "run it on the default profile"
     results = []
     for threads in args.threads:
         settings = base.model_copy(

@@ -152,7 +152,7 @@ def main() -> None:
     router = Path("var/models/router")  # the router `make router` trained
     if router.is_dir():
         settings.router_model_dir = router.resolve()
-    assert settings.llm.backend == "llama_cpp", "run the benchmark on the default profile"
+    assert settings.llm.backend in ("llama_server", "llama_cpp"), "run it on the default profile"
     result = asyncio.run(measure(settings, url, args.rounds))
     section = render(result, sys.argv[1:])
     print(section)
