@@ -172,6 +172,23 @@ def test_cli_reports_each_feature_and_exits_1_on_an_alarm(bank: Settings) -> Non
     assert relaxed == (1 if model["calibration"].get("ece_drift", 0) >= 0.05 else 0)
 
 
+def test_cli_prints_a_table_per_model(bank: Settings) -> None:
+    env = {
+        "ADVISOR_DATABASE_URL": bank.resolved_database_url,
+        "ADVISOR_VAR_DIR": str(bank.var_dir),
+        "COLUMNS": "200",
+    }
+    get_settings.cache_clear()
+    try:
+        result = runner.invoke(cli_app, ["models", "monitor", "--threshold", "0"], env=env)
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 1, result.output  # a threshold of 0: every feature alarms
+    assert "credit-risk v1 (8 customers) ALARM" in result.output
+    for name in (*FEATURES, "(score)", "calibration: ECE"):
+        assert name in result.output
+
+
 def test_cli_refuses_a_negative_threshold(bank: Settings) -> None:
     result = runner.invoke(cli_app, ["models", "monitor", "--threshold", "-1"])
     assert result.exit_code == 2
