@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
 import random
 import time
@@ -14,6 +15,7 @@ from sqlalchemy import DateTime, Engine, Integer, String, Text, inspect, select,
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from advisor.orchestration.audit_anchor import ANCHOR_TABLE, adopt_head, advance, anchor_fault
 from portfolio_context.db import engine_for, session_scope
 from portfolio_context.models import Base
 
@@ -64,29 +66,41 @@ def canonical_json(value: Any) -> str:
 
 def entry_hash(
     prev_hash: str, seq: int, at: dt.datetime, kind: str, subject: str, payload: str,
-    key: str | None = None,
+    key: str | None = None, secret: bytes | None = None,
 ) -> str:  # fmt: skip
-    """sha256(prev_hash + canonical entry), hex; the entry names its key only when it has one."""
+    """HMAC-SHA256 under the audit key (sha256 without one) of prev_hash + canonical entry,
+    hex; the entry names its idempotency key only when it has one."""
     stamp = at.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
     body = {"seq": seq, "at": stamp, "kind": kind, "subject": subject}
     body["payload"] = json.loads(payload)
     if key is not None:
         body["key"] = key
-    return hashlib.sha256((prev_hash + canonical_json(body)).encode()).hexdigest()
+    message = (prev_hash + canonical_json(body)).encode()
+    if secret:
+        return hmac.new(secret, message, hashlib.sha256).hexdigest()
+    return hashlib.sha256(message).hexdigest()
 
 
 class AuditLog:
     """The audit log on the advisor's database (SQLite or PostgreSQL)."""
 
-    def __init__(self, database_url: str) -> None:
-        """Use (and create when missing) the audit_log table at this URL."""
-        self.url = database_url
+    def __init__(self, database_url: str, secret: bytes | None = None) -> None:
+        """Use (and create when missing) the audit_log table at this URL; `secret` keys the
+        chain and its anchor (never logged)."""
+        self.url, self.secret = database_url, secret
         _ensure_table(database_url)
+        try:
+            with session_scope(database_url) as db:
+                last = _last(db)
+                adopt_head(db, last.seq if last else 0, last.hash if last else GENESIS, secret)
+        except IntegrityError:  # another process anchored it first
+            pass
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AuditLog:
-        """The audit log on the configured database."""
-        return cls(settings.resolved_database_url)
+        """The audit log on the configured database, keyed by ADVISOR_AUDIT_KEY when set."""
+        key = settings.audit_key
+        return cls(settings.resolved_database_url, key.encode() if key else None)
 
     def append(
         self, kind: str, subject: str, payload: dict[str, Any], key: str | None = None
@@ -115,16 +129,17 @@ class AuditLog:
             done = db.scalar(select(AuditEntry.seq).where(AuditEntry.dedupe_key == key))
             if done is not None:
                 return done
-        last = db.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).first()
+        last = _last(db)
         seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
         at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-        digest = entry_hash(prev, seq, at, kind, subject, body, key)
+        digest = entry_hash(prev, seq, at, kind, subject, body, key, self.secret)
         entry = AuditEntry(
             seq=seq, at=at, kind=kind, subject=subject, payload=body, prev_hash=prev,
             hash=digest, dedupe_key=key,
         )  # fmt: skip
         db.add(entry)
         db.flush()
+        advance(db, seq, digest, self.secret)
         return seq
 
     def entries(self, after: int = 0, limit: int = 1000) -> list[AuditEntry]:
@@ -134,15 +149,17 @@ class AuditLog:
             return list(db.scalars(query.limit(limit)))
 
     def check(self) -> tuple[int, Finding | None]:
-        """Walk the chain: (entries checked, the first bad entry or None)."""
+        """Walk the chain, then check it ends at its anchor: (entries checked, the first bad
+        entry or None)."""
         expected_seq, expected_prev, count = 1, GENESIS, 0
         with session_scope(self.url) as db:
             for row in db.scalars(select(AuditEntry).order_by(AuditEntry.seq)):
-                reason = _fault(row, expected_seq, expected_prev)
+                reason = _fault(row, expected_seq, expected_prev, self.secret)
                 if reason:
                     return count, Finding(row.seq, row.kind, row.subject, reason)
                 expected_seq, expected_prev, count = row.seq + 1, row.hash, count + 1
-        return count, None
+            cut = anchor_fault(db, expected_seq - 1, expected_prev, self.secret)
+        return count, Finding(cut[0], "anchor", "audit_anchor", cut[1]) if cut else None
 
     def verify(self) -> int | None:
         """The seq of the first bad entry, or None when the whole chain holds."""
@@ -150,7 +167,14 @@ class AuditLog:
         return finding.seq if finding else None
 
 
-def _fault(row: AuditEntry, expected_seq: int, expected_prev: str) -> str | None:
+def _last(db: Session) -> AuditEntry | None:
+    """The newest entry."""
+    return db.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).first()
+
+
+def _fault(
+    row: AuditEntry, expected_seq: int, expected_prev: str, secret: bytes | None
+) -> str | None:
     """Why this row breaks the chain, or None."""
     if row.seq != expected_seq:
         return f"expected seq {expected_seq}, found {row.seq} (entry missing or inserted)"
@@ -158,23 +182,25 @@ def _fault(row: AuditEntry, expected_seq: int, expected_prev: str) -> str | None
         return "prev_hash does not match the previous entry's hash (entry removed or reordered)"
     try:
         digest = entry_hash(
-            row.prev_hash, row.seq, row.at, row.kind, row.subject, row.payload, row.dedupe_key
-        )
+            row.prev_hash, row.seq, row.at, row.kind, row.subject, row.payload,
+            row.dedupe_key, secret,
+        )  # fmt: skip
     except ValueError:
         return "payload is not valid JSON"
     if digest != row.hash:
-        return "hash does not match the entry's content (entry edited)"
+        return "hash does not match the entry's content (entry edited, or another audit key)"
     return None
 
 
 def _ensure_table(url: str) -> None:
     """Create audit_log when missing; another process creating it at the same time is fine."""
     engine = engine_for(url)
-    try:
-        Base.metadata.create_all(engine, tables=[AUDIT_TABLE])
-    except DBAPIError:
-        if not inspect(engine).has_table(AUDIT_TABLE.name):
-            raise
+    for table in (AUDIT_TABLE, ANCHOR_TABLE):
+        try:
+            Base.metadata.create_all(engine, tables=[table])
+        except DBAPIError:
+            if not inspect(engine).has_table(table.name):
+                raise
     _add_dedupe_key(engine)
 
 
