@@ -40,7 +40,7 @@ CUSTOMER_RECORD_TABLES = (
     # (a reused event id must start its own workflow and audit entries, a reused notification
     # id its own webhook delivery); a reseed starts a new bank and a new audit chain.
     "bank_events", "ledger_postings", "action_request_keys", "action_requests", "actions",
-    "card_freezes", "notifications", "contracts", "webhook_deliveries", "audit_log",
+    "card_freezes", "notifications", "contracts", "webhook_deliveries", "audit_log", "audit_anchor",
     "chat_turns",  # advisor/store.py: the old customers' conversations
     "chat_sessions",
 )  # fmt: skip
