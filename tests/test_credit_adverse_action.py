@@ -155,3 +155,35 @@ def test_base_log_odds_survive_a_certain_probability(
     assert scorer.base_of(made) + sum(made.contributions.values()) == pytest.approx(logit)
     assert scorer.base_of(replace(made, probability=probability)) == scorer.base_of(made)
     assert (sigmoid(-1000.0), sigmoid(1000.0)) == (0.0, 1.0)
+
+
+# --- 6. every decline and counter-offer carries at least one principal reason ----------------
+
+NONE_OVER = {"card_utilization": 0.005}  # raised the risk, below min_reason_contribution
+
+
+@pytest.mark.parametrize(
+    ("given", "current", "made_score", "requested", "decision", "source"),
+    [
+        (inputs(), 5000, score(0.5), None, "decline", "feature:"),  # every feature lowered it
+        (inputs(), 5000, score(0.5, **NONE_OVER), None, "decline", "feature:card_utilization"),
+        (inputs(("income_variability",)), 5000, score(0.5, income_variability=0.8), None,
+         "decline", "missing:income_variability"),
+        (inputs(), 12000, score(0.1), None, "keep", "feature:"),  # band C's 10,000 < 12,000
+        (inputs(), 5000, score(0.05), 25000, "raise", "feature:"),  # band B's 20,000 < asked
+    ],
+)  # fmt: skip
+def test_adverse_action_always_has_a_reason(
+    given: CreditInputs,
+    current: int,
+    made_score: Score,
+    requested: int | None,
+    decision: str,
+    source: str,
+) -> None:
+    asked = None if requested is None else Decimal(requested)
+    made = decide(given, Decimal(current), made_score, asked, RULES)
+    assert made.decision == decision
+    assert 1 <= len(made.reasons) <= RULES[0].max_reasons
+    assert made.reasons[0].source.startswith(source)
+    assert all(r.text == RULES[1].texts[r.code] for r in made.reasons)

@@ -71,7 +71,8 @@ def fired_decline_rules(inputs: CreditInputs, policy: CreditPolicy) -> list[str]
     checks = {
         "hardship": inputs.hardship,
         "in_default": inputs.in_default,
-        "recent_delinquency": known and inputs.values["delinquencies_24m"]
+        "recent_delinquency": known
+        and inputs.values["delinquencies_24m"]
         >= float(rules.get("recent_delinquency", {}).get("delinquencies_24m_at_least", 1)),
         "no_credit_file": "bureau_score" in inputs.defaults_used,
     }
@@ -104,6 +105,31 @@ def principal_reasons(
     return tuple(list(chosen.values())[: policy.max_reasons])
 
 
+def fallback_reasons(
+    score: Score, inputs: CreditInputs, rules: tuple[CreditPolicy, ReasonCodes]
+) -> list[Reason]:
+    """Reasons for an adverse action no rule and no contribution over the threshold explains
+    (Regulation B wants at least one): features that raised the risk however little; else
+    the information the customer's data lacked where its default raised the risk; else, every
+    feature having lowered the risk, those that lowered it least (the factors furthest from
+    the best score, Official Staff Commentary 1002.9(b)(2)-5)."""
+    codes = rules[1]
+    made_up = {*inputs.defaults_used, *score.defaults_used}
+    ranked = sorted(score.contributions.items(), key=lambda item: (-item[1], item[0]))
+    known = [(f, c) for f, c in ranked if f not in made_up]
+    rising = [codes.for_feature(f, c) for f, c in known if c > 0]
+    missing = [codes.for_missing(f, c) for f, c in ranked if f in made_up and c > 0]
+    return rising or missing or [codes.for_feature(f, c) for f, c in known]
+
+
+def adverse_reasons(
+    fired: list[str], score: Score, inputs: CreditInputs, rules: tuple[CreditPolicy, ReasonCodes]
+) -> tuple[Reason, ...]:
+    """The principal reasons of an adverse action decided by the risk: never none."""
+    found = principal_reasons(fired, model_reasons(score, inputs, rules), rules)
+    return found or principal_reasons([], fallback_reasons(score, inputs, rules), rules)
+
+
 def decide(
     inputs: CreditInputs,
     current: Decimal,
@@ -118,7 +144,7 @@ def decide(
     declined = fired_decline_rules(inputs, policy)
     if declined or band.action == "decline":
         fired = declined or [f"band_{band.name}_declines"]
-        reasons = principal_reasons(declined, model_reasons(score, inputs, rules), rules)
+        reasons = adverse_reasons(declined, score, inputs, rules)
         return CreditDecision(
             "decline", current, None, None, reasons, tuple(fired), band.name, target
         )
@@ -140,22 +166,35 @@ def _offer(
     new = min(target, band.max_limit, by_income)
     binding = _binding_rules(target, band, by_income, policy)
     by_band = _band_binds(target, band, by_income, binding)
-    model = model_reasons(score, inputs, rules) if by_band else []
     apr = (
         min(band.apr, inputs.current_apr)
         if policy.never_reprice_up and inputs.current_apr
         else band.apr
     )
     if new <= current:
-        reasons = principal_reasons(binding, model, rules)
+        reasons = _limited(binding, by_band, score, inputs, rules)
         fired = ("keep_no_room", *binding)
         return CreditDecision(
             "keep", current, current, inputs.current_apr, reasons, fired, band.name, target
         )
     short = requested is not None and new < target
-    reasons = principal_reasons(binding, model, rules) if short else ()
+    reasons = _limited(binding, by_band, score, inputs, rules) if short else ()
     fired = ("raise_below_request", *binding) if short else ("raise",)
     return CreditDecision("raise", current, new, apr, reasons, fired, band.name, target)
+
+
+def _limited(
+    binding: list[str],
+    by_band: bool,
+    score: Score,
+    inputs: CreditInputs,
+    rules: tuple[CreditPolicy, ReasonCodes],
+) -> tuple[Reason, ...]:
+    """Reasons for a limit held below the request: the bounds that bound it; the model's
+    features when the risk band's limit did (at least one, see adverse_reasons)."""
+    if by_band:
+        return adverse_reasons(binding, score, inputs, rules)
+    return principal_reasons(binding, [], rules)
 
 
 def _binding_rules(

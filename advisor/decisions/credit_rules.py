@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -73,6 +73,8 @@ class ReasonCodes:
     texts: dict[str, str]
     by_feature: dict[str, str]
     by_rule: dict[str, str]
+    by_missing: dict[str, str] = field(default_factory=dict)
+    missing_default: str = ""
 
     def for_rule(self, rule: str) -> Reason:
         """The reason a fired policy rule gives."""
@@ -83,6 +85,12 @@ class ReasonCodes:
         """The reason a feature's risk-increasing contribution gives."""
         code = self.by_feature[feature]
         return Reason(code, self.texts[code], f"feature:{feature}", round(contribution, 4))
+
+    def for_missing(self, feature: str, contribution: float) -> Reason:
+        """The reason a feature gives when the customer's data lacked it and its default
+        raised the risk: the missing information."""
+        code = self.by_missing.get(feature, self.missing_default)
+        return Reason(code, self.texts[code], f"missing:{feature}", round(contribution, 4))
 
 
 def _band(raw: dict[str, Any]) -> Band:
@@ -119,7 +127,9 @@ def load_reason_codes(path: Path = REASONS_FILE) -> ReasonCodes:
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     texts = {code: str(item["text"]) for code, item in raw["reasons"].items()}
     by_feature, by_rule = dict(raw["features"]), dict(raw["rules"])
-    unknown = {c for c in [*by_feature.values(), *by_rule.values()] if c not in texts}
+    by_missing, missing_default = dict(raw["missing_features"]), str(raw["missing_default"])
+    named = [*by_feature.values(), *by_rule.values(), *by_missing.values(), missing_default]
+    unknown = {c for c in named if c not in texts}
     if unknown:
         raise ValueError(f"{path}: unknown reason codes {sorted(unknown)}")
-    return ReasonCodes(texts, by_feature, by_rule)
+    return ReasonCodes(texts, by_feature, by_rule, by_missing, missing_default)
