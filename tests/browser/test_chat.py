@@ -18,6 +18,7 @@ from tests.browser.widget import (
     fact_display,
     flat,
     open_demo,
+    sse_body,
     streams,
     wait_answer,
 )
@@ -181,3 +182,47 @@ def test_keyboard_only_ask_and_rate(page: Any, live: Live) -> None:
     page.keyboard.press("Space")
     expect(answer.get_by_role("status")).to_have_text("Thanks for your feedback.")
     assert [f.rating for f in feedback_of(live, turn_id)] == ["up"]
+
+
+# Every text the answer's body shows while it streams (after each paint).
+WATCH_BODY = """() => {
+  window.__painted = [];
+  const log = document.querySelector("advisor-chat").shadowRoot.querySelector("[role=log]");
+  new MutationObserver(() => {
+    const body = log.querySelector(".msg.advisor .body");
+    if (body) window.__painted.push(body.textContent);
+  }).observe(log, {childList: true, characterData: true, subtree: true});
+}"""
+
+
+def test_a_retract_replaces_the_shown_text_without_a_blank_or_both(page: Any, live: Live) -> None:
+    wrong, right = "Your balance is $1.00 today.", "Your checking balance is $7,588.71."
+    stream = sse_body([
+        ("meta", {"session_id": "s-r", "trace_id": "t-r"}),
+        *[("token", {"text": w if i == 0 else f" {w}"}) for i, w in enumerate(wrong.split())],
+        ("grounding", {"outcome": "fallback", "reason": "unsupported figure", "retract": True}),
+        *[("token", {"text": w if i == 0 else f" {w}"}) for i, w in enumerate(right.split())],
+        ("done", {"turn_id": None, "text": right, "facts": [], "decision_trace_ids": []}),
+    ])  # fmt: skip
+    page.route("**/v1/chat", lambda r: r.fulfill(content_type="text/event-stream", body=stream))
+    open_demo(page, live, "C0004")
+    page.evaluate(WATCH_BODY)
+    answer = ask(page, "What's my checking balance?")
+    assert flat(answer.locator(".body").inner_text()) == right
+    painted = [flat(text) for text in page.evaluate("() => window.__painted")]
+    seen = [text for text in painted if text]
+    assert seen and seen[-1] == right
+    assert all(wrong.startswith(t) or right.startswith(t) for t in seen), seen  # never both
+    first = painted.index(seen[0])
+    assert all(painted[first:]), "the answer went blank between the retract and the new text"
+
+
+def test_a_guard_note_says_personal_data_was_hidden(page: Any, live: Live) -> None:
+    open_demo(page, live, "C0004")
+    answer, events = chat_stream(
+        page, "My card is 4111 1111 1111 1111, what's my checking balance?"
+    )
+    rules = [data["rule"] for name, data in events if name == "guard"]
+    assert "privacy.pii_redacted" in rules, rules
+    expect(answer.locator(".notes")).to_contain_text("Personal data hidden")
+    expect(answer).not_to_contain_text("4111 1111 1111 1111")
