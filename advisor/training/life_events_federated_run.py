@@ -98,7 +98,13 @@ def _child(plan: Plan, heldout: HolderData, store: Path) -> None:
 def _start_ray(clients: int, temp_dir: Path) -> None:
     """A private local Ray: no dashboard, no usage stats, logs in the run's own folder."""
     import ray
+    import ray._private.utils as ray_utils
 
+    # flwr[simulation] needs core Ray only (it depends on `ray`, not `ray[default]`): run the
+    # dashboard processes minimal, as a plain `ray` install does, whatever else is installed.
+    # They then open no gRPC/HTTP servers and start faster (Ray aborts when its dashboard
+    # agent takes over 15 s).
+    ray_utils.get_dashboard_dependency_error = lambda: ImportError("core Ray only (advisor)")
     for attempt in range(RAY_ATTEMPTS):
         try:
             ray.init(
