@@ -157,3 +157,25 @@ def test_models_cli_refuses_unknown_names_and_versions(
 ) -> None:
     code, out = _cli(*args)
     assert code == 2 and message in out
+
+
+def _broken_credit_model(reg: Registry, promote: bool) -> None:
+    """Stage a credit-risk version whose LightGBM file is not a model."""
+    with reg.stage("credit-risk", promote=promote) as stage:
+        (stage.path / "model.txt").write_text("not a model", encoding="utf-8")
+        (stage.path / "calibration.json").write_text("{}", encoding="utf-8")
+        stage.meta.update(features=["bureau_score"])
+
+
+def test_a_credit_model_that_does_not_load_is_never_promoted(cli_registry: Registry) -> None:
+    from advisor.training.credit_risk_train import register_model
+    from tests.credit_fixtures import synthetic_table
+
+    register_model(cli_registry, synthetic_table(), 0.0)
+    with pytest.raises(RegistryError, match=r"does not load.*v1 stays promoted"):
+        _broken_credit_model(cli_registry, promote=True)
+    assert [v.version for v in cli_registry.versions("credit-risk")] == [1]
+    _broken_credit_model(cli_registry, promote=False)  # registered, not served
+    code, out = _cli("promote", "credit-risk", "2")
+    assert code == 2 and "credit-risk v2 does not load" in out and "v1 stays promoted" in out
+    assert cli_registry.promoted("credit-risk").version == 1  # type: ignore[union-attr]

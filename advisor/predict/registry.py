@@ -11,7 +11,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +24,18 @@ if TYPE_CHECKING:
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 POINTER = "promoted.json"  # {"version": N, "history": [earlier promoted versions..., N]}
 LOCK = ".lock"
+Verifier = Callable[["ModelVersion"], object]  # loads a version for serving; raises if it cannot
+
+
+def load_credit_risk(model: ModelVersion) -> object:
+    """Load a credit-risk version as serving does (credit decisions must never lose it)."""
+    from advisor.predict.credit_risk import CreditRiskScorer
+
+    return CreditRiskScorer.from_version(model)
+
+
+# Models whose versions are loaded before they are promoted (Registry.from_settings).
+SERVING_LOADERS: dict[str, Verifier] = {"credit-risk": load_credit_risk}
 
 
 class RegistryError(AdvisorError):
@@ -88,13 +100,30 @@ def _write_atomically(path: Path, text: str) -> None:
 class Registry:
     """Versioned model artefacts with a promoted version and a promotion history."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, verifiers: Mapping[str, Verifier] | None = None) -> None:
         self.root = Path(root)
+        self.verifiers = dict(verifiers or {})
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Registry:
-        """The registry under the settings' var dir (var/models/registry)."""
-        return cls(settings.var_dir / "models" / "registry")
+        """The registry under the settings' var dir (var/models/registry), checking that a
+        version of a served model loads before it is promoted."""
+        return cls(settings.var_dir / "models" / "registry", SERVING_LOADERS)
+
+    def verify(self, model: ModelVersion) -> None:
+        """Load the version as serving would; RegistryError (nothing promoted) if it fails."""
+        check = self.verifiers.get(model.name)
+        if check is None:
+            return
+        try:
+            check(model)
+        except Exception as exc:
+            promoted = self._pointer(self._folder(model.name)).get("version")
+            kept = f"v{promoted} stays promoted" if promoted else "nothing is promoted"
+            raise RegistryError(
+                f"{model.name} v{model.version} does not load ({type(exc).__name__}: {exc}); "
+                f"it was not promoted and {kept}"
+            ) from None
 
     def _folder(self, name: str) -> Path:
         """The model's folder; refuses names that are not plain slugs."""
@@ -134,6 +163,8 @@ class Registry:
         with self._locked(name) as folder:
             version = max(self._numbers(folder), default=0) + 1
             meta.update(name=name, version=version, created_at=_now())
+            if promote:  # a version that does not load is neither registered nor promoted
+                self.verify(ModelVersion(name, version, staged.path, meta))
             (staged.path / "card.md").write_text(card, encoding="utf-8")
             (staged.path / "meta.json").write_text(
                 json.dumps(meta, indent=2, sort_keys=True, default=str), encoding="utf-8"
@@ -199,6 +230,7 @@ class Registry:
         """Serve `version` from now on (it must exist)."""
         with self._locked(name) as folder:
             chosen = self._load(name, version)
+            self.verify(chosen)
             self._point(folder, version)
         return chosen
 
@@ -212,6 +244,7 @@ class Registry:
                 raise RegistryError(f"model {name!r} has no earlier promoted version")
             history.pop()
             chosen = self._load(name, history[-1])
+            self.verify(chosen)
             self._point(folder, chosen.version, history)
         return chosen
 
