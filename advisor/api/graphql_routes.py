@@ -1,12 +1,10 @@
 """`/graphql` (Strawberry): the same bearer token and isolation as REST, through the same
-dependencies; GraphiQL only in the development profile."""
+dependencies. No GraphiQL page: its assets would load from a CDN, an outbound call."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.responses import HTMLResponse
 from strawberry.fastapi import GraphQLRouter
-from strawberry.http.ides import get_graphql_ide_html
 
 from advisor.api.deps import ContextDep
 from advisor.api.orchestration_deps import ActionsDep, CustomerDep, NotificationsDep
@@ -28,14 +26,8 @@ async def customer_context(
 
 
 def router(settings: Settings) -> APIRouter:
-    """POST /graphql (queries only, a customer token); in the development profile only, GET
-    /graphql serves GraphiQL (its page needs no token; the queries it sends do)."""
+    """POST /graphql: queries only, with a customer token (no IDE page in any profile)."""
     found = APIRouter()
-    if settings.profile == "development":
-        page = get_graphql_ide_html(graphql_ide="graphiql")
-        found.add_api_route(
-            "/graphql", lambda: HTMLResponse(page), methods=["GET"], include_in_schema=False
-        )
     graph: GraphQLRouter[CustomerContext, None] = GraphQLRouter(
         build_schema(settings),
         path="/graphql",
