@@ -151,6 +151,9 @@ class Settings(BaseSettings):
     chroma_url: str | None = None
     # The intent router's model folder (`advisor train router`); None: var_dir/models/router.
     router_model_dir: Path | None = None
+    # The contextual bandit (advisor/learning/) chooses the first suggestion among the actions
+    # the next-best-action policy permits. Off: the ranking decides, as before.
+    bandit_enabled: bool = False
     # Development-only routes (/v1/dev/...: seeded customers, tokens for the demo page); the
     # development profile (advisor/profiles/settings-development.yaml) turns them on.
     dev_routes: bool = False
