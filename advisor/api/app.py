@@ -127,10 +127,10 @@ def create_app(settings: Settings | None = None, backend: LLMBackend | None = No
         app.include_router(dev_routes.router)
     app.include_router(web_routes.router)  # the widget's bundle and the demo page at /
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(EngineGate)  # 503 with Retry-After beyond the engine's slots and queue
     if settings.cors_origins:  # host pages embedding the widget (ADVISOR_CORS_ORIGINS)
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type", "Last-Event-ID", "Idempotency-Key"],
         )  # fmt: skip
-    app.add_middleware(EngineGate)  # 503 with Retry-After beyond the engine's slots and queue
     return app
