@@ -81,6 +81,18 @@ class NotificationService:
         self._run_hooks(row.customer_id, row.id)
         return row.id
 
+    def recent(self, days: int) -> list[tuple[int, str]]:
+        """(id, customer) of the notifications of the last `days` days."""
+        since = utcnow() - dt.timedelta(days=days)
+        query = select(NotificationRow.id, NotificationRow.customer_id).where(
+            NotificationRow.created_at >= since)  # fmt: skip
+        with session_scope(self.url) as db:
+            return [(row[0], row[1]) for row in db.execute(query.order_by(NotificationRow.id))]
+
+    def run_hooks(self, customer_id: str, notification_id: int) -> None:
+        """Run the hooks for a notification again (a delivery a restart must redo)."""
+        self._run_hooks(customer_id, notification_id)
+
     def _run_hooks(self, customer_id: str, notification_id: int) -> None:
         """Tell the hooks (webhook delivery); a failing hook never undoes the notification."""
         if not self.hooks:

@@ -31,6 +31,7 @@ from advisor.settings import Settings
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
+REDELIVER_DAYS = 7  # how far back a launch looks for undelivered webhooks
 _running: list[Orchestration] = []  # DBOS is one per process: later apps share the first
 
 
@@ -72,6 +73,19 @@ class Orchestration:
             except Exception:
                 log.exception("could not re-dispatch event %s; left for the next launch", row.id)
         return done
+
+    def redeliver(self, days: int = REDELIVER_DAYS) -> int:
+        """Send the webhooks a dead process or a down receiver left undelivered (notifications
+        of the last `days` days; each delivery key is still sent once); how many."""
+        if not self.settings.webhook_url:
+            return 0
+        recent = dict(self.notifications.recent(days))
+        keys = webhooks.undelivered(self.settings.resolved_database_url,
+                                    [f"notification:{n}" for n in recent])  # fmt: skip
+        for key in keys:
+            notification_id = int(key.split(":", 1)[1])
+            self.notifications.run_hooks(recent[notification_id], notification_id)
+        return len(keys)
 
 
 def _audit(settings: Settings) -> AuditSink:
@@ -172,5 +186,9 @@ def _launch(services: Orchestration) -> None:
     DBOS(config=dbos_config(services.settings))
     DBOS.launch()
     recovered = services.recover()
+    try:
+        services.redeliver()
+    except Exception:  # a delivery problem never stops the service from starting
+        log.exception("could not redeliver webhooks; retried at the next launch")
     if recovered:
         log.info("re-dispatched %d events interrupted before their workflow started", recovered)

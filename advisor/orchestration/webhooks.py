@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
-from sqlalchemy import DateTime, Integer, String
+from sqlalchemy import DateTime, Integer, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from advisor.orchestration.audit import canonical_json
@@ -193,6 +193,22 @@ class WebhookSender:
         """The delivery log's row for a key."""
         with session_scope(self.db_url) as db:
             return db.get(WebhookDelivery, key)
+
+
+def undelivered(db_url: str, keys: list[str]) -> list[str]:
+    """The keys no delivery reached yet that are worth another try: never attempted (the
+    process died first) or failed on an error a retry can cure (5xx, 408, 425, 429, no answer)."""
+    Base.metadata.create_all(engine_for(db_url), tables=[DELIVERY_TABLE])
+    with session_scope(db_url) as db:
+        rows = {r.key: r for r in db.scalars(select(WebhookDelivery)
+                                             .where(WebhookDelivery.key.in_(keys)))}  # fmt: skip
+    return [k for k in keys if k not in rows or _retryable(rows[k])]
+
+
+def _retryable(row: WebhookDelivery) -> bool:
+    """A failed delivery another attempt may get through."""
+    code = row.http_status
+    return row.status == "failed" and (code is None or code >= 500 or code in RETRYABLE_STATUS)
 
 
 def notification_hook(settings: Settings) -> Callable[[dict[str, Any]], None] | None:
