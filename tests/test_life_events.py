@@ -208,3 +208,53 @@ def test_bad_data_exits_2_and_keeps_the_previous_version(
     after = registry.promoted(MODEL_NAME)
     assert before is not None and after is not None and after.version == before.version
     assert len(registry.versions(MODEL_NAME)) == 1
+
+
+def test_a_credit_events_score_does_not_depend_on_age(
+    bank: str, trained: tuple[Registry, dict[str, Any]]
+) -> None:
+    """ECOA: home buying drives a mortgage suggestion, so its score may not read age."""
+    from sqlalchemy import update
+
+    from advisor.predict.life_event_features import CREDIT_EVENTS
+    from portfolio_context.models import Customer
+
+    registry, meta = trained
+    scorer = LifeEventScorer.from_registry(registry)
+    assert scorer is not None and not scorer.withheld
+    assert all(meta["chosen"][event] == "gbm" for event in CREDIT_EVENTS)
+
+    def scores(birth_year: int) -> tuple[dict[str, float], float]:
+        """The customer's scores and the age feature the model saw, born in `birth_year`."""
+        with session_scope(bank) as session:
+            change = update(Customer).where(Customer.id == "C0001")
+            kept = session.scalar(select(Customer.birth_year).where(Customer.id == "C0001"))
+            session.execute(change.values(birth_year=birth_year))
+            found = scorer.score_customer(session, "C0001", AS_OF)
+            panel = load_panel(session, AS_OF, scorer.spec, ["C0001"])
+            session.execute(change.values(birth_year=kept))
+        x, names = engineered(panel, Rows(np.array([0]), np.array([len(panel.months) - 1])))
+        return {e: s.probability for e, s in found.items()}, float(x[0, names.index("age")])
+
+    (young, young_age), (old, old_age) = scores(2000), scores(1955)
+    assert young_age != old_age  # the model was given a different age
+    assert all(young[e] == old[e] for e in CREDIT_EVENTS)
+
+
+def test_a_version_whose_credit_event_reads_age_gives_no_score_for_it(
+    trained: tuple[Registry, dict[str, Any]],
+) -> None:
+    import lightgbm as lgb
+
+    registry, meta = trained
+    scorer = LifeEventScorer.from_registry(registry)
+    assert scorer is not None
+    names = meta["features"]
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, len(names)))
+    y = (x[:, names.index("age")] > 0).astype(float)
+    params = {"objective": "binary", "verbose": -1, "num_threads": 1}
+    scorer.boosters["home_buying"] = lgb.train(params, lgb.Dataset(x, y, feature_name=names), 5)
+    assert not scorer.credit_safe("home_buying")
+    scorer.chosen = {**scorer.chosen, "home_buying": "ensemble"}
+    assert not scorer.credit_safe("home_buying")

@@ -17,6 +17,11 @@ HORIZON_MONTHS = 3  # label: the event happens within three months after the ref
 SEQ_MONTHS = 24  # the GRU reads this many months up to and including the reference month
 MIN_HISTORY = 6  # a reference month needs this many months of history before it
 WINDOWS = (3, 12)
+# ECOA: age is a prohibited basis for credit. An event whose propensity may drive a credit
+# suggestion (home buying -> mortgage pre-qualification, nba_policy.yaml) is served by a GBM
+# trained without these features (tests/test_credit_age.py checks the policy against this).
+CREDIT_EVENTS = ("home_buying",)
+CREDIT_EXCLUDED_FEATURES = ("age",)
 
 
 def reference_month(as_of: dt.date) -> str:

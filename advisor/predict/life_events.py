@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session
 from advisor.errors import NotFound
 from advisor.predict.life_event_calibration import calibrate
 from advisor.predict.life_event_features import (
+    CREDIT_EVENTS,
+    CREDIT_EXCLUDED_FEATURES,
     EVENTS,
     MIN_HISTORY,
     Rows,
@@ -51,6 +53,16 @@ class LifeEventScorer:
             if self.chosen[event] in USES_GBM
         }
         self.gru = self._load_gru() if set(self.chosen.values()) & set(USES_GRU) else None
+        self.withheld = {e for e in CREDIT_EVENTS if not self.credit_safe(e)}
+
+    def credit_safe(self, event: str) -> bool:
+        """Whether the event's served model leaves out every credit-excluded feature (age): a
+        GBM with no split on it (a GRU reads age among its statics). Older versions are not."""
+        booster = self.boosters.get(event)
+        if self.chosen[event] != "gbm" or booster is None:
+            return False
+        gains = dict(zip(booster.feature_name(), booster.feature_importance(), strict=True))
+        return all(gains.get(name, 0) == 0 for name in CREDIT_EXCLUDED_FEATURES)
 
     @classmethod
     def from_registry(cls, registry: Registry) -> LifeEventScorer | None:
@@ -89,6 +101,7 @@ class LifeEventScorer:
         return {
             event: self._score(k, event, features, names, gru_raw, defaults)
             for k, event in enumerate(EVENTS)
+            if event not in self.withheld  # a credit action's score never rests on age
         }
 
     def _gru_logits(self, panel: Panel, rows: Rows) -> np.ndarray | None:

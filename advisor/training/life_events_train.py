@@ -13,6 +13,8 @@ import numpy as np
 from sqlalchemy.exc import SQLAlchemyError
 
 from advisor.predict.life_event_features import (
+    CREDIT_EVENTS,
+    CREDIT_EXCLUDED_FEATURES,
     EVENTS,
     HORIZON_MONTHS,
     SEQ_MONTHS,
@@ -89,8 +91,13 @@ def train_life_events(
     say("GRU on the monthly sequences")
     padded = padded_log_panel(data.panel)
     statics = sequence_statics(data.panel, data.rows)
-    gru = train_gru(padded, _subset(data.rows, data.split["train"]), statics[data.split["train"]],
-                    data.labels[data.split["train"]], stop[data.split["train"]])
+    gru = train_gru(
+        padded,
+        _subset(data.rows, data.split["train"]),
+        statics[data.split["train"]],
+        data.labels[data.split["train"]],
+        stop[data.split["train"]],
+    )
     fitted.raw["gru"] = predict_gru(gru, padded, data.rows, statics)
     fitted.raw["ensemble"] = fit.ensemble_logit(fitted.raw["gbm"], fitted.raw["gru"])
     _calibrate_and_choose(data, fitted)
@@ -121,10 +128,20 @@ def _fit_gbms(
     raw = np.zeros((len(data.rows.c), len(EVENTS)))
     for k, event in enumerate(EVENTS):
         use = data.split["train"] & ~np.isnan(data.labels[:, k])
-        booster = fit.fit_gbm(x[use], data.labels[use, k], stop[use], names)
+        train_x = _without_credit_excluded(x[use], names) if event in CREDIT_EVENTS else x[use]
+        booster = fit.fit_gbm(train_x, data.labels[use, k], stop[use], names)
         fitted.boosters[event] = booster
         raw[:, k] = fit.gbm_logit(booster, x)
     fitted.raw["gbm"] = raw
+
+
+def _without_credit_excluded(x: np.ndarray, names: list[str]) -> np.ndarray:
+    """The rows with every credit-excluded feature (age) constant: no tree can split on it,
+    so the served score does not depend on it."""
+    out = x.copy()
+    for name in CREDIT_EXCLUDED_FEATURES:
+        out[:, names.index(name)] = 0.0
+    return out
 
 
 def _calibrate_and_choose(data: Dataset, fitted: Fitted) -> None:
@@ -140,7 +157,8 @@ def _calibrate_and_choose(data: Dataset, fitted: Fitted) -> None:
             scores[name] = fit.metrics(1.0 / (1.0 + np.exp(-raw)), y, data.rows.r[rows])["pr_auc"]
         best = max(CANDIDATES, key=lambda n: (scores[n], n == "gbm"))
         enough = y.sum() >= MIN_POSITIVES_TO_SWITCH and scores[best] > scores["gbm"] + 0.005
-        fitted.chosen[event] = best if enough else "gbm"
+        credit = event in CREDIT_EVENTS  # the GRU reads age among its statics: GBM only
+        fitted.chosen[event] = best if enough and not credit else "gbm"
 
 
 def _evaluate(data: Dataset, fitted: Fitted) -> None:
