@@ -93,6 +93,7 @@ lint: install
 
 bench: install bench-load
 	$(BIN)/python bench/bench_chat.py --out BENCHMARKS.md
+	$(BIN)/python -m bench.bench_fault_trials --trials 1000 --out BENCHMARKS.md
 
 # Locust sessions on /v1/chat at 1, 4, 16 and 32 at once, llama-server and in-process engines
 # (about 10 minutes; `--short` is the CI version, tests/test_load_short.py).
