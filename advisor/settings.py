@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -93,6 +94,11 @@ def _profile_files() -> list[Path]:
     return files
 
 
+# An exact browser origin: scheme, host and an optional port, nothing after it.
+ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
+DEV_ROUTE_PROFILES = ("development", "test")  # where the demo's token route may be switched on
+
+
 class Settings(BaseSettings):
     """Every setting of the advisor; `ADVISOR_LLM__BACKEND` style for nested ones."""
 
@@ -173,6 +179,24 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _exact_origins(cls, origins: list[str]) -> list[str]:
+        """Each an exact origin (scheme://host[:port]): no wildcard, path or trailing slash."""
+        for origin in origins:
+            if not ORIGIN.fullmatch(origin):
+                raise ValueError(f"{origin!r} is not an origin like https://bank.example[:port]")
+        return origins
+
+    @model_validator(mode="after")
+    def _dev_routes_in_development_only(self) -> Settings:
+        """The token-minting development routes never exist outside development (and tests)."""
+        if self.dev_routes and self.profile not in DEV_ROUTE_PROFILES:
+            raise ValueError(
+                f"dev_routes is for the development profile only (profile is {self.profile!r})"
+            )
+        return self
 
     @classmethod
     def settings_customise_sources(

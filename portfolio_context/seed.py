@@ -41,6 +41,7 @@ CUSTOMER_RECORD_TABLES = (
     # id its own webhook delivery); a reseed starts a new bank and a new audit chain.
     "bank_events", "ledger_postings", "action_request_keys", "action_requests", "actions",
     "card_freezes", "notifications", "contracts", "webhook_deliveries", "audit_log", "audit_anchor",
+    "turn_feedback",  # advisor/feedback.py: thumbs on the old customers' turns (refers to them)
     "chat_turns",  # advisor/store.py: the old customers' conversations
     "chat_sessions",
 )  # fmt: skip

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 
 from advisor.api.app import create_app
 from advisor.settings import Settings
@@ -87,3 +88,13 @@ def test_the_environment_lists_origins_comma_separated(
 ) -> None:
     monkeypatch.setenv("ADVISOR_CORS_ORIGINS", raw)
     assert Settings().cors_origins == parsed
+
+
+@pytest.mark.parametrize(
+    "origin", ["*", "https://bank.example/", "https://bank.example/app", "bank.example", "null"]
+)
+def test_an_origin_that_would_never_match_or_matches_everything_is_refused(
+    tmp_path: Path, bank_url: str, origin: str
+) -> None:
+    with pytest.raises(ValidationError, match="is not an origin"):
+        make_settings(tmp_path, bank_url, cors_origins=[HOST, origin])

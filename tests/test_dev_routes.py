@@ -8,6 +8,7 @@ from pathlib import Path
 import jwt
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 
 from advisor.api.app import create_app
 from advisor.settings import Settings
@@ -72,3 +73,14 @@ def test_only_the_development_profile_turns_them_on(
     monkeypatch.setenv("ADVISOR_PROFILE", profile)
     monkeypatch.delenv("ADVISOR_DEV_ROUTES", raising=False)
     assert Settings().dev_routes is on
+
+
+@pytest.mark.parametrize("profile", ["default", "production"])
+def test_switching_them_on_outside_development_is_refused(
+    monkeypatch: pytest.MonkeyPatch, profile: str
+) -> None:
+    # The demo's token route mints a customer token without authentication: never in production.
+    monkeypatch.setenv("ADVISOR_PROFILE", "default")
+    monkeypatch.setenv("ADVISOR_DEV_ROUTES", "true")
+    with pytest.raises(ValidationError, match="development profile only"):
+        Settings(profile=profile)

@@ -12,6 +12,8 @@ from sqlalchemy import func, select
 
 from advisor.decisions.served import ServedLog
 from advisor.decisions.traces import TraceStore
+from advisor.feedback import FeedbackStore
+from advisor.store import TurnRecord, new_session_id, save_turn
 from portfolio_context.db import session_scope
 from portfolio_context.models import Account, Customer, Transaction
 from portfolio_context.seed import seed_bank
@@ -109,3 +111,16 @@ def test_reseeding_clears_the_old_customers_traces_and_contacts(tmp_path: Path) 
     seed_bank(url, 2, 2, AS_OF)
     assert traces.get(old, "C0001") is None
     assert served.counts("C0001", 7) == {}
+
+
+def test_reseeding_a_bank_whose_answers_were_rated(tmp_path: Path) -> None:
+    # turn_feedback refers to chat_turns: a reseed must clear it first (foreign keys are on)
+    url = f"sqlite:///{tmp_path / 'bank.db'}"
+    seed_bank(url, 2, 1, AS_OF)
+    feedback = FeedbackStore(url)
+    with session_scope(url) as db:
+        record = TurnRecord("t1", "how much?", "$10", "deterministic", "stop", [])
+        turn_id = save_turn(db, new_session_id(), "C0001", {}, record)
+    feedback.record("C0001", turn_id, "up", "the old C0001 liked it")
+    seed_bank(url, 2, 2, AS_OF)
+    assert feedback.since(dt.datetime(2000, 1, 1)) == []
