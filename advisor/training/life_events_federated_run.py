@@ -28,7 +28,7 @@ from advisor.training.life_events_federated_data import HolderData
 if TYPE_CHECKING:
     from advisor.training.life_events_federated_flower import Outcome, Plan
 
-RAY_ATTEMPTS = 4  # its raylet wait is a fixed 30 s: a loaded machine can miss it
+RAY_ATTEMPTS = 4  # Ray's start-up waits are fixed (15 s agent, 30 s raylet): load can miss them
 OBJECT_STORE_BYTES = 128 * 1024 * 1024
 DEADLINE_S = 300.0  # plus PER_ROUND_S per round
 PER_ROUND_S = 120.0
