@@ -32,27 +32,33 @@ def logged_data(
     contexts: np.ndarray, actions: np.ndarray, rewards: np.ndarray, logging_p: np.ndarray,
     target: np.ndarray, l2: float = 1.0,
 ) -> ope.Logged:  # fmt: skip
-    """The estimators' input: logged rounds, the target's matrix, a ridge reward model per arm."""
-    coefs = ope.ridge_rewards(contexts, actions, rewards, target.shape[1], l2)
-    q = contexts @ coefs.T
+    """The estimators' input: logged rounds, the target's matrix, and cross-fitted ridge reward
+    models per arm (a round's q never comes from a model fitted on it)."""
+    q = ope.cross_fitted_rewards(contexts, actions, rewards, target.shape[1], l2)
     rows = np.arange(len(actions))
     return ope.Logged(rewards, logging_p, target[rows, actions], q[rows, actions],
                       (target * q).sum(axis=1))  # fmt: skip
 
 
-def support(logged: ope.Logged) -> float:
+def support(logged: ope.Logged, choices: np.ndarray | None = None) -> float:
     """The target's mean probability mass on actions the logging policy could play: a round
     logged with probability 1 (the ranking, no exploration) supports only the logged action;
-    an exploring round (probability below 1) every permitted one. Below 1, the estimates miss
-    what the target would do where the logs never tried it."""
-    if not len(logged.reward):
+    an exploring round (probability below 1) every permitted one. Rounds with a single
+    permitted action (`choices`, how many each had) are left out: there was nothing to choose,
+    so they say nothing about the target's choices. Below 1, the estimates miss what the target
+    would do where the logs never tried it."""
+    keep = np.ones(len(logged.reward), bool) if choices is None else np.asarray(choices) > 1
+    if not keep.any():
         return 0.0
-    return float(np.mean(np.where(logged.logging_p >= 1.0, logged.target_p, 1.0)))
+    seen = np.where(logged.logging_p >= 1.0, logged.target_p, 1.0)
+    return float(np.mean(seen[keep]))
 
 
-def report(logged: ope.Logged, resamples: int, seed: int) -> dict[str, Any]:
+def report(
+    logged: ope.Logged, resamples: int, seed: int, choices: np.ndarray | None = None
+) -> dict[str, Any]:
     """`{"ope": {ips, snips, dr}, "logging_value": {...}, "n", "support"}`."""
     found = ope.evaluate(logged, resamples, seed)
     own = found.pop("logging")
     return {"ope": found, "logging_value": own, "n": len(logged.reward),
-            "support": support(logged)}  # fmt: skip
+            "support": support(logged, choices)}  # fmt: skip
