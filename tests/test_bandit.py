@@ -16,14 +16,14 @@ from typer.testing import CliRunner
 from advisor.cli import app
 from advisor.decisions.policy import shipped_policy
 from advisor.learning.bandit import MODEL_NAME, STATE_FILE, BanditModel
-from advisor.learning.chooser import Chooser, probabilities
+from advisor.learning.chooser import Choice, Chooser, probabilities
 from advisor.learning.config import shipped_config
 from advisor.learning.features import as_array, context_of
 from advisor.learning.serving import load_model
 from advisor.learning.suggestions import Served, SuggestionLog
 from advisor.learning_eval import ope
 from advisor.learning_eval.customers import draw_many
-from advisor.learning_eval.evaluate import support
+from advisor.learning_eval.evaluate import logged_data, support
 from advisor.learning_eval.simulator import permitted_for
 from advisor.predict.registry import Registry
 from advisor.training.bandit_update import update
@@ -67,6 +67,29 @@ def test_dr_with_a_perfect_reward_model_has_a_narrower_interval_than_ips() -> No
     assert width["dr"]["ci_high"] - width["dr"]["ci_low"] < 0.5 * (
         width["ips"]["ci_high"] - width["ips"]["ci_low"]
     )
+
+
+def linear_case(seed: int, n: int = 300) -> tuple[ope.Logged, float]:
+    """Rewards linear in 8 features per arm, the target on the arm the logs rarely play, DR's
+    reward model fitted by `logged_data`. Truth: the target's mean of the arms' intercepts."""
+    rng = np.random.default_rng(seed)
+    x = np.column_stack([np.ones(n), rng.normal(size=(n, 7))])
+    theta = np.array([[0.2] + [0.3] * 7, [0.5] + [-0.2] * 7, [0.8] + [0.4] * 7])
+    logging, target = np.array([0.7, 0.2, 0.1]), np.array([0.0, 0.1, 0.9])
+    actions = rng.choice(3, size=n, p=logging)
+    rewards = (x @ theta.T)[np.arange(n), actions] + rng.normal(0, 1.0, n)
+    data = logged_data(x, actions, rewards, logging[actions], np.tile(target, (n, 1)))
+    return data, float(target @ theta[:, 0])
+
+
+def test_dr_interval_covers_the_truth_at_about_its_nominal_rate() -> None:
+    # a reward model fitted on the rows it evaluates made the 95% interval cover about 80%
+    covered = []
+    for seed in range(100):
+        data, truth = linear_case(seed)
+        found = ope.with_interval(ope.dr, data, resamples=100, seed=seed)
+        covered.append(found["ci_low"] <= truth <= found["ci_high"])
+    assert np.mean(covered) >= 0.88
 
 
 def trained_on_noise(seed: int = 0) -> BanditModel:
@@ -196,6 +219,10 @@ def test_support_shows_how_much_of_the_target_deterministic_logs_can_see() -> No
     deterministic = ope.Logged(ones, ones, np.array([0.9, 0.1, 0.9, 0.1]), ones, ones)
     exploring = dataclasses.replace(deterministic, logging_p=half)
     assert support(deterministic) == pytest.approx(0.5) and support(exploring) == 1.0
+    # a round with one permitted action (a nudge) had nothing to choose: it adds no support
+    assert support(deterministic, np.array([2, 2, 1, 1])) == pytest.approx(0.5)
+    assert support(deterministic, np.array([2, 1, 1, 2])) == pytest.approx(0.5)
+    assert support(deterministic, np.array([1, 2, 1, 2])) == pytest.approx(0.1)
 
 
 def log_choices(log: SuggestionLog, chooser: Chooser, n: int) -> None:
@@ -223,3 +250,15 @@ def test_auto_promotion_needs_logs_that_explored(
         assert report.evaluation["logging_value"]["estimate"] < 0.3
     else:
         assert "the logs show" in report.reason and report.evaluation["support"] < 0.5
+
+
+def test_nudges_neither_train_the_bandit_nor_lend_it_support(tmp_path: Path) -> None:
+    log, registry = SuggestionLog(f"sqlite:///{tmp_path / 'bank.db'}"), Registry(tmp_path / "r")
+    log_choices(log, Chooser(None, 0.0, seed=3, bandit=False), 300)  # the ranking, no exploring
+    served, arm = dt.datetime(2026, 11, 1, tzinfo=dt.UTC), "build_emergency_fund"
+    for _ in range(300):  # confirmed nudges: policy rule, one candidate, probability 1
+        choice = Choice(arm, 1.0, (arm,), "rule", arm)
+        log.record(log.log(Served("C0001", "nudge", choice, {}, [arm]), at=served), "confirmed")
+    report = update(log, registry)
+    assert report.rewarded == 300 and not report.promoted, report.reason
+    assert report.evaluation["support"] < 0.5

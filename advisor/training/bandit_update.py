@@ -31,6 +31,10 @@ from advisor.predict.registry import Registry
 PROMOTE = ("auto", "always", "never")
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 HOLD_OUT = 0.2
+# What the bandit learns from and is judged on: the first item of chat and API lists, chosen by
+# the ranking or the bandit. Nudges (policy `rule`, one candidate, probability 1) are decided by
+# rules on another channel: they would teach the arms what a nudge earns and inflate support.
+LEARNED_CHANNELS, LEARNED_POLICIES = ("api", "chat"), ("ranking", "bandit")
 
 
 class NothingToLearn(InvalidInput):
@@ -67,14 +71,19 @@ class UpdateReport:
 
 
 def batch_of(items: list[Joined], arms: tuple[str, ...]) -> Batch:
-    """The rewarded suggestions of actions the bandit has."""
-    rows = [j for j in items if j.reward is not None and j.row.chosen in arms]
+    """The rewarded chat and API suggestions of actions the bandit has (no nudges)."""
+    rows = [j for j in items if j.reward is not None and j.row.chosen in arms and learned(j)]
     permitted = [permitted_of(j, arms) for j in rows]
     return Batch(
         as_array([json.loads(j.row.context) for j in rows]), [j.row.chosen for j in rows],
         np.asarray([j.reward for j in rows], dtype=float),
         np.asarray([j.row.propensity for j in rows], dtype=float), permitted,
     )  # fmt: skip
+
+
+def learned(item: Joined) -> bool:
+    """Whether the suggestion is one the bandit chooses: a chat or API list's first item."""
+    return item.row.channel in LEARNED_CHANNELS and item.row.policy in LEARNED_POLICIES
 
 
 def permitted_of(item: Joined, arms: tuple[str, ...]) -> list[str]:
@@ -101,7 +110,8 @@ def evaluation(batch: Batch, arms: tuple[str, ...], config: BanditConfig) -> dic
     actions = np.asarray([index[a] for a in held.actions])
     data = logged_data(held.contexts, actions, held.rewards, held.logging_p, target,
                        config.l2_lambda)  # fmt: skip
-    return report(data, config.bootstrap, config.seed) | {"trained_on": cut}
+    choices = np.asarray([len(p) for p in held.permitted])
+    return report(data, config.bootstrap, config.seed, choices) | {"trained_on": cut}
 
 
 def should_promote(found: dict[str, Any], rewarded: int, config: BanditConfig) -> tuple[bool, str]:
@@ -128,7 +138,7 @@ def update(
     arms = tuple(a.id for a in policy.actions)
     items = joined(log, since, config, policy, now)
     batch = batch_of(items, arms)
-    result = UpdateReport(len(batch.actions), sum(j.reward is None for j in items))
+    result = UpdateReport(len(batch.actions), sum(j.reward is None and learned(j) for j in items))
     if not batch.actions:
         raise NothingToLearn(f"no rewarded suggestion since {since.date()}; nothing registered")
     result.evaluation = evaluation(batch, arms, config)
