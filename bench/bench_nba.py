@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import pickle
 import platform
 import statistics
 import sys
@@ -28,7 +29,8 @@ from advisor.decisions.served import ServedLog, ServedRecommendation
 from advisor.decisions.service import RecommendationService
 from advisor.decisions.traces import DecisionTrace
 from advisor.settings import Settings, get_settings
-from bench.nba_replay import replay
+from bench.nba_design import VARIANTS, design, precision, table
+from bench.nba_replay import Pair, collect, measure
 from bench.report import replace_section
 from evals.nba_audit import cap_violations, list_violations
 from portfolio_context.db import create_schema, session_scope
@@ -143,25 +145,86 @@ def lift(totals: dict[str, int], key: str) -> str:
 def command(args: argparse.Namespace) -> str:
     """The options this run was given, as the command line shows them."""
     given = [f"--customers {args.customers} "] if args.customers != 400 else []
+    given += [f"--dates {args.dates} "] if args.dates != 4 else []
     given += [f"--var-dir {args.var_dir} "] if args.var_dir else []
     return "".join(given)
+
+
+def pairs_of(
+    args: argparse.Namespace, service: RecommendationService, ids: list[str]
+) -> list[Pair]:
+    """The replay's scored pairs, from --pairs when that file exists (else scored and saved)."""
+    if args.pairs is not None and args.pairs.exists():
+        loaded: list[Pair] = pickle.loads(args.pairs.read_bytes())
+        return loaded
+    started = time.perf_counter()
+    pairs = collect(service, ids, args.dates)
+    print(f"scored {len(pairs)} pairs in {time.perf_counter() - started:.0f} s")
+    if args.pairs is not None:
+        args.pairs.write_bytes(pickle.dumps(pairs))
+    return pairs
+
+
+def replayed_with_design(service: RecommendationService, pairs: list[Pair]) -> dict[str, Any]:
+    """Choose the life-event ranking on the design half, measure it on the report half."""
+    chosen = design(service.policy, pairs)
+    policy = dataclasses.replace(service.policy, life_events=VARIANTS[chosen["chosen"]])
+    shipped = measure(service.policy, pairs)["totals"]
+    return measure(policy, pairs) | {"design": chosen, "shipped": shipped}
+
+
+def share(t: dict[str, int], key: str, of: str = "positives") -> str:
+    """A count and its share of `of`."""
+    return f"{t.get(key, 0)} ({t.get(key, 0) / max(t.get(of, 0), 1):.1%})"
+
+
+def list_rows(t: dict[str, int], size: int) -> list[str]:
+    """The report half's list measures, ranking against popularity."""
+    served = (
+        f"| life-event actions served in lists: share whose event came | "
+        f"{t.get('nba_served_right', 0)} of {t.get('nba_served', 0)} ({precision(t, 'nba'):.1%}) | "
+        f"{t.get('popularity_served_right', 0)} of {t.get('popularity_served', 0)} "
+        f"({precision(t, 'popularity'):.1%}) | "
+    )
+    base = precision(t, "popularity")
+    return [
+        "| measure (report half) | next-best-action | popularity baseline | lift |",
+        "|---|---|---|---|",
+        f"| hits in the served list (top {size}) | {share(t, 'nba_list')} | "
+        f"{share(t, 'popularity_list')} | {lift(t, 'list')} |",
+        f"| first life-event action is the event's | {share(t, 'nba_first')} | "
+        f"{share(t, 'popularity_first')} | {lift(t, 'first')} |",
+        served + (f"{precision(t, 'nba') / base:.2f}x |" if base else "n/a |"),
+    ]
+
+
+def action_rows(found: dict[str, dict[str, float]]) -> list[str]:
+    """Per life-event action: precision in the top 5% of permitted customers vs their rate."""
+    out = [
+        "| action (report half) | permitted pairs | event rate among them (popularity) | "
+        "top 5% by the action's score | events there | precision | lift |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for action, f in found.items():
+        rate = f["positives"] / max(f["permitted"], 1)
+        top = f["top_hits"] / max(f["top"], 1)
+        out.append(
+            f"| {action} | {f['permitted']:.0f} | {f['positives']:.0f} ({rate:.2%}) | "
+            f"{f['top']:.0f} | {f['top_hits']:.0f} | {top:.2%} | "
+            + (f"{top / rate:.1f}x |" if rate else "n/a |")
+        )
+    return out
 
 
 def section(args: argparse.Namespace, audit: dict[str, Any], speed: dict[str, float],
             replayed: dict[str, Any]) -> str:  # fmt: skip
     """The BENCHMARKS.md section."""
-    t, positives = replayed["totals"], max(replayed["totals"].get("positives", 0), 1)
+    t = replayed["totals"]
     models = ", ".join(f"{m} ({n} scores)" for m, n in replayed["models"].items()) or (
         "none promoted: every life-event propensity at its policy default"
     )
-    rows = [
-        f"| hits in the served list (top {args.list_size}) | {t.get('nba_list', 0)} "
-        f"({t.get('nba_list', 0) / positives:.1%}) | {t.get('popularity_list', 0)} "
-        f"({t.get('popularity_list', 0) / positives:.1%}) | {lift(t, 'list')} |",
-        f"| first life-event action is the event's | {t.get('nba_first', 0)} "
-        f"({t.get('nba_first', 0) / positives:.1%}) | {t.get('popularity_first', 0)} "
-        f"({t.get('popularity_first', 0) / positives:.1%}) | {lift(t, 'first')} |",
-    ]
+    shipped = replayed["shipped"]
+    # fmt: off
     return "\n".join([
         BEGIN,
         "## Next-best-action (bench/bench_nba.py)",
@@ -184,22 +247,39 @@ def section(args: argparse.Namespace, audit: dict[str, Any], speed: dict[str, fl
         "checked by evals/nba_audit.py from the records, not by the ranking's own rules: credit "
         "in hardship or after a delinquency, a held product, a new product in hardship, an "
         "unsuitable investment, list size, contact caps.",
-        f"- **Offline replay** ({t.get('pairs', 0)} held-out customer x reference-date pairs, "
+        f"- **Offline replay** (customers split by id into a design half and a report half; "
+        f"{t.get('pairs', 0)} report-half customer x reference-date pairs, "
         f"{t.get('positives', 0)} with a planted life event in the next 3 months; reference "
-        f"dates {', '.join(str(d) for d in replayed['dates'])}; models: {models}):",
+        f"dates {', '.join(str(d) for d in replayed['dates'])}; models: {models}). "
+        "How the ranking weighs life-event propensities, chosen on the design half only "
+        "(bench/nba_design.py: most hits in the list, ties to precision):",
         "",
-        "| measure | next-best-action | popularity baseline | lift |",
-        "|---|---|---|---|",
-        *rows,
+        *table(replayed["design"]),
+        "",
+        f"Report half, chosen variant ({replayed['design']['chosen']}):",
+        "",
+        *list_rows(t, args.list_size),
+        "",
+        f"The shipped policy's ranking on the report half: hits in the list "
+        f"{share(shipped, 'nba_list')}, first life-event action {share(shipped, 'nba_first')}, "
+        f"served life-event actions right {shipped.get('nba_served_right', 0)} of "
+        f"{shipped.get('nba_served', 0)}.",
+        "",
+        "Per action, whom to serve it (report half, per reference date, summed):",
+        "",
+        *action_rows(replayed["per_action"]),
         "",
         "A hit: the action the policy ties to the customer's planted event (home_buying -> "
         "home_buying_plan, ...) is served (or is the first life-event action). The baseline "
-        "ranks with each life-event propensity replaced by the event's rate among the other "
-        "half of the replay customers; everything else (values, eligibility, policy) is the "
-        "same. Eligibility reads the bank's as-of view, not the reference date. No acceptance "
-        "truth exists for offers (term deposit) in the synthetic bank, so offers are not replayed.",
+        "ranks with each life-event propensity replaced by the event's rate among the design "
+        "half; everything else (values, eligibility, policy) is the same. Per action, "
+        "popularity scores every permitted customer alike, so its expected precision in any "
+        "top 5% is the event's rate among them. Eligibility reads the bank's as-of view, not "
+        "the reference date. No acceptance truth exists for offers (term deposit) in the "
+        "synthetic bank, so offers are not replayed.",
         END,
     ])
+    # fmt: on
 
 
 def main() -> None:
@@ -213,6 +293,7 @@ def main() -> None:
     parser.add_argument("--var-dir", type=Path, default=None, help="whose models/registry")
     parser.add_argument("--dates", type=int, default=4, help="replay reference dates")
     parser.add_argument("--replay-only", action="store_true", help="print the replay only")
+    parser.add_argument("--pairs", type=Path, default=None, help="scored replay pairs (cache)")
     args = parser.parse_args()
     base = get_settings()
     if args.var_dir is not None:
@@ -224,11 +305,11 @@ def main() -> None:
     service = RecommendationService.from_settings(settings, ContextService.from_settings(settings))
     args.list_size = service.policy.list_size
     ids = customer_ids(url)
+    replayed = replayed_with_design(service, pairs_of(args, service, ids))
     if args.replay_only:
-        print(replay(service, ids, args.dates))
+        print(replayed)
         return
     audit = violations(service, ids, args.rounds)
-    replayed = replay(service, ids, args.dates)
     speed = latency(settings, ids, args.repeats)
     text = section(args, audit, speed, replayed)
     print(text, "\n".join(audit["violations"][:20]), sep="\n")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from advisor.decisions.policy import Action, Boost, Policy, Signals
+from advisor.decisions.policy import Action, Boost, Policy, PropensitySource, Signals
 from advisor.decisions.propensity import Propensity
 
 ALREADY_HELD = "already_held"
@@ -28,6 +28,12 @@ class Ranked:
     base_value: float
     boosts: tuple[Boost, ...]
     propensity: Propensity | None  # None: the action's fixed prior
+    weight: float | None = None  # what multiplies the value when not the probability (lift)
+
+    @property
+    def factor(self) -> float:
+        """What the value is multiplied by: the probability, or take-up x lift."""
+        return self.probability if self.weight is None else self.weight
 
     @property
     def boost_total(self) -> float:
@@ -70,13 +76,41 @@ def ranked(
     weights = policy.weights
     base = weights["customer"] * action.value_customer + weights["bank"] * action.value_bank
     boosts = tuple(b for b in action.boosts if b.when.holds(signals))
-    score = probability * base * (1 + sum(b.boost for b in boosts))
-    return Ranked(action, score, probability, base, boosts, found)
+    lifted = lift(found, lift_source(action, policy), policy)
+    weight = None if lifted is None else policy.life_events.take_up * lifted
+    factor = probability if weight is None else weight
+    score = factor * base * (1 + sum(b.boost for b in boosts))
+    return Ranked(action, score, probability, base, boosts, found, weight)
+
+
+def lift_source(action: Action, policy: Policy) -> PropensitySource | None:
+    """The action's propensity source when the policy ranks it by lift over its base rate."""
+    source = policy.propensities.get(action.propensity) if action.propensity else None
+    if policy.life_events.method != "lift" or source is None or source.base_rate is None:
+        return None
+    return source
+
+
+def lift(found: Propensity | None, source: PropensitySource | None, policy: Policy) -> float | None:
+    """The propensity's lift over the event's base rate, capped (1: unscored, the usual rate);
+    None when the action is not ranked by lift."""
+    if source is None or source.base_rate is None:
+        return None
+    if found is None or found.is_default:
+        return 1.0
+    return min(found.probability / source.base_rate, policy.life_events.max_lift)
 
 
 def too_unlikely(found: Ranked, policy: Policy) -> str | None:
-    """Why a model-driven action is too unlikely to suggest (a 0% chance), if it is."""
-    if found.action.propensity is None or found.probability >= policy.min_propensity:
+    """Why a model-driven action is too unlikely to suggest (a 0% chance, or by lift not
+    likelier than the policy's min_lift times the event's usual rate), if it is."""
+    if found.action.propensity is None:
+        return None
+    if found.weight is not None:
+        lifted = found.weight / policy.life_events.take_up
+        need = policy.life_events.min_lift
+        return None if lifted >= need else f"lift {lifted:.2f}x below {need:g}x the base rate"
+    if found.probability >= policy.min_propensity:
         return None
     return f"propensity {found.probability:.1%} below {policy.min_propensity:.0%}"
 

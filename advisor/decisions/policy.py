@@ -89,6 +89,19 @@ class PropensitySource:
     model: str
     default: float
     event: str | None = None
+    base_rate: float | None = None  # the event's usual rate over the horizon (policy data)
+
+
+@dataclass(frozen=True)
+class LifeEventRanking:
+    """How a propensity with a base rate weighs its action: `expected_value` (probability x
+    value) or `lift` (take_up x the probability's lift over the base rate, capped, x value;
+    served only from min_lift up)."""
+
+    method: str = "expected_value"
+    take_up: float = 0.2
+    min_lift: float = 1.0
+    max_lift: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -112,6 +125,7 @@ class Policy:
     rules: tuple[Rule, ...]
     caps: Caps
     min_propensity: float = 0.0  # a model-driven action below this is not suggested
+    life_events: LifeEventRanking = LifeEventRanking()
 
 
 def condition(raw: Mapping[str, Any]) -> Condition:
@@ -143,9 +157,12 @@ def action(raw: Mapping[str, Any]) -> Action:
 def parse_policy(raw: Mapping[str, Any]) -> Policy:
     """The policy from its YAML mapping; unknown propensities are refused."""
     sources = {
-        name: PropensitySource(name, p["model"], float(p["default"]), p.get("event"))
+        name: PropensitySource(
+            name, p["model"], float(p["default"]), p.get("event"),
+            float(p["base_rate"]) if "base_rate" in p else None,
+        )
         for name, p in raw["propensities"].items()
-    }
+    }  # fmt: skip
     actions = tuple(action(a) for a in raw["actions"])
     for item in actions:
         if item.propensity is not None and item.propensity not in sources:
@@ -157,6 +174,7 @@ def parse_policy(raw: Mapping[str, Any]) -> Policy:
     return Policy(
         raw["weights"], int(raw["list_size"]), raw["derived"], sources, actions, rules,
         Caps(**raw["caps"]), float(raw.get("min_propensity", 0.0)),
+        LifeEventRanking(**raw.get("life_event_ranking", {})),
     )  # fmt: skip
 
 

@@ -64,7 +64,7 @@ def figures_of(item: Ranked, view: Customer360) -> dict[str, str]:
 def reasons_for(item: Ranked, view: Customer360) -> list[Reason]:
     """The action's reason, its boosts' reasons, then the model's leading features."""
     book, figures = templates(), figures_of(item, view)
-    base = item.probability * item.base_value
+    base = item.factor * item.base_value
     own = own_reason(item)
     found = [(own["code"], own["text"], base)]
     found += [(b.code, book["boosts"][b.code], base * b.boost) for b in item.boosts]
