@@ -60,6 +60,8 @@ def test_axe_finds_no_serious_or_critical_violations(page: Any, live: Live) -> N
 
 def test_a_host_page_on_another_origin_embeds_the_widget_and_chats(page: Any, live: Live) -> None:
     assert live.host_url.split(":")[-1] != live.url.split(":")[-1]  # another origin
+    answered: list[tuple[str, int]] = []  # (path, status) of every API response, in order
+    page.on("response", lambda r: answered.append((r.url.split("?")[0][len(live.url) :], r.status)))
     page.goto(live.host_url)
     chat = page.locator("advisor-chat")
     expect(chat).to_have_count(1)
@@ -73,6 +75,12 @@ def test_a_host_page_on_another_origin_embeds_the_widget_and_chats(page: Any, li
     page.get_by_role("button", name="Send").click()
     answer = wait_answer(page, 1)
     expect(answer.locator(".body")).to_contain_text(fact_display(live, "C0005", "balance.checking"))
-    assert page.evaluate("() => window.__tokensAsked") >= 2  # asked again after the 401
+    # The widget's first requests share one provider call (the expired token): the inbox's
+    # authenticated stream got a 401, one shared refresh got the good token, and the retry and
+    # every later request (the chat) used it.
+    inbox = [status for path, status in answered if path == "/v1/notifications/stream"]
+    assert inbox[:2] == [401, 200], answered
+    assert [s for path, s in answered if path == "/v1/chat"] == [200], answered
+    assert page.evaluate("() => window.__tokensAsked") == 2
     scripts = page.evaluate("() => [...document.scripts].map((s) => s.src).filter(Boolean)")
     assert scripts == [f"{live.url}/widget/advisor.js"]

@@ -1,5 +1,5 @@
 // The advisor's HTTP API as the widget calls it: bearer token from the host's tokenProvider
-// (asked again once after a 401), errors turned into readable, retryable-or-not reasons.
+// (one shared call at a time; asked again once after a 401), errors turned into readable, retryable-or-not reasons.
 
 export const UNREACHABLE = "The advisor can't be reached right now. Check your connection and try again.";
 
@@ -36,38 +36,72 @@ export class Api {
   /** `host` gives `apiBase` and `tokenProvider` (read on every call: the host may change them). */
   constructor(host) {
     this.host = host;
+    this.reset();
+  }
+
+  /** Forget the token (a new provider: another customer); a provider call in flight is dropped. */
+  reset() {
     this.token = null;
+    this.pending = null;
+    this.generation = (this.generation || 0) + 1;
   }
 
   url(path) {
     return `${this.host.apiBase}${path}`;
   }
 
-  async bearer(fresh) {
-    const provider = this.host.tokenProvider;
-    if (typeof provider !== "function") return null;
-    if (fresh || this.token === null) this.token = (await provider()) || null;
-    return this.token;
+  /** The token to send: the one held, else one shared call of the provider (single flight). */
+  bearer() {
+    if (typeof this.host.tokenProvider !== "function") return Promise.resolve(null);
+    return this.token !== null ? Promise.resolve(this.token) : this.ask();
   }
 
-  /** The response of an OK request; a 401 asks the token provider again and retries once. */
+  /** After `used` got a 401: a token refreshed since then, else one shared fresh ask. */
+  refresh(used) {
+    if (this.token !== null && this.token !== used) return Promise.resolve(this.token);
+    if (this.pending) return this.pending;
+    this.token = null;
+    return this.ask();
+  }
+
+  ask() {
+    if (this.pending) return this.pending;
+    const generation = this.generation;
+    const asked = Promise.resolve()
+      .then(() => this.host.tokenProvider())
+      .then((token) => {
+        if (generation === this.generation) this.token = token || null;
+        return token || null;
+      })
+      .finally(() => {
+        if (this.pending === asked) this.pending = null;
+      });
+    this.pending = asked;
+    return asked;
+  }
+
+  /** The response of an OK request; a 401 asks the token provider again (shared) and retries once. */
   async fetch(path, { method = "GET", body, headers = {}, signal } = {}) {
-    let response = await this.send(path, method, body, headers, signal, false);
+    const used = await this.tokenOf(() => this.bearer());
+    let response = await this.send(path, method, body, headers, signal, used);
     if (response.status === 401 && typeof this.host.tokenProvider === "function") {
-      response = await this.send(path, method, body, headers, signal, true);
+      const fresh = await this.tokenOf(() => this.refresh(used));
+      response = await this.send(path, method, body, headers, signal, fresh);
     }
     if (!response.ok) throw new ApiError(response.status, await reasonOf(response));
     return response;
   }
 
-  async send(path, method, body, headers, signal, fresh) {
-    const all = { Accept: "application/json", ...headers };
-    let token;
+  async tokenOf(get) {
     try {
-      token = await this.bearer(fresh);
+      return await get();
     } catch {
       throw new ApiError(401, "Could not get a sign-in token from the page. Sign in again and retry.");
     }
+  }
+
+  async send(path, method, body, headers, signal, token) {
+    const all = { Accept: "application/json", ...headers };
     if (token) all.Authorization = `Bearer ${token}`;
     if (body !== undefined) all["Content-Type"] = "application/json";
     const json = body === undefined ? undefined : JSON.stringify(body);
