@@ -42,11 +42,12 @@ function offerCard(offer) {
 export function actionCard(action, ctx) {
   if (action.status === "offered" || typeof action.confirm === "boolean") return offerCard(action);
   const keys = {};
+  let superseded = false;
   const result = h("p", { class: "result", tabindex: "-1" });
   const problem = h("p", { class: "problem", role: "alert", hidden: true });
   const buttons = h("div", { class: "buttons" });
   const decide = async (decision) => {
-    if (buttons.getAttribute("aria-busy") === "true") return;
+    if (superseded || buttons.getAttribute("aria-busy") === "true") return;
     keys[decision] ??= newKey();
     setBusy(buttons, true);
     problem.hidden = true;
@@ -83,6 +84,15 @@ export function actionCard(action, ctx) {
     note,
     buttons, result, problem);
   if (action.status && action.status !== "pending") showResult(action, false);
+  // A retried answer proposes afresh: this card's buttons go, so one question never has two
+  // live Confirm buttons (a decision already sent still shows its result).
+  card.supersede = () => {
+    if (superseded || !buttons.isConnected || buttons.getAttribute("aria-busy") === "true") return;
+    superseded = true;
+    buttons.remove();
+    note.textContent = "Replaced by the retried answer. Nothing was changed.";
+    card.classList.add("superseded");
+  };
   return card;
 }
 

@@ -1,6 +1,7 @@
 // One advisor answer in the conversation: streamed text (a `grounding` retract or a retry
-// replaces it in place: the old text stays until the new one arrives, never both), guard notes,
-// action cards, citations, the "why this answer" panel, feedback, and a retryable problem.
+// replaces it in place: the old text stays until the new one arrives, never both; retracted
+// text is never left alone on screen nor announced), guard notes, action cards (a retry's
+// cards supersede the earlier attempt's), citations, the "why this answer" panel, feedback, and a retryable problem.
 import { actionCard } from "./actions.js";
 import { h } from "./dom.js";
 import { feedbackBar } from "./feedback.js";
@@ -31,6 +32,7 @@ export class AnswerView {
       h("span", { class: "sr-only" }, "Advisor: "),
       this.notes, this.body, this.cards, this.sources, this.extras, this.problem);
     this.shown = ""; // the text on screen
+    this.retracted = false; // whether the text on screen was retracted and not yet replaced
     this.facts = new Map();
     this.cited = new Set();
     this.frame = 0;
@@ -39,6 +41,7 @@ export class AnswerView {
 
   /** A (re)start: text already on screen stays until the new stream's text replaces it. */
   begin() {
+    for (const card of this.cards.children) card.supersede?.();
     this.streamed = "";
     this.held = this.shown;
     this.problem.hidden = true;
@@ -50,15 +53,24 @@ export class AnswerView {
     this.streamed += text;
     // After a retract or a retry the old text stays until the new text is at least as long.
     const next = this.streamed.length >= this.held.length ? this.streamed : this.held;
+    if (next === this.streamed) this.retracted = false;
     if (next !== this.shown) this.show(next);
   }
 
   /** `grounding` with `retract`: the shown text stays until the first token that replaces it
-   * (no blank flash), then the new text alone is shown. */
+   * (no blank flash), then the new text alone is shown; if none comes it is cleared. */
   grounding(data) {
     if (!data || !data.retract) return;
     this.held = "";
     this.streamed = "";
+    this.retracted = Boolean(this.shown);
+  }
+
+  /** Take retracted text off the screen (nothing replaced it). */
+  dropRetracted() {
+    if (!this.retracted) return;
+    this.retracted = false;
+    this.show("", true);
   }
 
   show(text, now = false) {
@@ -71,7 +83,7 @@ export class AnswerView {
     if (this.frame) cancelAnimationFrame(this.frame);
     this.frame = 0;
     this.body.classList.toggle("pending", !this.shown);
-    showMarkdown(this.body, this.shown);
+    showMarkdown(this.body, this.shown, this.ctx.linkOrigins?.());
   }
 
   guard(data) {
@@ -108,7 +120,9 @@ export class AnswerView {
   /** The final text replaces the streamed text; then sources, why-this-answer and feedback. */
   done(data) {
     this.finished = true;
-    const text = typeof data.text === "string" && data.text ? data.text : this.shown;
+    const fallback = this.retracted ? "" : this.shown; // retracted text is never the answer
+    const text = typeof data.text === "string" && data.text ? data.text : fallback;
+    this.retracted = false;
     this.show(text, true);
     for (const citation of data.citations || []) this.citation({ citation });
     this.extras.replaceChildren(...this.whyParts(data));
@@ -132,7 +146,8 @@ export class AnswerView {
 
   /** A problem under the answer; `retry` adds a Retry button. */
   fail(message, retry) {
-    if (this.frame) this.paint(); // what arrived before the failure stays visible
+    if (this.frame) this.paint(); // what arrived before the failure stays visible...
+    this.dropRetracted(); // ...unless it was retracted
     this.body.classList.remove("pending");
     const button = retry ? h("button", { type: "button", class: "secondary", onclick: retry }, "Retry") : null;
     this.problem.replaceChildren(h("p", { class: "problem", role: "alert" }, message), button);
