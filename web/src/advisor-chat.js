@@ -11,8 +11,12 @@
  *   api-base   the advisor API's origin (default: the origin advisor.js was loaded from)
  *   heading    the title shown in the widget (default "Your advisor")
  *   inbox      "off" hides the notifications inbox
+ *   link-origins  more origins (space-separated) whose links are clickable; links to the API's
+ *              origin and the host page's own origin always are, any other shows as text
  * Properties:
- *   tokenProvider  async () => bearer token; asked again once when a request gets 401
+ *   tokenProvider  async () => bearer token; asked again once when a request gets 401.
+ *                  Setting another provider (a different customer) starts afresh: no session,
+ *                  no conversation, no notifications of the previous customer.
  *
  * CSS custom properties (set them on advisor-chat; defaults meet WCAG 2.2 AA):
  *   --advisor-font, --advisor-font-size (16px), --advisor-height (600px), --advisor-radius (12px)
@@ -32,6 +36,8 @@ import { readEvents } from "./sse.js";
 import { STYLES } from "./styles.js";
 
 const DEFAULT_MAX_CHARS = 2000;
+const ANNOUNCE_GAP_MS = 700; // each announcement is read before the next replaces it
+const ANNOUNCE_QUEUE = 4; // beyond this, waiting announcements are joined into the last one
 const DROPPED = "The connection dropped before the answer was finished. Your message was not lost: try again.";
 const SCRIPT_ORIGIN = (() => {
   try {
@@ -48,10 +54,12 @@ export class AdvisorChat extends HTMLElement {
     this.maxChars = DEFAULT_MAX_CHARS;
     this.sessionId = null;
     this.busy = false;
+    this.announcements = [];
     this.ctx = {
       api: this.api,
       announce: (text) => this.announce(text),
       accountNames: () => this.accountNames(),
+      linkOrigins: () => this.linkOrigins(),
     };
   }
 
@@ -64,10 +72,38 @@ export class AdvisorChat extends HTMLElement {
   }
 
   set tokenProvider(provider) {
+    const changed = provider !== this._tokenProvider;
     this._tokenProvider = provider;
-    this.api.token = null;
-    this.names = null;
+    if (changed) this.forgetCustomer();
     if (this.isConnected && this.shadowRoot) this.signedIn();
+  }
+
+  /** Drop everything of the customer signed in so far: token, session, conversation, inbox. */
+  forgetCustomer() {
+    this.api.reset();
+    this.names = null;
+    this.sessionId = null;
+    if (!this.shadowRoot) return;
+    if (this.chat) this.chat.abort();
+    this.setBusy(false);
+    this.log.replaceChildren();
+    this.inbox.reset();
+    this.clearAnnouncements();
+  }
+
+  /** Origins whose links are clickable: the API's, the host page's, and `link-origins`. */
+  linkOrigins() {
+    const listed = (this.getAttribute("link-origins") || "").split(/\s+/);
+    const origins = new Set([location.origin]);
+    for (const entry of [this.apiBase || location.origin, ...listed]) {
+      try {
+        const url = new URL(entry);
+        if (url.protocol === "http:" || url.protocol === "https:") origins.add(url.origin);
+      } catch {
+        // not an absolute URL: not an origin
+      }
+    }
+    return origins;
   }
 
   connectedCallback() {
@@ -84,6 +120,7 @@ export class AdvisorChat extends HTMLElement {
 
   disconnectedCallback() {
     this.inbox.stop();
+    this.clearAnnouncements();
     if (this.chat) this.chat.abort();
   }
 
@@ -211,7 +248,8 @@ export class AdvisorChat extends HTMLElement {
     else if (event === "citation") answer.citation(data);
     else if (event === "action") answer.action(data);
     else if (event === "done") {
-      this.announce(`Advisor: ${answer.done(data)}`);
+      const text = answer.done(data);
+      if (text) this.announce(`Advisor: ${text}`);
       return true;
     } else if (event === "error") {
       answer.fail("Sorry, the answer could not be completed. Try again.", retry);
@@ -226,10 +264,33 @@ export class AdvisorChat extends HTMLElement {
     this.log.setAttribute("aria-busy", String(busy));
   }
 
-  /** Say `text` once in the polite live region (finished answers, results, new nudges). */
+  /** Say `text` once in the polite live region (finished answers, results, new nudges), after
+   * those already waiting: a short queue, each given time to be read, none replaced. */
   announce(text) {
+    if (!text) return;
+    const queue = this.announcements;
+    if (queue.length >= ANNOUNCE_QUEUE) queue[queue.length - 1] += `. ${text}`;
+    else queue.push(text);
+    if (!this.speaking) this.nextAnnouncement();
+  }
+
+  nextAnnouncement() {
+    const text = this.announcements.shift();
+    this.speaking = text !== undefined;
+    if (!this.speaking) return;
     this.live.textContent = "";
-    requestAnimationFrame(() => { this.live.textContent = text; });
+    this.speakingFrame = requestAnimationFrame(() => {
+      this.live.textContent = text;
+      this.speakingTimer = setTimeout(() => this.nextAnnouncement(), ANNOUNCE_GAP_MS);
+    });
+  }
+
+  clearAnnouncements() {
+    cancelAnimationFrame(this.speakingFrame);
+    clearTimeout(this.speakingTimer);
+    this.announcements = [];
+    this.speaking = false;
+    if (this.live) this.live.textContent = "";
   }
 
   scroll(force = false) {

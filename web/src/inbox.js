@@ -31,6 +31,19 @@ export class Inbox {
     this.element = h("section", { class: "inbox", "aria-label": "Notifications" }, this.toggle, this.state, this.empty, this.list);
   }
 
+  /** Forget every notification shown (another customer signed in) and stop following. */
+  reset() {
+    this.stop();
+    this.lastId = 0;
+    this.seen = new Set();
+    this.backlogRead = false;
+    this.list.replaceChildren();
+    this.state.textContent = "";
+    this.count.textContent = "";
+    this.count.hidden = true;
+    this.setOpen(this.toggle.getAttribute("aria-expanded") === "true");
+  }
+
   setOpen(open) {
     this.toggle.setAttribute("aria-expanded", String(open));
     this.list.hidden = !open;
@@ -78,6 +91,7 @@ export class Inbox {
     const response = await this.ctx.api.fetch(path, { headers, signal });
     this.state.textContent = "";
     for await (const item of readEvents(response)) {
+      if (signal.aborted) return; // stopped (or another customer): nothing more of this stream
       if (item.event !== "notification" || typeof item.data !== "object") continue;
       this.add(item.data, live);
       this.lastId = Math.max(this.lastId, Number(item.id || item.data.id) || 0);
@@ -89,7 +103,7 @@ export class Inbox {
     if (this.seen.has(note.id)) return;
     this.seen.add(note.id);
     const body = h("div", { class: "body" });
-    showMarkdown(body, note.body || "");
+    showMarkdown(body, note.body || "", this.ctx.linkOrigins?.());
     const item = h("li", { class: "card notification", "data-id": String(note.id) },
       h("p", { class: "card-title" }, note.read ? null : h("span", { class: "badge" }, "New"), ` ${note.title || ""}`),
       h("p", { class: "muted" }, when(note.created_at)),
