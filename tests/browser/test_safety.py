@@ -105,3 +105,22 @@ def test_a_4xx_shows_its_reason(page: Any, live: Live) -> None:
     answer = wait_answer(page, 1)
     expect(answer.get_by_role("alert")).to_have_text("message is empty")
     expect(answer.get_by_role("button", name="Retry")).to_have_count(0)  # a 4xx is not retryable
+
+
+def test_links_go_only_to_the_banks_own_pages(page: Any, live: Live) -> None:
+    text = (
+        f"See [help]({live.url}/help), [faq](/faq), [partner](https://partner.example/rates), "
+        "[evil](https://evil.example/x), [sneaky](//evil.example/y) and https://evil.example/z."
+    )
+    stream = sse_body([("meta", {"session_id": "s-l", "trace_id": "t-l"}), ("done", {
+        "turn_id": None, "text": text, "facts": [], "decision_trace_ids": []})])  # fmt: skip
+    page.route("**/v1/chat", lambda r: r.fulfill(content_type="text/event-stream", body=stream))
+    open_demo(page, live, "C0004")
+    page.locator("advisor-chat").evaluate(
+        "(chat) => chat.setAttribute('link-origins', 'https://partner.example')"
+    )
+    answer = ask(page, "Where can I read more?")
+    hrefs = answer.locator(".body a[href]").evaluate_all("(links) => links.map((a) => a.href)")
+    assert hrefs == [f"{live.url}/help", f"{live.url}/faq", "https://partner.example/rates"]
+    for shown in ("evil", "sneaky", "https://evil.example/z"):  # kept as plain text
+        expect(answer.locator(".body")).to_contain_text(shown)

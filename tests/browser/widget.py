@@ -106,3 +106,36 @@ def fact_display(live: Live, customer: str, fact_id: str) -> str:
 def flat(text: str) -> str:
     """Text with its whitespace collapsed."""
     return " ".join(text.split())
+
+
+# Every change of the polite live region, with when it happened: [{text, at}] (ms).
+WATCH_ANNOUNCER = """() => {
+  const region = document.querySelector("advisor-chat").shadowRoot
+    .querySelector("#advisor-announcer");
+  window.__spoken = [];
+  new MutationObserver(() => {
+    window.__spoken.push({text: region.textContent, at: performance.now()});
+  }).observe(region, {childList: true, characterData: true, subtree: true});
+}"""
+
+
+def announced(page: Any) -> list[tuple[str, float]]:
+    """Each non-empty text the live region showed and how long it stayed (ms; the last: inf)."""
+    spoken = page.evaluate("() => window.__spoken")
+    said: list[tuple[str, float]] = []
+    for i, entry in enumerate(spoken):
+        if not entry["text"]:
+            continue
+        until = spoken[i + 1]["at"] if i + 1 < len(spoken) else float("inf")
+        said.append((entry["text"], until - entry["at"]))
+    return said
+
+
+def words(text: str) -> Events:
+    """`text` as streamed `token` events, a word at a time."""
+    return [("token", {"text": w if i == 0 else f" {w}"}) for i, w in enumerate(text.split())]
+
+
+def done(text: str) -> tuple[str, dict[str, Any]]:
+    """A `done` event with `text` and nothing else."""
+    return ("done", {"turn_id": None, "text": text, "facts": [], "decision_trace_ids": []})
