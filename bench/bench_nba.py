@@ -82,7 +82,7 @@ def violations(service: RecommendationService, ids: list[str], rounds: int) -> d
     now = dt.datetime.now(dt.UTC)
     for served in by_customer.values():
         found += cap_violations(served, now)
-    return {"lists": lists, "served": len(rows), "violations": found}
+    return {"lists": lists, "served": len(rows), "violations": found, "customers": len(ids)}
 
 
 def timed(call: Any, repeats: int) -> list[float]:
@@ -146,6 +146,7 @@ def command(args: argparse.Namespace) -> str:
     """The options this run was given, as the command line shows them."""
     given = [f"--customers {args.customers} "] if args.customers != 400 else []
     given += [f"--dates {args.dates} "] if args.dates != 4 else []
+    given += [f"--audit-customers {args.audit_customers} "] if args.audit_customers else []
     given += [f"--var-dir {args.var_dir} "] if args.var_dir else []
     return "".join(given)
 
@@ -243,7 +244,7 @@ def section(args: argparse.Namespace, audit: dict[str, Any], speed: dict[str, fl
         f"model version is promoted); a customer's first list takes p50 {speed['cold_p50']:.0f} "
         f"ms ({speed['cold_n']} customers: 360 view built and every model scoring).",
         f"- **Policy violations**: **{len(audit['violations'])}** in {audit['lists']} lists "
-        f"({args.rounds} rounds over every customer, {audit['served']} recommendations served), "
+        f"({args.rounds} rounds over {audit['customers']} customers, {audit['served']} served), "
         "checked by evals/nba_audit.py from the records, not by the ranking's own rules: credit "
         "in hardship or after a delinquency, a held product, a new product in hardship, an "
         "unsuitable investment, list size, contact caps.",
@@ -294,6 +295,7 @@ def main() -> None:
     parser.add_argument("--dates", type=int, default=4, help="replay reference dates")
     parser.add_argument("--replay-only", action="store_true", help="print the replay only")
     parser.add_argument("--pairs", type=Path, default=None, help="scored replay pairs (cache)")
+    parser.add_argument("--audit-customers", type=int, default=0, help="audit the first N only")
     args = parser.parse_args()
     base = get_settings()
     if args.var_dir is not None:
@@ -309,8 +311,9 @@ def main() -> None:
     if args.replay_only:
         print(replayed)
         return
-    audit = violations(service, ids, args.rounds)
-    speed = latency(settings, ids, args.repeats)
+    audited = ids[: args.audit_customers] if args.audit_customers else ids
+    audit = violations(service, audited, args.rounds)
+    speed = latency(settings, audited, args.repeats)
     text = section(args, audit, speed, replayed)
     print(text, "\n".join(audit["violations"][:20]), sep="\n")
     if args.out:
