@@ -167,6 +167,22 @@ def test_a_later_product_opening_joins_and_silence_becomes_no_response(bank: str
     assert (found[fresh].status, found[fresh].reward) == ("pending", None)
 
 
+def test_an_opening_credits_only_the_latest_suggestion_within_the_window(bank: str) -> None:
+    log, window = SuggestionLog(bank), CONFIG.opening_window_days
+    stale = suggest(log, "term_deposit", NOW - dt.timedelta(days=window + 40))
+    earlier = suggest(log, "term_deposit", NOW - dt.timedelta(days=20))
+    latest = suggest(log, "term_deposit", NOW - dt.timedelta(days=8))
+    after = suggest(log, "term_deposit", NOW - dt.timedelta(days=1))
+    day = (NOW - dt.timedelta(days=5)).date()
+    with session_scope(bank) as db:
+        db.add(Account(id="TD-9", customer_id="C0001", type="term_deposit", name="Term deposit",
+                       balance=Decimal("5000"), opened=day))  # fmt: skip
+    found = outcomes_of(log)
+    assert [o.outcome for o in found[latest].outcomes] == ["product_opened"]
+    assert all(found[s].outcomes == [] for s in (stale, earlier, after))
+    assert (found[earlier].status, found[stale].status) == ("no_response", "no_response")
+
+
 def test_joining_tolerates_a_database_without_the_other_tables(tmp_path: Path) -> None:
     log = SuggestionLog(f"sqlite:///{tmp_path / 'only.db'}")
     sid = suggest(log, "term_deposit", NOW, action_id="act_x")

@@ -32,6 +32,7 @@ class BanditConfig:
     min_rewarded: int
     min_support: float
     bootstrap: int
+    opening_window_days: int = 30
 
     def reward(self, outcomes: list[str]) -> float:
         """A suggestion's reward: its outcomes' rewards summed, clipped to [-1, 1]."""
@@ -53,6 +54,7 @@ def parse_config(raw: Mapping[str, Any]) -> BanditConfig:
         int(raw["no_response_after_days"]), int(raw["thumbs_window_s"]),
         dict(raw["nudge_arms"]), int(raw["promotion"]["min_rewarded"]),
         float(raw["promotion"]["min_support"]), int(raw["promotion"]["bootstrap"]),
+        int(raw.get("opening_window_days", 30)),
     )  # fmt: skip
 
 

@@ -6,7 +6,8 @@
 - thumbs: `turn_feedback` on a chat turn whose answer rested on recommendations (a `reco.`
   fact) rates the customer's chat suggestion served up to `thumbs_window_s` before the turn;
 - product opened: an account of the type the chosen action offers (the policy's `holds`),
-  opened on or after the day it was suggested.
+  opened within `opening_window_days` of the day it was suggested; the opening is credited to
+  the latest such suggestion before it only, never to every earlier one.
 
 Tables another part owns are read by name and may be absent (then they add nothing).
 """
@@ -96,7 +97,7 @@ def joined(
         for reader in (recorded, from_actions, from_feedback):
             for suggestion_id, outcome in reader(conn, found, config):
                 found[suggestion_id].outcomes.append(outcome)
-        for suggestion_id, outcome in product_openings(conn, found, policy):
+        for suggestion_id, outcome in product_openings(conn, found, policy, config):
             found[suggestion_id].outcomes.append(outcome)
     for item in found.values():
         settle(item, config, now or dt.datetime.now(dt.UTC))
@@ -172,22 +173,25 @@ def _from_recommendations(fact_ids: str | None) -> bool:
         return False
 
 
-def product_openings(conn: Connection, found: dict[str, Joined], policy: Policy) -> Pairs:
-    """An account of the suggested product's type opened on or after the suggestion's day."""
+def product_openings(
+    conn: Connection, found: dict[str, Joined], policy: Policy, config: BanditConfig
+) -> Pairs:
+    """Each account of a suggested product's type, to the latest suggestion of it served on or
+    before the day it opened and at most `opening_window_days` before."""
     holds = {a.id: a.holds for a in policy.actions if a.holds}
     wanted = [j for j in found.values() if j.row.chosen in holds]
     if not wanted or not inspect(conn).has_table("accounts"):
         return
-    a = ACCOUNTS.c
+    offered: dict[tuple[str, str], list[Joined]] = defaultdict(list)
+    for item in wanted:
+        offered[(item.row.customer_id, holds[item.row.chosen] or "")].append(item)
+    a, window = ACCOUNTS.c, dt.timedelta(days=config.opening_window_days)
     query = select(a.customer_id, a.type, a.opened)
-    opened: dict[tuple[str, str], list[dt.date]] = defaultdict(list)
     for customers in chunks(sorted({j.row.customer_id for j in wanted})):
         for customer, kind, day in conn.execute(query.where(a.customer_id.in_(customers))):
-            opened[(customer, kind)].append(day)
-    for item in wanted:
-        served = utc(item.row.served_at).date()
-        days = [d for d in opened[(item.row.customer_id, holds[item.row.chosen] or "")]
-                if d >= served]  # fmt: skip
-        if days:
-            at = dt.datetime.combine(min(days), dt.time(), dt.UTC)
-            yield item.row.id, Outcome("product_opened", at, "accounts")
+            before = [j for j in offered[(customer, kind)]
+                      if day - window <= utc(j.row.served_at).date() <= day]  # fmt: skip
+            if before:
+                latest = max(before, key=lambda j: (utc(j.row.served_at), j.row.id))
+                at = dt.datetime.combine(day, dt.time(), dt.UTC)
+                yield latest.row.id, Outcome("product_opened", at, "accounts")
