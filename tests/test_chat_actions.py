@@ -107,6 +107,26 @@ def test_move_to_savings_is_pending_until_confirmed_then_moves_once(
     assert keys == 2  # one debit, one credit
 
 
+def test_a_question_asked_again_in_its_session_leaves_one_live_action(
+    bank: tuple[TestClient, Settings],
+) -> None:
+    # A retry after a dropped stream asks again: the first card's action must not stay live.
+    client, settings = bank
+    url = settings.resolved_database_url
+    before = balance(url, "C0001-CHE")
+    first_events = chat_events(client, {}, "move $500 to savings")
+    session = done(first_events)["session_id"]
+    [first] = actions_of(first_events)
+    [second] = actions_of(chat_events(client, {}, "move $500 to savings", session))
+    [elsewhere] = actions_of(chat_events(client, {}, "move $100 to savings"))
+    states = {a["id"]: a["status"] for a in client.get("/v1/actions").json()}
+    assert states == {first["id"]: "expired", second["id"]: "pending", elsewhere["id"]: "pending"}
+    assert confirm(client, first["id"], "k-old")["status"] == "expired"
+    assert balance(url, "C0001-CHE") == before
+    assert confirm(client, second["id"], "k-new")["status"] == "executed"
+    assert balance(url, "C0001-CHE") == before - Decimal("500")
+
+
 @pytest.mark.parametrize(
     ("text", "says", "facts"),
     [

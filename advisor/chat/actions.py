@@ -15,6 +15,7 @@ from advisor.chat.events import ChatEvent
 from advisor.grounding.selection import Selection, Slots
 from advisor.orchestration import cards, ledger
 from advisor.orchestration.actions import ActionService, Proposal, action_json
+from advisor.orchestration.tables import ActionRow
 from portfolio_context.db import session_scope
 from portfolio_context.facts import Fact
 from retrieval.servicing import ServicingAnswer, servicing_answer
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from portfolio_context.models import Account
 
 KEEP = frozenset({"refuse", "handoff"})  # plans an action never replaces
+FRESH = "chat:new"  # a plan's proposal not yet keyed; proposed as chat:<session id>:<random>
 # customer, kind, amount, from account, to account: what a Proposal takes before its key
 Proposed = tuple[str, str, Decimal | None, str | None, str | None]
 
@@ -58,14 +60,14 @@ class ChatActions:
         article = _freeze_article(routed, rules)
         return self._freeze(customer_id, plan, routed, article) if article else plan
 
-    def events(self, plan: Plan) -> list[ChatEvent]:
+    def events(self, plan: Plan, session_id: str) -> list[ChatEvent]:
         """The facts of an action's reply, and the pending action of an action plan, proposed
         now (once per turn), as its event."""
         if plan.kind in ("reply", "action") and plan.selection is not None:
             return [events.fact(item) for item in plan.selection.facts]
         if plan.proposal is None:
             return []
-        row, _ = self.service.propose(plan.proposal)
+        row = self._propose(plan.proposal, session_id)
         shown = action_json(row)
         url = f"/v1/actions/{row.id}/confirm"
         return [ChatEvent("action", {
@@ -74,6 +76,17 @@ class ChatActions:
             "expires_at": shown["expires_at"],
             "confirm": {"method": "POST", "url": url, "header": "Idempotency-Key"},
         })]  # fmt: skip
+
+    def _propose(self, proposal: Proposal, session_id: str) -> ActionRow:
+        """Propose under a key of this session; the session's earlier pending proposals of the
+        kind expire, so a question retried after a dropped stream leaves one live action."""
+        if proposal.source_key == FRESH:  # not an action already waiting
+            scope = f"chat:{session_id}:"
+            proposal = dataclasses.replace(proposal, source_key=scope + uuid.uuid4().hex)
+            row, _ = self.service.propose(proposal)
+            self.service.supersede(proposal.customer_id, proposal.kind, row.source_key, scope)
+            return row
+        return self.service.propose(proposal)[0]
 
     def _transfer(self, customer_id: str, plan: Plan, routed: Routed) -> Plan:
         """A pending transfer between the customer's own accounts, or a reply saying why not."""
@@ -127,7 +140,7 @@ class ChatActions:
     def _action(self, plan: Plan, text: str, proposed: Proposed, key: str | None = None) -> Plan:
         """The action plan: the deterministic text and the proposal the stream makes (under
         `key`, the action already waiting is announced again instead of a second one)."""
-        key = key or f"chat:{uuid.uuid4().hex}"
+        key = key or FRESH
         proposal = Proposal(*proposed, key, self.settings.action_ttl_s)
         return dataclasses.replace(_reply(plan, text), kind="action", proposal=proposal)
 

@@ -230,7 +230,7 @@ class ChatService:
                 yield event
             return
         cited = [*citation_events(list(plan.passages)), *servicing_events(plan.servicing)]
-        for event in [*self.actions.events(plan), *cited]:
+        for event in [*self.actions.events(plan, turn.session_id), *cited]:
             yield event
         railed = Railed(self.rails.outputs if self.rails else None, self._context(turn))
         shown, text = deterministic(plan.text, railed, HELP_TEXT, turn.vault, turn.created)

@@ -106,12 +106,14 @@ class ActionService:
             return found, False
         return row, True
 
-    def supersede(self, customer_id: str, kind: str, keep: str) -> int:
-        """Expire the customer's other pending actions of this kind (one open offer at a time,
-        so a request retried after a failure leaves no stray offer); how many."""
+    def supersede(self, customer_id: str, kind: str, keep: str, within: str = "") -> int:
+        """Expire the customer's other pending actions of this kind whose source key starts
+        with `within` (one open offer at a time, so a request retried after a failure leaves
+        no stray offer); how many."""
         query = select(ActionRow.id).where(
             ActionRow.customer_id == customer_id, ActionRow.kind == kind,
             ActionRow.status == "pending", ActionRow.source_key != keep,
+            ActionRow.source_key.startswith(within, autoescape=True),
         )  # fmt: skip
         with session_scope(self.url) as db:
             older = list(db.scalars(query))
