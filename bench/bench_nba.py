@@ -189,7 +189,7 @@ def list_rows(t: dict[str, int], size: int) -> list[str]:
     )
     base = precision(t, "popularity")
     return [
-        "| measure (report half) | next-best-action | popularity baseline | lift |",
+        "| measure (report half) | next-best-action | popularity, same weighting | lift |",
         "|---|---|---|---|",
         f"| hits in the served list (top {size}) | {share(t, 'nba_list')} | "
         f"{share(t, 'popularity_list')} | {lift(t, 'list')} |",
@@ -264,7 +264,10 @@ def section(args: argparse.Namespace, audit: dict[str, Any], speed: dict[str, fl
         f"The shipped policy's ranking on the report half: hits in the list "
         f"{share(shipped, 'nba_list')}, first life-event action {share(shipped, 'nba_first')}, "
         f"served life-event actions right {shipped.get('nba_served_right', 0)} of "
-        f"{shipped.get('nba_served', 0)}.",
+        f"{shipped.get('nba_served', 0)}; popularity under it (the strongest baseline: the "
+        f"commonest event's action for everyone) {share(shipped, 'popularity_list')}, "
+        f"{share(shipped, 'popularity_first')}, {shipped.get('popularity_served_right', 0)} of "
+        f"{shipped.get('popularity_served', 0)}.",
         "",
         "Per action, whom to serve it (report half, per reference date, summed):",
         "",
