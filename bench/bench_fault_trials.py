@@ -19,7 +19,6 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,9 +39,10 @@ def share(count: int, seed: int) -> list[Trial]:
 def in_parallel(count: int, seed: int, workers: int) -> list[Trial]:
     """`count` trials over `workers` processes (worker i draws from seed + i)."""
     sizes = [count // workers + (1 if i < count % workers else 0) for i in range(workers)]
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        parts = pool.map(share, sizes, [seed + i for i in range(workers)])
-        return [trial for part in parts for trial in part]
+    # A Pool terminates its workers on exit: DBOS leaves threads that would keep them alive.
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        parts = pool.starmap(share, zip(sizes, [seed + i for i in range(workers)], strict=True))
+    return [trial for part in parts for trial in part]
 
 
 def table(trials: list[Trial], seconds: float, seed: int, workers: int) -> str:
