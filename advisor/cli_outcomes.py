@@ -56,7 +56,10 @@ def export(
     if not out.parent.is_dir() or out.is_dir():
         raise _fail(f"--out {out} must be a file in an existing folder")
     items = joined(_log(), start, shipped_config(), shipped_policy())
-    rows = write(items, out, fmt)
+    try:
+        rows = write(items, out, fmt)
+    except OSError as exc:
+        raise _fail(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
     console.print(f"wrote {rows} suggestions served since {start:%Y-%m-%d %H:%M} UTC to {out}")
 
 
