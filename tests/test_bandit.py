@@ -25,7 +25,7 @@ from advisor.learning_eval import ope
 from advisor.learning_eval.customers import draw_many
 from advisor.learning_eval.evaluate import logged_data, support
 from advisor.learning_eval.simulator import permitted_for
-from advisor.predict.registry import Registry
+from advisor.predict.registry import Registry, data_hash
 from advisor.training.bandit_update import update
 
 POLICY, CONFIG = shipped_policy(), shipped_config()
@@ -178,6 +178,19 @@ def test_a_tampered_bandit_state_is_refused_and_the_ranking_decides(tmp_path: Pa
     found = registry.promoted(MODEL_NAME)
     assert found is not None and load_model(registry) is not None
     (found.path / STATE_FILE).write_bytes(b"not the state")
+    assert load_model(registry) is None
+
+
+def test_a_state_that_no_longer_unpickles_falls_back_to_the_ranking(tmp_path: Path) -> None:
+    log, registry = SuggestionLog(f"sqlite:///{tmp_path / 'bank.db'}"), Registry(tmp_path / "r")
+    log_outcomes(log, "job_change_review", "confirmed", 20, seed=5)
+    update(log, registry, promote="always")
+    found = registry.promoted(MODEL_NAME)
+    assert found is not None
+    moved = b"cmabwiser_gone.mab\nMAB\n."  # a class a library upgrade moved away
+    (found.path / STATE_FILE).write_bytes(moved)
+    meta = json.loads((found.path / "meta.json").read_text())
+    (found.path / "meta.json").write_text(json.dumps(meta | {"sha256": data_hash(moved)}))
     assert load_model(registry) is None
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from advisor.decisions.nba import Ranked, Ranking, rank
 from advisor.decisions.policy import Policy
-from advisor.learning.bandit import MODEL_NAME, BanditModel, BanditStateError
+from advisor.learning.bandit import MODEL_NAME, BanditModel
 from advisor.learning.chooser import Choice, Chooser
 from advisor.learning.config import BanditConfig, shipped_config
 from advisor.learning.features import context_of
@@ -45,8 +45,9 @@ def load_model(registry: Registry) -> BanditModel | None:
         return None
     try:
         return BanditModel.load(found)
-    except (BanditStateError, OSError, KeyError):
-        log.exception("promoted bandit v%s cannot be loaded; the ranking decides", found.version)
+    except Exception:  # digest, unpickling after a library upgrade, missing file: any of them
+        log.warning("promoted bandit v%s cannot be loaded; the ranking decides", found.version,
+                    exc_info=True)  # fmt: skip
         return None
 
 
