@@ -27,7 +27,7 @@ from advisor.learning.chooser import Choice
 from advisor.learning.config import shipped_config
 from advisor.learning.features import FEATURE_NAMES, as_array
 from advisor.learning.join import FEEDBACK, Joined, joined
-from advisor.learning.nudges import NudgeLogger
+from advisor.learning.nudges import InBackground, NudgeLogger
 from advisor.learning.serving import context, permitted
 from advisor.learning.suggestions import Served, SuggestionLog, UnknownSuggestion
 from advisor.orchestration import runtime
@@ -117,6 +117,17 @@ def test_nudges_are_logged_and_their_actions_decide_the_outcome(bank: str) -> No
         assert (item.row.chosen, item.row.channel, item.row.policy) == (arm, "nudge", "rule")
         assert [o.outcome for o in item.outcomes] == [outcome] and item.reward == reward
         assert json.loads(item.row.context)["age"] == 0.4
+
+
+def test_the_background_nudge_logger_finishes_its_queue_and_stops_on_close() -> None:
+    seen: list[object] = []
+    hook = InBackground(lambda n: seen.append(n["id"]))
+    for i in range(3):
+        hook({"id": i})
+    hook.close()
+    assert seen == [0, 1, 2]
+    with pytest.raises(RuntimeError, match="shutdown"):  # its thread pool is shut down
+        hook.pool.submit(print)
 
 
 def add_turn(bank: str, at: dt.datetime, facts: list[str], rating: str) -> None:
@@ -220,6 +231,14 @@ def test_export_writes_parquet_or_csv_and_refuses_bad_input(cli_bank: str, tmp_p
     nowhere = runner.invoke(app, ["outcomes", "export", "--since", "2026-12-01", "--out",
                                   str(tmp_path / "no" / "x.csv")])  # fmt: skip
     assert nowhere.exit_code == 2 and not (tmp_path / "x.parquet").exists()
+
+
+def test_export_to_a_folder_it_cannot_write_exits_2_with_a_message(cli_bank: str) -> None:
+    out = "/proc/outcomes.csv"  # an existing folder no one (not even root) can create files in
+    result = runner.invoke(app, ["outcomes", "export", "--since", "2026-12-01", "--format",
+                                 "csv", "--out", out])  # fmt: skip
+    assert result.exit_code == 2 and "cannot write there" in result.output
+    assert not isinstance(result.exception, OSError)
 
 
 def test_the_cli_refuses_and_counts_an_unknown_suggestion(cli_bank: str) -> None:

@@ -77,6 +77,10 @@ class InBackground:
         """Queue the hook (it never raises)."""
         self.pool.submit(self.hook, dict(notification))
 
+    def close(self) -> None:
+        """Finish the queued hooks and stop the thread (the runtime's stop calls this)."""
+        self.pool.shutdown(wait=True)
+
 
 def nudge_logger(settings: Settings, recommendations: RecommendationService) -> InBackground:
     """The hook on the settings' bank; the context from the recommendation service's view."""
