@@ -19,7 +19,7 @@ from advisor.learning.bandit import MODEL_NAME, STATE_FILE, BanditModel
 from advisor.learning.chooser import Choice, Chooser, probabilities
 from advisor.learning.config import shipped_config
 from advisor.learning.features import as_array, context_of
-from advisor.learning.serving import load_model
+from advisor.learning.serving import Learning, load_model
 from advisor.learning.suggestions import Served, SuggestionLog
 from advisor.learning_eval import ope
 from advisor.learning_eval.customers import draw_many
@@ -27,6 +27,7 @@ from advisor.learning_eval.evaluate import logged_data, support
 from advisor.learning_eval.simulator import permitted_for
 from advisor.predict.registry import Registry, data_hash
 from advisor.training.bandit_update import update
+from tests.conftest import make_settings
 
 POLICY, CONFIG = shipped_policy(), shipped_config()
 ARMS = tuple(a.id for a in POLICY.actions)
@@ -275,3 +276,10 @@ def test_nudges_neither_train_the_bandit_nor_lend_it_support(tmp_path: Path) -> 
     report = update(log, registry)
     assert report.rewarded == 300 and not report.promoted, report.reason
     assert report.evaluation["support"] < 0.5
+
+
+def test_each_process_draws_its_own_exploration_seed_unless_one_is_given(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'b.db'}")
+    draws = [Learning.from_settings(settings).chooser.rng.random() for _ in range(2)]
+    fixed = [Learning.from_settings(settings, seed=3).chooser.rng.random() for _ in range(2)]
+    assert draws[0] != draws[1] and fixed[0] == fixed[1]

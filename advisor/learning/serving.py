@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
+import time
 from typing import TYPE_CHECKING
 
+import numpy as np
 from sqlalchemy.exc import SQLAlchemyError
 
 from advisor.decisions.nba import Ranked, Ranking, rank
@@ -51,6 +54,13 @@ def load_model(registry: Registry) -> BanditModel | None:
         return None
 
 
+def process_seed(base: int) -> int:
+    """A seed of its own for this process (API, chat, each replica), drawn from the configured
+    one, the process id and the time, so replicas do not explore in lockstep."""
+    entropy = [base, os.getpid(), time.time_ns()]
+    return int(np.random.SeedSequence(entropy).generate_state(1)[0])
+
+
 class Learning:
     """The chooser and the suggestion log the recommendation service uses."""
 
@@ -58,12 +68,16 @@ class Learning:
         self.suggestions, self.chooser = suggestions, chooser
 
     @classmethod
-    def from_settings(cls, settings: Settings, config: BanditConfig | None = None) -> Learning:
-        """The log on the bank's database; the bandit only when `bandit_enabled` is set."""
+    def from_settings(
+        cls, settings: Settings, config: BanditConfig | None = None, seed: int | None = None
+    ) -> Learning:
+        """The log on the bank's database; the bandit only when `bandit_enabled` is set. The
+        chooser's seed is `seed` when given (tests), else the config's mixed with this process."""
         config = config or shipped_config()
         on = settings.bandit_enabled
         model = load_model(Registry.from_settings(settings)) if on else None
-        chooser = Chooser(model, config.explore_share, config.seed, bandit=on)
+        chosen_seed = process_seed(config.seed) if seed is None else seed
+        chooser = Chooser(model, config.explore_share, chosen_seed, bandit=on)
         return cls(SuggestionLog(settings.resolved_database_url), chooser)
 
     def choose(self, assessed: Assessed, policy: Policy) -> tuple[Assessed, Choice | None]:
