@@ -114,6 +114,9 @@ def test_a_raise_comes_with_its_contract_a_pending_action_and_a_notification(
     assert Decimal(str(facts["credit.new_limit"]["value"])) == Decimal(answer["new_limit"])
     assert facts["credit.apr"]["value"] == f"{answer['apr']}%"
     assert answer["apr"] in note["body"] and "6,200.00" in note["body"]
+    assert note["trace_id"] == answer["trace_id"]  # "why am I seeing this?" opens the decision
+    trace = api.get(f"/v1/traces/{note['trace_id']}", headers=bearer(settings, GOOD))
+    assert trace.status_code == 200
     listed = api.get("/v1/actions", headers=bearer(settings, GOOD)).json()
     assert [a["id"] for a in listed] == [action["id"]]
 

@@ -24,7 +24,8 @@ from tests.orchestration_fixtures import (  # noqa: F401  (fixtures)
 )
 from tests.pg import fresh_database
 
-KEYS = {"id", "kind", "title", "body", "created_at", "read", "event_id", "facts", "action"}
+KEYS = {"id", "kind", "title", "body", "created_at", "read", "event_id", "facts", "action",
+        "trace_id"}  # fmt: skip
 ACTION_KEYS = {"id", "kind", "amount", "from_account", "to_account", "status", "expires_at"}
 
 

@@ -111,3 +111,4 @@ class NotificationBody(BaseModel):
     event_id: str | None
     facts: list[dict[str, Any]]
     action: ActionSummary | None
+    trace_id: str | None = None  # the decision behind it (GET /v1/traces/{id}), if any

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 ACTION_FIELDS = ("id", "kind", "amount", "from_account", "to_account", "status", "expires_at")
+# Sources keyed by the decision trace they come from ("credit_offer:<trace id>").
+TRACED_SOURCES = ("credit_offer:",)
 # Called once a notification is committed (the webhook delivery hooks in here).
 NotificationHook = Callable[[dict[str, Any]], None]
 # The stream sends a row only this long after its creation: on a database with concurrent
@@ -161,4 +163,11 @@ def notification_json(row: NotificationRow, action: ActionRow | None) -> dict[st
         "created_at": row.created_at.replace(microsecond=0).isoformat() + "Z",
         "read": row.read, "event_id": row.event_id, "facts": json.loads(row.facts),
         "action": {k: shown[k] for k in ACTION_FIELDS} if shown else None,
+        "trace_id": trace_of(row.source_key),
     }  # fmt: skip
+
+
+def trace_of(source_key: str) -> str | None:
+    """The decision trace a notification's source names (GET /v1/traces/{id}), if any."""
+    prefix = next((p for p in TRACED_SOURCES if source_key.startswith(p)), None)
+    return source_key.removeprefix(prefix) if prefix else None
