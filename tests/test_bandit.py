@@ -182,13 +182,13 @@ def test_a_tampered_bandit_state_is_refused_and_the_ranking_decides(tmp_path: Pa
     assert load_model(registry) is None
 
 
-def test_a_state_that_no_longer_unpickles_falls_back_to_the_ranking(tmp_path: Path) -> None:
+def test_a_pickle_in_place_of_the_state_is_never_loaded(tmp_path: Path) -> None:
     log, registry = SuggestionLog(f"sqlite:///{tmp_path / 'bank.db'}"), Registry(tmp_path / "r")
     log_outcomes(log, "job_change_review", "confirmed", 20, seed=5)
     update(log, registry, promote="always")
     found = registry.promoted(MODEL_NAME)
     assert found is not None
-    moved = b"cmabwiser_gone.mab\nMAB\n."  # a class a library upgrade moved away
+    moved = b"cmabwiser_gone.mab\nMAB\n."  # a pickle (of a class an upgrade moved away)
     (found.path / STATE_FILE).write_bytes(moved)
     meta = json.loads((found.path / "meta.json").read_text())
     (found.path / "meta.json").write_text(json.dumps(meta | {"sha256": data_hash(moved)}))
@@ -283,3 +283,19 @@ def test_each_process_draws_its_own_exploration_seed_unless_one_is_given(tmp_pat
     draws = [Learning.from_settings(settings).chooser.rng.random() for _ in range(2)]
     fixed = [Learning.from_settings(settings, seed=3).chooser.rng.random() for _ in range(2)]
     assert draws[0] != draws[1] and fixed[0] == fixed[1]
+
+
+def test_the_state_is_plain_arrays_and_reloads_to_the_same_choices(tmp_path: Path) -> None:
+    model, registry = trained_on_noise(seed=6), Registry(tmp_path / "r")
+    with registry.stage(MODEL_NAME, promote=True) as stage:
+        model.save(stage)
+    found = registry.promoted(MODEL_NAME)
+    assert found is not None
+    with np.load(found.path / STATE_FILE, allow_pickle=False) as arrays:  # no pickle in it
+        assert arrays["A"].shape == (len(ARMS), 17, 17)
+    loaded = load_model(registry)
+    contexts = as_array([context_of(c.signals, c.propensities)
+                         for c in draw_many(np.random.default_rng(9), 50)])  # fmt: skip
+    assert loaded is not None and loaded.trained_on == model.trained_on
+    assert np.allclose(loaded.expectations(contexts), model.expectations(contexts))
+    loaded.update([ARMS[0]], [1.0], contexts[:1])  # and it keeps learning

@@ -1,13 +1,15 @@
 """The bandit model: MABWiser's LinUCB over the policy's actions, saved in the model registry.
 
-The state is the fitted MABWiser object, pickled (MABWiser's documented way to persist a
-model) into a registry version with its SHA-256 in meta.json; loading checks the digest first,
-so a truncated or edited file is refused rather than unpickled.
+The state is LinUCB's own arrays, never a pickle: per arm the ridge matrix A = X'X + lambda*I and
+the vector X'y, as an .npz (read with allow_pickle=False) in a registry version with its SHA-256,
+alpha and lambda in meta.json. Loading rebuilds a MABWiser learner and sets each arm's arrays
+(its `_RidgeRegression` model: A, A_inv, Xty, beta), so a MABWiser upgrade that moves classes
+cannot break it and no file is ever unpickled; the digest still refuses a truncated file.
 """
 
 from __future__ import annotations
 
-import pickle
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +24,7 @@ from advisor.learning.features import FEATURE_NAMES
 from advisor.predict.registry import ModelVersion, Stage, data_hash
 
 MODEL_NAME = "bandit"
-STATE_FILE = "bandit.pkl"
+STATE_FILE = "bandit.npz"
 
 
 class BanditStateError(AdvisorError):
@@ -66,21 +68,47 @@ class BanditModel:
         return np.asarray([[float(r[a]) for a in self.arms] for r in rows])
 
     def save(self, stage: Stage) -> None:
-        """Write the state into a registry stage, with its digest and features in the meta."""
-        payload = pickle.dumps(self.mab, protocol=pickle.HIGHEST_PROTOCOL)
+        """Write each arm's A and X'y into a registry stage, with digest and settings in meta."""
+        models = [self.mab._imp.arm_to_model[a] for a in self.arms] if self.trained_on else []
+        buffer = io.BytesIO()
+        np.savez(
+            buffer, A=np.asarray([m.A for m in models]), Xty=np.asarray([m.Xty for m in models])
+        )
+        payload = buffer.getvalue()
         (stage.path / STATE_FILE).write_bytes(payload)
+        policy = self.mab.learning_policy
         stage.meta.update(arms=list(self.arms), features=list(FEATURE_NAMES),
-                          trained_on=self.trained_on, sha256=data_hash(payload))  # fmt: skip
+                          trained_on=self.trained_on, sha256=data_hash(payload),
+                          alpha=policy.alpha, l2_lambda=policy.l2_lambda)  # fmt: skip
 
     @classmethod
     def load(cls, found: ModelVersion) -> BanditModel:
-        """A registered version, refused unless its digest and features match."""
+        """A version rebuilt from its arrays; refused unless its digest and features match."""
         path: Path = found.path / STATE_FILE
         payload = path.read_bytes()
         if data_hash(payload) != found.meta.get("sha256"):
             raise BanditStateError(f"{path} does not match the digest in its meta.json")
         if found.meta.get("features") != list(FEATURE_NAMES):
             raise BanditStateError(f"bandit v{found.version} was trained on other features")
-        mab = pickle.loads(payload)  # our own artefact, its digest checked above
-        arms = tuple(found.meta["arms"])
-        return cls(arms, mab, int(found.meta.get("trained_on", 0)), found.version)
+        with np.load(io.BytesIO(payload), allow_pickle=False) as arrays:
+            a_matrices, xty = arrays["A"], arrays["Xty"]
+        arms, meta = tuple(found.meta["arms"]), found.meta
+        policy = LearningPolicy.LinUCB(
+            alpha=float(meta["alpha"]), l2_lambda=float(meta["l2_lambda"])
+        )
+        model = cls(arms, MAB(list(arms), policy), int(meta.get("trained_on", 0)), found.version)
+        if model.trained_on:
+            model.restore(a_matrices, xty)
+        return model
+
+    def restore(self, a_matrices: np.ndarray, xty: np.ndarray) -> None:
+        """Set each arm's ridge state (a fit on one zero context first makes the learner fitted
+        without changing any arm's statistics)."""
+        if a_matrices.shape != (len(self.arms), len(FEATURE_NAMES), len(FEATURE_NAMES)):
+            raise BanditStateError("the stored bandit state has the wrong shape")
+        self.mab.fit([self.arms[0]], [0.0], np.zeros((1, len(FEATURE_NAMES))))
+        for arm, a_matrix, vector in zip(self.arms, a_matrices, xty, strict=True):
+            ridge = self.mab._imp.arm_to_model[arm]
+            ridge.A, ridge.Xty = a_matrix, vector
+            ridge.A_inv = np.linalg.inv(a_matrix)
+            ridge.beta = ridge.A_inv @ vector
