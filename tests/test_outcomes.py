@@ -128,6 +128,8 @@ def test_the_background_nudge_logger_finishes_its_queue_and_stops_on_close() -> 
     assert seen == [0, 1, 2]
     with pytest.raises(RuntimeError, match="shutdown"):  # its thread pool is shut down
         hook.pool.submit(print)
+    hook({"id": 3})  # a notification after the stop is not logged, and does not raise
+    assert seen == [0, 1, 2]
 
 
 def add_turn(bank: str, at: dt.datetime, facts: list[str], rating: str) -> None:

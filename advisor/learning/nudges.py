@@ -74,8 +74,11 @@ class InBackground:
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nudge-log")
 
     def __call__(self, notification: Mapping[str, Any]) -> None:
-        """Queue the hook (it never raises)."""
-        self.pool.submit(self.hook, dict(notification))
+        """Queue the hook (it never raises, also after close: then the nudge goes unlogged)."""
+        try:
+            self.pool.submit(self.hook, dict(notification))
+        except RuntimeError:
+            log.warning("nudge logger stopped; notification %s not logged", notification.get("id"))
 
     def close(self) -> None:
         """Finish the queued hooks and stop the thread (the runtime's stop calls this)."""

@@ -18,7 +18,7 @@ from dbos import DBOS, DBOSConfig
 from dbos._utils import GlobalParams
 from sqlalchemy.engine import make_url
 
-from advisor.learning.nudges import nudge_logger
+from advisor.learning.nudges import InBackground, nudge_logger
 from advisor.ops import tracing
 from advisor.orchestration import webhooks
 from advisor.orchestration.actions import ActionService
@@ -151,6 +151,10 @@ def stop(services: Orchestration) -> None:
     with _lock:
         if services in _running:
             _running.remove(services)
+        if services not in _running:  # its last user: stop its background hooks' threads
+            for hook in services.notifications.hooks:
+                if isinstance(hook, InBackground):
+                    hook.close()
         if _running:
             return
         # Each waiting workflow logs its cancellation, also after destroy returns; the next
