@@ -28,6 +28,15 @@ def verify() -> None:
     raise typer.Exit(1)
 
 
+@audit_app.command("anchor")
+def anchor() -> None:
+    """Anchor a log written before anchors existed at its current end (once, by an operator)."""
+    from advisor.orchestration.audit import AuditLog
+
+    seq = AuditLog.from_settings(get_settings()).anchor_existing()
+    typer.echo(f"anchored at seq {seq}" if seq else "already anchored (or empty): nothing done")
+
+
 @audit_app.command("show")
 def show(
     after: Annotated[int, typer.Option(min=0, help="Only entries after this seq")] = 0,

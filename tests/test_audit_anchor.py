@@ -89,8 +89,21 @@ def test_tampering_with_a_keyed_log_fails_verify(
     assert log.check() == (6, None)
     with engine_for(url).begin() as conn:
         tamper(conn)
-    finding = log.check()[1]
-    assert finding is not None and finding.seq == first_bad and why in finding.reason
+    for checked in (log, AuditLog(url, KEY)):  # a fresh log too, as `advisor audit verify`
+        finding = checked.check()[1]
+        assert finding is not None and finding.seq == first_bad and why in finding.reason
+
+
+def test_a_cut_log_whose_anchor_was_deleted_is_never_re_anchored_by_opening_it(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    filled(url)
+    with engine_for(url).begin() as conn:
+        cut_tail(conn)
+        drop_anchor(conn)
+    for _ in range(2):  # the first opening (a server start, the CLI) must not seal the cut
+        assert AuditLog(url, KEY).verify() == 1
 
 
 def test_another_key_fails_and_the_unkeyed_log_still_catches_a_careless_cut(
@@ -106,12 +119,14 @@ def test_another_key_fails_and_the_unkeyed_log_still_catches_a_careless_cut(
     assert AuditLog(plain).verify() == 5
 
 
-def test_a_log_from_before_anchors_is_anchored_at_its_end(tmp_path: Path) -> None:
+def test_a_log_from_before_anchors_is_anchored_by_the_operator(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'a.db'}"
     filled(url, n=3)
     with engine_for(url).begin() as conn:
         conn.execute(text("DROP TABLE audit_anchor"))
-    log = AuditLog(url, KEY)  # re-creates and anchors the existing end
+    log = AuditLog(url, KEY)  # re-creates the table, anchors nothing by itself
+    assert log.verify() == 1
+    assert log.anchor_existing() == 3 and log.anchor_existing() == 0  # once
     assert log.check() == (3, None)
     log.append("nudge", "event/e", {}, key="n:e")
     assert log.check() == (4, None)

@@ -89,12 +89,15 @@ class AuditLog:
         chain and its anchor (never logged)."""
         self.url, self.secret = database_url, secret
         _ensure_table(database_url)
-        try:
-            with session_scope(database_url) as db:
-                last = _last(db)
-                adopt_head(db, last.seq if last else 0, last.hash if last else GENESIS, secret)
-        except IntegrityError:  # another process anchored it first
-            pass
+
+    def anchor_existing(self) -> int:
+        """Anchor a log written before anchors existed at its current end, once, on an
+        operator's command (`advisor audit anchor`); never on its own, or a log cut and its
+        anchor deleted would be re-anchored at the cut. The seq anchored (0: already was)."""
+        with session_scope(self.url) as db:
+            last = _last(db)
+            seq = last.seq if last else 0
+            return seq if adopt_head(db, seq, last.hash if last else GENESIS, self.secret) else 0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AuditLog:

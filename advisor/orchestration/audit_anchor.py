@@ -49,10 +49,12 @@ def advance(db: Session, seq: int, head: str, secret: bytes | None) -> None:
     db.add(anchor)
 
 
-def adopt_head(db: Session, seq: int, head: str, secret: bytes | None) -> None:
-    """Anchor a log written before anchors existed at its current end (once)."""
-    if db.get(AuditAnchor, ANCHOR_ID) is None and seq > 0:
-        advance(db, seq, head, secret)
+def adopt_head(db: Session, seq: int, head: str, secret: bytes | None) -> bool:
+    """Anchor a log written before anchors existed at its current end (once): whether it did."""
+    if db.get(AuditAnchor, ANCHOR_ID) is not None or seq == 0:
+        return False
+    advance(db, seq, head, secret)
+    return True
 
 
 def anchor_fault(db: Session, seq: int, head: str, secret: bytes | None) -> tuple[int, str] | None:
