@@ -23,7 +23,7 @@ os.environ.update(FLOWER_ENV)
 import functools
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -95,6 +95,24 @@ def _count_failures(outcome: Outcome, server_round: int, replies: list[Message])
     outcome.failures[server_round] = sum(1 for reply in replies if reply.has_error())
 
 
+Aggregated = tuple[ArrayRecord | None, MetricRecord | None]
+
+
+def _counted(
+    outcome: Outcome,
+    server_round: int,
+    replies: Iterable[Message],
+    aggregate: Callable[[int, Iterable[Message]], Aggregated],
+) -> Aggregated:
+    """Count the round's failed clients, aggregate, and note a round with nothing to keep."""
+    replies = list(replies)
+    _count_failures(outcome, server_round, replies)
+    arrays, metrics = aggregate(server_round, replies)
+    if arrays is None:
+        outcome.skipped_rounds.append(server_round)
+    return arrays, metrics
+
+
 class CountingFedAvg(FedAvg):
     """FedAvg that records failed clients per round in an Outcome."""
 
@@ -106,12 +124,7 @@ class CountingFedAvg(FedAvg):
         self, server_round: int, replies: Iterable[Message]
     ) -> tuple[ArrayRecord | None, MetricRecord | None]:
         """Count failures, aggregate the rest; a round nobody answered is skipped."""
-        replies = list(replies)
-        _count_failures(self.outcome, server_round, replies)
-        arrays, metrics = super().aggregate_train(server_round, replies)
-        if arrays is None:
-            self.outcome.skipped_rounds.append(server_round)
-        return arrays, metrics
+        return _counted(self.outcome, server_round, replies, super().aggregate_train)
 
 
 class CountingDP(DifferentialPrivacyServerSideFixedClipping):
@@ -126,12 +139,7 @@ class CountingDP(DifferentialPrivacyServerSideFixedClipping):
         self, server_round: int, replies: Iterable[Message]
     ) -> tuple[ArrayRecord | None, MetricRecord | None]:
         """Count failures; Flower's DP wrapper skips a round that had one."""
-        replies = list(replies)
-        _count_failures(self.outcome, server_round, replies)
-        arrays, metrics = super().aggregate_train(server_round, replies)
-        if arrays is None:
-            self.outcome.skipped_rounds.append(server_round)
-        return arrays, metrics
+        return _counted(self.outcome, server_round, replies, super().aggregate_train)
 
 
 def _strategy(plan: Plan, outcome: Outcome) -> Strategy:
