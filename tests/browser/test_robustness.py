@@ -65,7 +65,7 @@ def chat_streams(page: Any, *attempts: Events) -> list[Any]:
 
 
 def test_a_retry_supersedes_the_first_attempts_action_card(page: Any, live: Live) -> None:
-    chat_streams(
+    asked = chat_streams(
         page,
         [META, transfer(901), *words("I can move"), FAILED],
         [META, transfer(902), *words("I can move $100 for you."), done("I can move $100.")],
@@ -73,6 +73,7 @@ def test_a_retry_supersedes_the_first_attempts_action_card(page: Any, live: Live
     open_demo(page, live, "C0001")
     answer = ask(page, "move $100 to savings")
     expect(answer.get_by_role("button", name="Confirm")).to_have_count(1)
+    assert len(asked) == 1, "an error event was re-sent by itself"  # only a cut stream is
     answer.get_by_role("button", name="Retry").click()
     wait_answer(page, 1)
     expect(answer.get_by_role("group", name="Proposed action")).to_have_count(2)
@@ -84,6 +85,32 @@ def test_a_retry_supersedes_the_first_attempts_action_card(page: Any, live: Live
     expect(answer.get_by_role("group", name="Proposed action").last).not_to_have_class(
         "card action superseded"
     )
+
+
+def test_a_stream_cut_twice_offers_retry_and_recovers(page: Any, live: Live) -> None:
+    move = "I can move $100 for you."
+    asked = chat_streams(
+        page,
+        [META, transfer(901), *words("I can move")],  # cut: no done, no error
+        [META, transfer(902), *words("I can")],  # the automatic re-send, cut again
+        [META, transfer(903), *words(move), done(move)],
+    )
+    open_demo(page, live, "C0001")
+    answer = ask(page, "move $100 to savings")
+    expect(answer.get_by_role("alert")).to_contain_text("connection dropped")
+    expect(answer.locator(".body")).to_have_text("I can move")  # the longer text stays
+    expect(answer.locator(".reconnecting")).to_be_hidden()
+    assert [a.get("session_id") for a in asked] == [None, "s-first"]
+    expect(answer.get_by_role("button", name="Confirm")).to_have_count(1)
+    expect(answer.locator(".card.superseded")).to_have_count(1)
+    answer.get_by_role("button", name="Retry").click()
+    wait_answer(page, 1)
+    expect(answer.locator(".body")).to_have_text(move)
+    expect(answer.locator(".problem-box")).to_be_hidden()
+    expect(answer.get_by_role("button", name="Retry")).to_have_count(0)
+    expect(answer.get_by_role("button", name="Confirm")).to_have_count(1)  # only 903's
+    expect(answer.locator(".card.superseded")).to_have_count(2)
+    assert [a.get("session_id") for a in asked] == [None, "s-first", "s-first"]
 
 
 def test_retracted_text_is_never_left_on_screen_nor_announced(page: Any, live: Live) -> None:

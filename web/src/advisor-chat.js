@@ -39,6 +39,8 @@ const DEFAULT_MAX_CHARS = 2000;
 const ANNOUNCE_GAP_MS = 700; // each announcement is read before the next replaces it
 const ANNOUNCE_QUEUE = 4; // beyond this, waiting announcements are joined into the last one
 const DROPPED = "The connection dropped before the answer was finished. Your message was not lost: try again.";
+const AUTO_RECONNECTS = 1; // a cut stream is re-asked this many times before Retry is offered
+const RECONNECT_DELAY_MS = 500;
 const SCRIPT_ORIGIN = (() => {
   try {
     return new URL(document.currentScript.src).origin;
@@ -209,32 +211,52 @@ export class AdvisorChat extends HTMLElement {
     this.ask(message, answer);
   }
 
-  /** Stream one answer into `answer`; a drop, an error event or a refusal shows why. */
+  /** Stream one answer into `answer`; a stream cut before `done` or `error` is re-asked once by
+   * itself (same session, after a short pause), a second cut, an error event or a refusal shows why. */
   async ask(message, answer) {
-    this.setBusy(true);
-    answer.begin();
+    const controller = (this.chat = new AbortController());
     const retry = () => {
       if (this.busy) return;
       this.input.focus(); // the Retry button goes away: focus back to the message box
       this.ask(message, answer);
     };
-    const controller = (this.chat = new AbortController());
+    this.setBusy(true);
+    try {
+      for (let attempt = 0; ; attempt += 1) {
+        answer.begin(); // cards of a cut attempt are superseded, its text stays until replaced
+        const outcome = await this.stream(message, answer, retry, controller.signal);
+        if (outcome !== "dropped") return;
+        if (attempt >= AUTO_RECONNECTS) {
+          answer.fail(DROPPED, retry); // role="alert": read out once
+          return;
+        }
+        answer.reconnecting();
+        this.announce("Reconnecting");
+        if (!(await pause(RECONNECT_DELAY_MS, controller.signal))) return;
+      }
+    } finally {
+      if (this.chat === controller) this.setBusy(false); // not a newer question's busy state
+    }
+  }
+
+  /** One request and its events: "ended" (done or error), "dropped" (cut), "failed" or "aborted". */
+  async stream(message, answer, retry, signal) {
     let ended = false;
     try {
       const body = { message, ...(this.sessionId ? { session_id: this.sessionId } : {}) };
-      const response = await this.api.fetch("/v1/chat", { method: "POST", body, headers: { Accept: "text/event-stream" }, signal: controller.signal });
+      const response = await this.api.fetch("/v1/chat", { method: "POST", body, headers: { Accept: "text/event-stream" }, signal });
       for await (const { event, data } of readEvents(response)) {
         ended = this.handle(event, data, answer, retry) || ended;
         this.scroll();
       }
-      if (!ended) answer.fail(DROPPED, retry);
+      return ended ? "ended" : "dropped";
     } catch (error) {
-      if (controller.signal.aborted) return;
-      if (error instanceof ApiError && error.status === 404) this.sessionId = null;
-      if (error instanceof ApiError) answer.fail(error.message, error.retryable ? retry : null);
-      else answer.fail(DROPPED, retry); // role="alert": read out once, no second announcement
-    } finally {
-      this.setBusy(false);
+      if (signal.aborted) return "aborted";
+      if (ended) return "ended"; // a drop after done or error changes nothing
+      if (!(error instanceof ApiError)) return "dropped"; // the body broke off mid-stream
+      if (error.status === 404) this.sessionId = null;
+      answer.fail(error.message, error.retryable ? retry : null);
+      return "failed";
     }
   }
 
@@ -304,6 +326,15 @@ export class AdvisorChat extends HTMLElement {
     this.log.replaceChildren();
     this.input.focus();
   }
+}
+
+/** Resolves true after `ms`, or false as soon as `signal` aborts. */
+function pause(ms, signal) {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve(false);
+    const timer = setTimeout(() => resolve(!signal.aborted), ms);
+    signal.addEventListener("abort", () => { clearTimeout(timer); resolve(false); }, { once: true });
+  });
 }
 
 if (!customElements.get("advisor-chat")) customElements.define("advisor-chat", AdvisorChat);

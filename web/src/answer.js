@@ -1,7 +1,8 @@
-// One advisor answer in the conversation: streamed text (a `grounding` retract or a retry
-// replaces it in place: the old text stays until the new one arrives, never both; retracted
-// text is never left alone on screen nor announced), guard notes, action cards (a retry's
-// cards supersede the earlier attempt's), citations, the "why this answer" panel, feedback, and a retryable problem.
+// One advisor answer in the conversation: streamed text (a `grounding` retract, a retry or the
+// automatic reconnect after a cut stream replaces it in place: the old text stays until the new
+// one arrives, never both; retracted text is never left alone on screen nor announced), guard
+// notes, action cards (a retry's or reconnect's cards supersede the earlier attempt's),
+// citations, the "why this answer" panel, feedback, a "Reconnecting…" note and a retryable problem.
 import { actionCard } from "./actions.js";
 import { h } from "./dom.js";
 import { feedbackBar } from "./feedback.js";
@@ -28,9 +29,10 @@ export class AnswerView {
     this.sources = h("div", { class: "sources" });
     this.extras = h("div", { class: "extras" });
     this.problem = h("div", { class: "problem-box", hidden: true });
+    this.status = h("p", { class: "muted reconnecting", hidden: true }); // not a live region
     this.element = h("div", { class: "msg advisor" },
       h("span", { class: "sr-only" }, "Advisor: "),
-      this.notes, this.body, this.cards, this.sources, this.extras, this.problem);
+      this.notes, this.body, this.status, this.cards, this.sources, this.extras, this.problem);
     this.shown = ""; // the text on screen
     this.retracted = false; // whether the text on screen was retracted and not yet replaced
     this.facts = new Map();
@@ -49,7 +51,16 @@ export class AnswerView {
     this.finished = false;
   }
 
+  /** The stream was cut and is asked again: the text so far stays (retracted text goes), a note says so. */
+  reconnecting() {
+    if (this.frame) this.paint();
+    this.dropRetracted();
+    this.status.textContent = "Reconnecting…";
+    this.status.hidden = false;
+  }
+
   token(text) {
+    this.status.hidden = true;
     this.streamed += text;
     // After a retract or a retry the old text stays until the new text is at least as long.
     const next = this.streamed.length >= this.held.length ? this.streamed : this.held;
@@ -120,6 +131,7 @@ export class AnswerView {
   /** The final text replaces the streamed text; then sources, why-this-answer and feedback. */
   done(data) {
     this.finished = true;
+    this.status.hidden = true;
     const fallback = this.retracted ? "" : this.shown; // retracted text is never the answer
     const text = typeof data.text === "string" && data.text ? data.text : fallback;
     this.retracted = false;
@@ -146,6 +158,7 @@ export class AnswerView {
 
   /** A problem under the answer; `retry` adds a Retry button. */
   fail(message, retry) {
+    this.status.hidden = true;
     if (this.frame) this.paint(); // what arrived before the failure stays visible...
     this.dropRetracted(); // ...unless it was retracted
     this.body.classList.remove("pending");
