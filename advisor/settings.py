@@ -62,6 +62,9 @@ class LLMSettings(BaseModel):
     engine_port: int = Field(default=0, ge=0, le=65535)
     engine_queue_limit: int = Field(default=12, ge=0)
     engine_retry_after_s: int = Field(default=2, ge=1)
+    # Turns one customer may have in flight at once (the gate counts only authenticated turns,
+    # so neither an anonymous client nor one customer can take every slot).
+    engine_per_customer: int = Field(default=2, ge=1)
     engine_start_timeout_s: float = 60.0
 
     def model_post_init(self, __context: object) -> None:

@@ -107,6 +107,34 @@ def test_a_storm_beyond_slots_and_queue_gets_503_with_retry_after(settings: Sett
     assert statuses == [200, 200] and again.status_code == 200
 
 
+def test_only_authenticated_turns_count_and_one_customer_has_a_share(settings: Settings) -> None:
+    # An anonymous client holding a request open (its body never sent) takes no slot; one
+    # customer holding requests open takes at most engine_per_customer of them.
+    shared = settings.model_copy(
+        update={"llm": settings.llm.model_copy(update={"engine_per_customer": 1})}
+    )
+    slow = FakeBackend()
+    slow.delay_s, slow.capacity, slow.retry_after_s = 0.3, 2, 1  # type: ignore[attr-defined]
+    body = {"message": "What's my checking balance?"}
+    with serve(create_app(shared, backend=slow)) as url:
+        port = int(url.rsplit(":", 1)[1])
+        held = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
+        for sock in held:  # headers and a promised body that never comes
+            sock.sendall(b"POST /v1/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+                         b"\r\nContent-Length: 100\r\n\r\n{")  # fmt: skip
+        first = threading.Thread(target=lambda: httpx.post(
+            f"{url}/v1/chat", json=body, headers=bearer(shared, "C0001"), timeout=30))  # fmt: skip
+        first.start()
+        while not slow.requests:
+            time.sleep(0.02)
+        same = httpx.post(f"{url}/v1/chat", json=body, headers=bearer(shared, "C0001"), timeout=5)
+        other = httpx.post(f"{url}/v1/chat", json=body, headers=bearer(shared, "C0002"), timeout=30)
+        first.join(30)
+        for sock in held:
+            sock.close()
+    assert same.status_code == 503 and other.status_code == 200
+
+
 @pytest.fixture(scope="module")
 def engine() -> Iterator[LlamaServerBackend]:
     """A real llama-server on the shipped GGUF."""

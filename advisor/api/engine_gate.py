@@ -2,14 +2,21 @@
 
 A storm of turns must never hang: the engine's back-end says how many turns it takes at once
 (`capacity`: its slots plus its queue limit); the next turn is refused at once, before its
-stream starts, with the seconds after which to try again.
+stream starts, with the seconds after which to try again. Only turns with a valid customer
+token count, at most `engine_per_customer` each: a client without a token (its request gets
+its 401 from the route) or one customer holding requests open cannot take every slot.
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
+from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from advisor.auth import verify_token
+from advisor.errors import Unauthorized
 
 MODEL_ROUTES = ("/v1/chat", "/v1/chat/completions")
 
@@ -20,29 +27,43 @@ class EngineGate:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self.in_flight = 0
+        self.per_customer: Counter[str] = Counter()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Admit, or answer 503 when the back-end's capacity is taken."""
+        """Admit, or answer 503 when the back-end's (or the customer's) share is taken."""
         gated = scope["type"] == "http" and scope["path"] in MODEL_ROUTES
-        backend = _backend(scope) if gated else None
-        capacity = getattr(backend, "capacity", None)
-        if capacity is None:
+        services: Any = getattr(scope["app"].state, "services", None) if gated else None
+        capacity: int | None = getattr(getattr(services, "backend", None), "capacity", None)
+        customer = _customer(services, scope) if capacity is not None else None
+        if capacity is None or customer is None:  # not gated, or no valid token: the route 401s
             await self.app(scope, receive, send)
             return
-        if self.in_flight >= capacity:
-            await _busy(send, capacity, int(getattr(backend, "retry_after_s", 2)))
+        retry_after = int(getattr(services.backend, "retry_after_s", 2))
+        share = services.settings.llm.engine_per_customer
+        if self.in_flight >= capacity or self.per_customer[customer] >= share:
+            await _busy(send, capacity, retry_after)
             return
         self.in_flight += 1
+        self.per_customer[customer] += 1
         try:
             await self.app(scope, receive, send)
         finally:
             self.in_flight -= 1
+            self.per_customer[customer] -= 1
+            if not self.per_customer[customer]:
+                del self.per_customer[customer]
 
 
-def _backend(scope: Scope) -> object | None:
-    """The app's language-model back-end, once the services are built."""
-    services = getattr(scope["app"].state, "services", None)
-    return getattr(services, "backend", None)
+def _customer(services: Any, scope: Scope) -> str | None:
+    """The customer a valid bearer token names, else None (checked again by the route)."""
+    header = dict(scope.get("headers") or []).get(b"authorization", b"").decode("latin-1")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return None
+    try:
+        return verify_token(services.settings, token.strip()).customer_id
+    except Unauthorized:
+        return None
 
 
 async def _busy(send: Send, capacity: int, retry_after_s: int) -> None:
