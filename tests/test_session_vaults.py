@@ -113,3 +113,25 @@ def test_a_name_from_turn_one_is_restored_by_a_fresh_app(tmp_path: Path, bank_ur
     with session_scope(settings.resolved_database_url) as db:
         sealed = db.get(ChatVault, session_id)
         assert sealed is not None and NAME.encode() not in sealed.sealed
+
+
+def test_history_whose_placeholders_the_vault_lost_is_left_out(
+    tmp_path: Path, bank_url: str
+) -> None:
+    # An expired vault numbers from 1 again: the old turn's <PERSON_1> must not reach the model,
+    # or a new value numbered <PERSON_1> would be restored where the old one was meant.
+    settings = make_settings(tmp_path, bank_url, vault_key=new_key(), history_turns=2)
+    auth = bearer(settings, "C0001")
+    with TestClient(create_app(settings, backend=FakeBackend())) as client:
+        events = chat_events(client, auth, f"Hi, I'm {NAME}. What's my checking balance?")
+        session_id = done(events)["session_id"]
+    with session_scope(settings.resolved_database_url) as db:
+        gone = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+        db.execute(update(ChatVault).where(ChatVault.session_id == session_id).values(
+            updated_at=gone))  # fmt: skip
+    load_rails(settings).vaults = VaultStore(10, 60)
+    second = FakeBackend()
+    with TestClient(create_app(settings, backend=second)) as client:
+        chat_events(client, auth, "and my savings balance?", session_id)
+    sent = [m.content for request in second.requests for m in request.messages]
+    assert sent and not any("<PERSON_1>" in text for text in sent)

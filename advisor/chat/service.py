@@ -111,10 +111,11 @@ class ChatService:
                 turns = recent_turns(db, session_id, self.settings.history_turns)
                 vault = self.vaults.load(db, session_id)
             for past in turns:
-                history += [
-                    ChatMessage("user", past.user_text),
-                    ChatMessage("assistant", past.answer_text),
-                ]
+                if vault.names_all(past.user_text + past.answer_text):
+                    history += [
+                        ChatMessage("user", past.user_text),
+                        ChatMessage("assistant", past.answer_text),
+                    ]
         return self._planned(customer_id, sid, text, slots, tuple(history), vault)
 
     @turn_started

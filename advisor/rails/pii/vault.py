@@ -51,6 +51,12 @@ class Vault:
         """Put this session's values back; unknown placeholders stay as they are."""
         return PLACEHOLDER.sub(lambda m: self.by_placeholder.get(m.group(0), m.group(0)), text)
 
+    def names_all(self, text: str) -> bool:
+        """Whether every placeholder in the text is one of this vault's: a past turn whose
+        placeholders an expired or unopenable vault no longer holds is left out of the
+        history, since a new value would take its number and be restored in its place."""
+        return all(m.group(0) in self.by_placeholder for m in PLACEHOLDER.finditer(text))
+
     def __len__(self) -> int:
         """How many values the vault holds."""
         return len(self.by_placeholder)
