@@ -151,3 +151,26 @@ def test_no_ide_page_in_any_profile(api: TestClient, orch_settings: Settings) ->
         for served in (api, client):
             page = served.get("/graphql", headers={"Accept": "text/html"})
             assert page.status_code != 200 and "graphiql" not in page.text.lower()
+
+
+def test_aliases_of_recommendations_make_one_list(api: TestClient, orch_settings: Settings) -> None:  # noqa: F811
+    # Each list made is logged as served (and feeds the bandit): aliases must not multiply it.
+    from sqlalchemy import func, select
+
+    from advisor.decisions.traces import DecisionTrace
+    from portfolio_context.db import session_scope
+
+    def traces() -> int:
+        with session_scope(orch_settings.resolved_database_url) as db:
+            return int(db.scalar(select(func.count()).select_from(DecisionTrace)) or 0)
+
+    auth = bearer(orch_settings, "C0001")
+    before = traces()
+    ask(api, auth, "{ me { recommendations { id } } }")
+    one = traces() - before
+    aliased = (
+        "{ me { a: recommendations { id } b: recommendations { id } c: recommendations { id } } }"
+    )
+    answer = ask(api, auth, aliased)["data"]["me"]
+    assert one > 0 and traces() - before == 2 * one
+    assert answer["a"] == answer["b"] == answer["c"]

@@ -98,7 +98,7 @@ class Me:
     async def recommendations(self, info: Ctx) -> list[Recommendation]:
         """Next-best actions, ranked; each is logged as served (as REST)."""
         ctx = info.context
-        found = await run_in_threadpool(ctx.recommendations.recommend, ctx.customer_id)
+        found = await ctx.recommended()
         return [
             Recommendation(
                 id=strawberry.ID(r.id), action=r.action, product=r.product, score=r.score,
