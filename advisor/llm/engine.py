@@ -116,7 +116,8 @@ class Engine:
         check_config(self.config)
         self._thread.start()
         done, errors = self._first
-        done.wait()
+        if not done.wait(self.config.start_timeout_s + 30):
+            errors.append(EngineFailed("llama-server did not start or fail in time"))
         if errors:
             self.stop()
             raise errors[0]
@@ -154,7 +155,9 @@ class Engine:
             started = time.monotonic()
             try:
                 self._spawn_and_wait()
-            except EngineFailed as exc:
+            except Exception as exc:  # anything: a dead watchdog would leave turns waiting
+                if not isinstance(exc, EngineFailed):
+                    exc = EngineFailed(f"llama-server could not be started: {exc!r}")
                 if not done.is_set():
                     errors.append(exc)
                     done.set()
