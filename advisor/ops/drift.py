@@ -86,6 +86,12 @@ def reference(
     }
 
 
+def score_reference(probs: np.ndarray, labels: np.ndarray | None) -> dict[str, Any]:
+    """One score's reference: its held-out histogram and calibration (one per life event)."""
+    probs = np.asarray(probs, np.float64)
+    return {"score": histogram(probs), "calibration": calibration(probs, labels)}
+
+
 def _r(value: Any) -> float:
     """A statistic rounded for meta.json and reports."""
     return round(float(value), 6)

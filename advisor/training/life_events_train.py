@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy.exc import SQLAlchemyError
 
+from advisor.ops.drift import histogram, score_reference
 from advisor.predict.life_event_features import (
     CREDIT_EVENTS,
     CREDIT_EXCLUDED_FEATURES,
@@ -107,6 +108,7 @@ def train_life_events(
         _write_artefacts(stage.path, fitted, gru)
         reliability_plot(stage.path / "calibration.png", _test_probabilities(data, fitted))
         stage.meta.update(meta, card=card(meta))
+        stage.meta["monitoring"] = monitoring_reference(data, x, names, fitted)
     promoted = registry.promoted(MODEL_NAME)
     return {**meta, "version": promoted.version if promoted else None}
 
@@ -187,6 +189,19 @@ def _test_probabilities(data: Dataset, fitted: Fitted) -> dict[str, tuple[np.nda
         p = fit.calibrated(fitted.calibration[f"{event}/{name}"], fitted.raw[name][rows, k])
         out[event] = (p, data.labels[rows, k])
     return out
+
+
+def monitoring_reference(
+    data: Dataset, x: np.ndarray, names: list[str], fitted: Fitted
+) -> dict[str, Any]:
+    """What `advisor models monitor` compares against: histograms of the GBMs' training rows,
+    and per event the held-out calibrated scores' histogram and calibration."""
+    rows = x[data.split["train"]].astype(np.float64)
+    held_out = _test_probabilities(data, fitted)
+    return {
+        "features": {name: histogram(rows[:, k]) for k, name in enumerate(names)},
+        "events": {event: score_reference(p, y) for event, (p, y) in held_out.items()},
+    }
 
 
 def _write_artefacts(folder: Path, fitted: Fitted, gru: Any) -> None:
