@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import select, update
 from typer.testing import CliRunner
 
 from advisor.api.app import create_app
@@ -225,3 +225,81 @@ def test_the_server_runs_the_monitor_and_exposes_the_alarm(
         time.sleep(0.2)
     assert 'advisor_model_drift_alarm{model="credit-risk"}' in text
     assert (bank.var_dir / "monitoring" / "runs.jsonl").exists()
+
+
+@pytest.fixture(scope="module")
+def life_bank(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The tiny seeded bank of tests/test_life_events.py with a life-events model trained on it."""
+    from advisor.training.life_events_train import train_life_events
+    from portfolio_context.seed import seed_bank
+    from tests.test_life_events import AS_OF, CUSTOMERS, _plant_events
+
+    var = tmp_path_factory.mktemp("life")
+    url = f"sqlite:///{var / 'bank.db'}"
+    seed_bank(url, CUSTOMERS, 42, AS_OF)
+    _plant_events(url)
+    train_life_events(url, Registry(var / "models" / "registry"))
+    return make_settings(var, url)
+
+
+def test_life_events_training_stores_a_reference_per_event(life_bank: Settings) -> None:
+    from advisor.predict.life_event_features import EVENTS
+
+    model = Registry.from_settings(life_bank).promoted("life-events")
+    assert model is not None
+    reference = model.meta["monitoring"]
+    assert set(reference["features"]) == set(model.meta["features"])
+    assert set(reference["events"]) == set(EVENTS)
+    for event in reference["events"].values():
+        assert abs(sum(event["score"]["shares"]) - 1) < 1e-9
+        assert {"ece", "brier", "mean_predicted"} <= set(event["calibration"])
+
+
+def test_monitor_measures_life_events_per_feature_and_event(life_bank: Settings) -> None:
+    from advisor.predict.life_event_features import EVENTS
+
+    code, report = cli(life_bank, "--json", "--threshold", "0.2")
+    (model,) = report["models"]
+    assert model["model"] == "life-events" and model["note"] is None
+    registered = Registry.from_settings(life_bank).promoted("life-events")
+    assert registered is not None
+    assert set(model["features"]) == set(registered.meta["features"])
+    assert set(model["events"]) == set(EVENTS) and model["customers"] == 160
+    assert set(model["calibration"]) == set(EVENTS)
+    assert "age" not in model["alarms"], model["features"]["age"]
+    assert code == (1 if model["alarm"] else 0)
+
+
+def test_an_aged_population_alarms_on_life_events(life_bank: Settings, tmp_path: Path) -> None:
+    from portfolio_context.models import Customer
+
+    source = Path(life_bank.resolved_database_url.removeprefix("sqlite:///"))
+    (tmp_path / "bank.db").write_bytes(source.read_bytes())
+    shifted = life_bank.model_copy(update={"database_url": f"sqlite:///{tmp_path / 'bank.db'}"})
+    with session_scope(shifted.resolved_database_url) as db:  # everyone 30 years older
+        db.execute(update(Customer).values(birth_year=Customer.birth_year - 30))
+    registered = Registry.from_settings(life_bank).promoted("life-events")
+    assert registered is not None
+    result = measure(shifted, registered, 0.2)
+    assert result.alarm and "age" in result.alarms and result.features["age"] >= 0.2
+    assert result.note is None
+
+
+def test_life_event_monitor_scores_are_the_served_scores(life_bank: Settings) -> None:
+    from advisor.ops.current import life_events
+    from advisor.predict.life_event_features import EVENTS
+    from advisor.predict.life_events import LifeEventScorer
+    from portfolio_context.models import Customer
+    from portfolio_context.view import bank_as_of
+
+    model = Registry.from_settings(life_bank).promoted("life-events")
+    assert model is not None
+    scorer = LifeEventScorer(model)
+    with session_scope(life_bank.resolved_database_url) as db:
+        now = life_events(db, model)
+        ids = sorted(db.scalars(select(Customer.id)))
+        for index in (0, 57, 159):
+            served = scorer.score_customer(db, ids[index], bank_as_of(db))
+            for k, event in enumerate(EVENTS):
+                if event in served:
+                    assert now.probs[index, k] == pytest.approx(served[event].probability)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import lightgbm as lgb
 import numpy as np
@@ -16,15 +17,22 @@ from advisor.predict.registry import ModelVersion
 from portfolio_context.models import CreditProfile, Customer
 from portfolio_context.view import bank_as_of
 
+if TYPE_CHECKING:
+    from advisor.predict.life_event_features import Rows
+    from advisor.predict.life_event_panel import Panel
+    from advisor.predict.life_events import LifeEventScorer
+
 
 @dataclass(frozen=True)
 class Current:
-    """One model's current data: feature rows, their names, scores, outcomes if recorded."""
+    """One model's current data: feature rows, their names, scores, outcomes if recorded.
+    With `events`, probs has one column per event (life events: one score each)."""
 
     features: np.ndarray
     names: list[str]
     probs: np.ndarray
     labels: np.ndarray | None
+    events: tuple[str, ...] = ()
 
 
 def credit_risk(session: Session, model: ModelVersion) -> Current:
@@ -59,8 +67,63 @@ def offer_response(session: Session, model: ModelVersion) -> Current:
     return Current(encode(rows), feature_names(), np.array(scorer.score_rows(rows)), None)
 
 
+def life_events(session: Session, model: ModelVersion) -> Current:
+    """Life events: every customer's engineered features at the last complete month and the
+    served (chosen, calibrated) score per event; outcomes lie in the future: none."""
+    from advisor.predict.life_event_features import (
+        EVENTS,
+        Rows,
+        engineered,
+        month_end,
+        reference_month,
+    )
+    from advisor.predict.life_event_panel import load_panel
+    from advisor.predict.life_events import LifeEventScorer
+
+    scorer = LifeEventScorer(model)
+    until = month_end(reference_month(bank_as_of(session)))
+    panel = load_panel(session, until, scorer.spec)
+    count = len(panel.customers)
+    rows = Rows(np.arange(count), np.full(count, len(panel.months) - 1))
+    features, names = engineered(panel, rows)
+    gru = _gru_logits(scorer, panel, rows)
+    probs = np.column_stack(
+        [_event_probs(scorer, e, k, features, gru) for k, e in enumerate(EVENTS)]
+    )
+    return Current(features.astype(np.float64), names, probs, None, EVENTS)
+
+
+def _gru_logits(scorer: LifeEventScorer, panel: Panel, rows: Rows) -> np.ndarray | None:
+    """The GRU's raw logits [customers, events] when a GRU is served."""
+    if scorer.gru is None:
+        return None
+    from advisor.predict.life_event_features import sequences
+    from advisor.predict.life_events_net import logits
+
+    seq, statics = sequences(panel, rows)
+    return np.asarray(logits(scorer.gru, seq.astype(np.float32), statics))
+
+
+def _event_probs(
+    scorer: LifeEventScorer, event: str, k: int, features: np.ndarray, gru: np.ndarray | None
+) -> np.ndarray:
+    """One event's calibrated probabilities from its chosen model (as the scorer serves it)."""
+    from advisor.predict.life_event_calibration import calibrate
+
+    chosen = scorer.chosen[event]
+    parts = []
+    if chosen in ("gbm", "ensemble"):
+        parts.append(np.asarray(scorer.boosters[event].predict(features, raw_score=True)))
+    if chosen in ("gru", "ensemble"):
+        assert gru is not None
+        parts.append(gru[:, k])
+    raw = np.mean(parts, axis=0)
+    return np.asarray(calibrate(scorer.meta["calibration"][f"{event}/{chosen}"], raw))
+
+
 # Registry model name -> reader of its current data (a model not here is reported unread).
 READERS: dict[str, Callable[[Session, ModelVersion], Current]] = {
     "credit-risk": credit_risk,
     "offer-response": offer_response,
+    "life-events": life_events,
 }

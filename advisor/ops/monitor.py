@@ -39,7 +39,8 @@ class ModelDrift:
     customers: int = 0
     features: dict[str, float] = field(default_factory=dict)  # feature -> PSI
     alarms: list[str] = field(default_factory=list)  # what raised the alarm
-    score_psi: float | None = None
+    score_psi: float | None = None  # with several scores (life events): the largest
+    events: dict[str, float] = field(default_factory=dict)  # event -> its score's PSI
     calibration: dict[str, Any] = field(default_factory=dict)  # reference, current, drift
     note: str | None = None  # why (part of) it was not measured
 
@@ -84,20 +85,44 @@ def compare(result: ModelDrift, reference: dict[str, Any], now: Current, limit: 
         if ref is not None:
             today = shares(now.features[:, k], ref["edges"])
             result.features[name] = round(psi(ref["shares"], today), 4)
-    score = reference["score"]
-    result.score_psi = round(psi(score["shares"], shares(now.probs, score["edges"])), 4)
     result.alarms = [n for n, v in result.features.items() if v >= limit]
-    if result.score_psi >= limit:
-        result.alarms.append("score")
-    result.calibration = calibration_drift(reference["calibration"], now)
-    if result.calibration.get("ece_drift", 0.0) >= CALIBRATION_ALARM:
-        result.alarms.append("calibration")
+    if now.events:
+        compare_events(result, reference["events"], now, limit)
+    else:
+        score = reference["score"]
+        result.score_psi = round(psi(score["shares"], shares(now.probs, score["edges"])), 4)
+        if result.score_psi >= limit:
+            result.alarms.append("score")
+        result.calibration = calibration_drift(reference["calibration"], now.probs, now.labels)
+        if result.calibration.get("ece_drift", 0.0) >= CALIBRATION_ALARM:
+            result.alarms.append("calibration")
     result.alarm = bool(result.alarms)
 
 
-def calibration_drift(reference: dict[str, Any], now: Current) -> dict[str, Any]:
+def compare_events(
+    result: ModelDrift, reference: dict[str, Any], now: Current, limit: float
+) -> None:
+    """One score per event: its PSI ("score:<event>") and calibration drift per event."""
+    for k, event in enumerate(now.events):
+        ref, probs = reference[event], now.probs[:, k]
+        labels = None if now.labels is None else now.labels[:, k]
+        result.events[event] = round(
+            psi(ref["score"]["shares"], shares(probs, ref["score"]["edges"])), 4
+        )
+        if result.events[event] >= limit:
+            result.alarms.append(f"score:{event}")
+        drift = calibration_drift(ref["calibration"], probs, labels)
+        result.calibration[event] = drift
+        if drift.get("ece_drift", 0.0) >= CALIBRATION_ALARM:
+            result.alarms.append(f"calibration:{event}")
+    result.score_psi = max(result.events.values(), default=None)
+
+
+def calibration_drift(
+    reference: dict[str, Any], probs: np.ndarray, labels: np.ndarray | None
+) -> dict[str, Any]:
     """Reference and current calibration; their ECE and Brier differences with outcomes."""
-    current = calibration(now.probs, now.labels)
+    current = calibration(probs, labels)
     drift: dict[str, Any] = {"reference": reference, "current": current}
     if "ece" in current and "ece" in reference:
         drift["ece_drift"] = round(current["ece"] - reference["ece"], 6)

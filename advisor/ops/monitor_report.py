@@ -22,10 +22,14 @@ def print_report(console: Console, report: dict[str, Any]) -> None:
         limit = report["threshold"]
         for name, value in model["features"].items():
             table.add_row(name, f"{value:.4f}", "ALARM" if value >= limit else "")
-        score = model["score_psi"]
-        table.add_row("(score)", f"{score:.4f}", "ALARM" if score >= limit else "")
+        scores = {f"(score {e})": v for e, v in model["events"].items()}
+        for name, value in (scores or {"(score)": model["score_psi"]}).items():
+            table.add_row(name, f"{value:.4f}", "ALARM" if value >= limit else "")
         console.print(table)
-        console.print("  calibration: " + _calibration(model["calibration"]))
+        if not model["events"]:
+            console.print("  calibration: " + _calibration(model["calibration"]))
+        for event in model["events"]:
+            console.print(f"  calibration {event}: " + _calibration(model["calibration"][event]))
 
 
 def _calibration(drift: dict[str, Any]) -> str:
