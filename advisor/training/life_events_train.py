@@ -194,9 +194,12 @@ def _test_probabilities(data: Dataset, fitted: Fitted) -> dict[str, tuple[np.nda
 def monitoring_reference(
     data: Dataset, x: np.ndarray, names: list[str], fitted: Fitted
 ) -> dict[str, Any]:
-    """What `advisor models monitor` compares against: histograms of the GBMs' training rows,
-    and per event the held-out calibrated scores' histogram and calibration."""
-    rows = x[data.split["train"]].astype(np.float64)
+    """What `advisor models monitor` compares against: histograms of the GBMs' training rows
+    at their latest reference month (the customers as they were then, as monitoring sees them
+    now: rows from every past month differ by construction, e.g. in months of history), and
+    per event the held-out calibrated scores' histogram and calibration."""
+    train = data.split["train"]
+    rows = x[train & (data.rows.r == data.rows.r[train].max())].astype(np.float64)
     held_out = _test_probabilities(data, fitted)
     return {
         "features": {name: histogram(rows[:, k]) for k, name in enumerate(names)},
