@@ -100,7 +100,11 @@ def test_two_replicas_take_each_event_once_and_adopt_a_dead_ones_workflow(
         assert "event:orphan" in adopted
         assert b.ask("confirm", "orphan", "C0003") == "executed"
         assert wait_for(lambda: outcome(bank, "orphan"), timeout_s=30) == "executed"
-        assert workflows(bank, "event:orphan") == [("SUCCESS", "replica-b")]
+        # DBOS records SUCCESS after the workflow function returns, a moment after its outcome
+        ended = wait_for(
+            lambda: [w for w in workflows(bank, "event:orphan") if w[0] != "PENDING"], timeout_s=30
+        )
+        assert ended == [("SUCCESS", "replica-b")]
         assert postings(bank, "action:") == 2  # the one confirmed transfer, once
     finally:
         a.stop()

@@ -51,7 +51,7 @@ class LimitsOut(BaseModel):
 @router.post(
     "/v1/feedback",
     summary="Rate an answer (thumbs up or down, optional comment)",
-    responses=error_responses(401, 403, 404),
+    responses=error_responses(400, 401, 403, 404),
 )
 async def post_feedback(
     body: FeedbackIn, principal: CustomerDep, feedback: FeedbackDep
