@@ -23,6 +23,7 @@ from advisor import (
     cli_score,
     cli_train,
 )
+from advisor.cli_fail import fail
 from advisor.errors import AdvisorError, NotFound
 from advisor.rails.offline import keep_offline
 from advisor.settings import get_settings
@@ -34,13 +35,8 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="Trusted-advisor service for retail banking.", no_args_is_help=True)
 console = Console()
-err = Console(stderr=True)
 
 
-def fail(message: str, code: int = 2) -> typer.Exit:
-    """Print an error the tester can act on and return the exit to raise."""
-    err.print(f"[bold red]error:[/] {message}")
-    return typer.Exit(code)
 
 
 @app.callback()

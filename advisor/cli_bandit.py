@@ -8,18 +8,12 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from advisor.cli_fail import fail
 from advisor.errors import AdvisorError
 from advisor.settings import get_settings
 
 bandit_app = typer.Typer(help="The contextual bandit that chooses the first suggestion.")
 console = Console()
-err = Console(stderr=True)
-
-
-def _fail(message: str) -> typer.Exit:
-    """Print an error and return exit code 2."""
-    err.print(f"[bold red]error:[/] {message}")
-    return typer.Exit(2)
 
 
 @bandit_app.command("update")
@@ -42,7 +36,7 @@ def update(
     try:
         start = parse_since(since)
     except ValueError:
-        raise _fail(f"--since must be a date YYYY-MM-DD (or an ISO time), got {since!r}") from None
+        raise fail(f"--since must be a date YYYY-MM-DD (or an ISO time), got {since!r}") from None
     try:
         found = run_update(
             SuggestionLog(settings.resolved_database_url),
@@ -51,7 +45,7 @@ def update(
             promote,
         )
     except AdvisorError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if as_json:
         typer.echo(json.dumps(found.__dict__, sort_keys=True, default=str))
         return

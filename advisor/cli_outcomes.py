@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from advisor.cli_fail import fail
 from advisor.errors import AdvisorError
 from advisor.settings import get_settings
 
@@ -19,13 +20,6 @@ if TYPE_CHECKING:
 
 outcomes_app = typer.Typer(help="Served suggestions and their outcomes (the bandit's data).")
 console = Console()
-err = Console(stderr=True)
-
-
-def _fail(message: str) -> typer.Exit:
-    """Print an error and return exit code 2."""
-    err.print(f"[bold red]error:[/] {message}")
-    return typer.Exit(2)
 
 
 def _log() -> SuggestionLog:
@@ -48,18 +42,18 @@ def export(
     from advisor.learning.join import joined
 
     if fmt not in FORMATS:
-        raise _fail(f"--format must be parquet or csv, got {fmt!r}")
+        raise fail(f"--format must be parquet or csv, got {fmt!r}")
     try:
         start = parse_since(since)
     except ValueError:
-        raise _fail(f"--since must be a date YYYY-MM-DD (or an ISO time), got {since!r}") from None
+        raise fail(f"--since must be a date YYYY-MM-DD (or an ISO time), got {since!r}") from None
     if not out.parent.is_dir() or out.is_dir():
-        raise _fail(f"--out {out} must be a file in an existing folder")
+        raise fail(f"--out {out} must be a file in an existing folder")
     items = joined(_log(), start, shipped_config(), shipped_policy())
     try:
         rows = write(items, out, fmt)
     except OSError as exc:
-        raise _fail(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
+        raise fail(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
     console.print(f"wrote {rows} suggestions served since {start:%Y-%m-%d %H:%M} UTC to {out}")
 
 
@@ -77,7 +71,7 @@ def record(
     try:
         new = _log().record(suggestion_id, outcome, source="cli")
     except AdvisorError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     console.print("recorded" if new else "already recorded")
 
 
