@@ -104,37 +104,60 @@ def _detail(response: httpx.Response) -> str:
         return f"{response.status_code}: {response.text[:200]}"
 
 
+@dataclass
+class Shown:
+    """What one streamed answer showed: its text, facts, rails and notes for testers."""
+
+    answer: Text = field(default_factory=Text)
+    facts: list[dict[str, Any]] = field(default_factory=list)
+    guards: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def see(self, event: str, data: dict[str, Any]) -> None:
+        """Take one event; a retraction wipes what was shown (only the final answer stays)."""
+        if event == "fact":
+            self.facts.append(data)
+        elif event == "token":
+            self.answer.append(data["text"])
+        elif event == "grounding":
+            self.answer = Text() if data.get("retract") else self.answer
+            if data["outcome"] != "model":
+                self.notes.append(f"{data['outcome']}: {data['reason']}")
+        elif event == "guard":
+            self.guards.append(data)
+        elif event == "error":
+            self.notes.append(f"error: {data.get('message')}")
+        elif event == "action" and data.get("status") == "pending":
+            action = data["id"]
+            self.notes.append(f"action {action}: /confirm {action} or /decline {action}")
+
+
 def render_answer(client: ChatClient, message: str, console: Console, show_facts: bool) -> None:
-    """Stream one answer to the terminal as it arrives; a retraction wipes what was shown."""
-    facts: list[dict[str, Any]] = []
-    guards: list[dict[str, Any]] = []
-    answer, notes = Text(), []
-    with Live(_answer_view(answer), console=console, auto_refresh=False) as live:
-        for event, data in client.ask(message):
-            if event == "fact":
-                facts.append(data)
-            elif event == "token":
-                answer.append(data["text"])
-            elif event == "grounding":
-                answer = Text() if data.get("retract") else answer  # only the final answer stays
-                if data["outcome"] != "model":
-                    notes.append(f"{data['outcome']}: {data['reason']}")
-            elif event == "guard":
-                guards.append(data)
-            elif event == "error":
-                notes.append(f"error: {data.get('message')}")
-            elif event == "action" and data.get("status") == "pending":
-                notes.append(f"action {data['id']}: /confirm {data['id']} or /decline {data['id']}")
-            live.update(_answer_view(answer), refresh=True)
-    for note in notes:  # why the answer is the bank's draft, for testers
+    """Stream one answer to the terminal as it arrives, then its notes, each on its own line."""
+    shown = Shown()
+    try:
+        with Live(_answer_view(shown.answer), console=console, auto_refresh=False) as live:
+            for event, data in client.ask(message):
+                shown.see(event, data)
+                live.update(_answer_view(shown.answer), refresh=True)
+    finally:
+        end_live_line(console)
+    for note in shown.notes:  # why the answer is the bank's draft, for testers
         console.print(f"({note})", style="yellow")
-    for item in guards:  # what the rails did, for testers
+    for item in shown.guards:  # what the rails did, for testers
         console.print(f"rails: {item['rule']} ({item['action']}: {item['reason']})", style="dim")
-    if show_facts and facts:
+    if show_facts and shown.facts:
         table = Table("fact", "value", "derivation", title="facts used", title_justify="left")
-        for item in facts:
+        for item in shown.facts:
             table.add_row(item["id"], item["display"], item["derivation"])
         console.print(table, style="dim")
+
+
+def end_live_line(console: Console) -> None:
+    """End the answer's line: rich's Live does so on a terminal only, so piped or redirected
+    output had the notes and the next prompt glued to the answer."""
+    if not console.is_terminal:
+        console.line()
 
 
 def _answer_view(answer: Text) -> Text:

@@ -154,3 +154,47 @@ def test_chat_shows_only_the_final_answer_after_a_retraction() -> None:
     shown = out.getvalue()
     assert "Your checking balance is $1,017.37." in shown and "sorry" not in shown
     assert "fallback: security.prompt_leak" in shown
+
+
+ANSI = r"\x1b\[[0-9;?]*[A-Za-z]"
+FALLBACK_TURN: list[tuple[str, dict[str, object]]] = [
+    ("token", {"text": "Your checking balance is $1,017.37."}),
+    ("grounding", {"outcome": "fallback", "reason": "deadline", "retract": False}),
+    ("guard", {"rule": "pii.input", "action": "redact", "reason": "personal data hidden"}),
+    ("done", {}),
+]
+PLAIN_TURN: list[tuple[str, dict[str, object]]] = [("token", {"text": "Hello."}), ("done", {})]
+
+
+@pytest.mark.parametrize("terminal", [False, True], ids=["piped", "terminal"])
+@pytest.mark.parametrize("items", [FALLBACK_TURN, PLAIN_TURN], ids=["with notes", "no notes"])
+def test_chat_notes_and_the_next_prompt_start_on_their_own_lines(
+    terminal: bool, items: list[tuple[str, dict[str, object]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import builtins
+    import io
+    import re
+
+    from rich.console import Console
+
+    from advisor.chat_cli import run_repl
+
+    out, typed = io.StringIO(), iter(["balance?", "balance?", "/quit"])
+
+    def typing(prompt: str = "") -> str:
+        """The tester types a line; the terminal echoes it."""
+        line = next(typed)
+        out.write(line + "\n")
+        return line
+
+    monkeypatch.setattr(builtins, "input", typing)
+    console = Console(file=out, force_terminal=terminal, width=100, color_system=None)
+    run_repl(ScriptedClient(items), console, show_facts=False)  # type: ignore[arg-type]
+    # What a reader sees of each line: escapes gone, the last redraw after a carriage return.
+    lines = [re.sub(ANSI, "", line).split("\r")[-1] for line in out.getvalue().split("\n")]
+    answer = "advisor > " + str(items[0][1]["text"])
+    assert lines.count(answer) == 2, lines
+    assert [line for line in lines if "you > " in line] == ["you > balance?"] * 2 + ["you > /quit"]
+    notes = ["(fallback: deadline)", "rails: pii.input (redact: personal data hidden)"]
+    if items is FALLBACK_TURN:
+        assert all(lines.count(note) == 2 for note in notes), lines
