@@ -16,6 +16,7 @@ from rich.table import Table
 from advisor import (
     cli_audit,
     cli_bandit,
+    cli_credit_review,
     cli_models,
     cli_outcomes,
     cli_rails,
@@ -109,9 +110,19 @@ def seed(
     except ValueError:
         raise fail(f"--as-of must be YYYY-MM-DD, got {as_of!r}") from None
     try:
-        _seed_with_progress(url, customers, seed_value, day, if_empty)
+        if _seed_with_progress(url, customers, seed_value, day, if_empty):
+            _retire_audit_heads(url)
     except (OSError, SQLAlchemyError) as exc:
         raise fail(f"cannot seed {url}: {exc.__class__.__name__}: {exc}") from None
+
+
+def _retire_audit_heads(url: str) -> None:
+    """A reseed starts a new audit chain: the old chain's published heads are set aside."""
+    from advisor.orchestration.audit_heads import retire
+
+    settings = get_settings()
+    if url == settings.resolved_database_url and (kept := retire(settings.audit_anchor_file)):
+        console.print(f"the old audit chain's published heads were kept as {kept}")
 
 
 def _seed_url(database_url: str | None) -> str:
@@ -128,17 +139,19 @@ def _seed_url(database_url: str | None) -> str:
     return database_url
 
 
-def _seed_with_progress(url: str, customers: int, seed: int, day: dt.date, if_empty: bool) -> None:
-    """Seed with a progress bar, or say the bank is already seeded (--if-empty)."""
+def _seed_with_progress(url: str, customers: int, seed: int, day: dt.date, if_empty: bool) -> bool:
+    """Seed with a progress bar, or say the bank is already seeded (--if-empty); whether it
+    seeded."""
     from portfolio_context.seed import seed_bank, seeded_as_of
 
     if if_empty and (existing := seeded_as_of(url)):
         console.print(f"bank already seeded (as of {existing}); nothing to do")
-        return
+        return False
     with Progress(console=console) as progress:
         task = progress.add_task("seeding customers", total=customers)
         rows = seed_bank(url, customers, seed, day, lambda n: progress.advance(task, n))
     console.print(f"seeded {customers} customers ({rows} rows) as of {day} into {url}")
+    return True
 
 
 def retrieval_service() -> RetrievalService:
@@ -337,6 +350,7 @@ cli_models.register(app)
 cli_score.register(app)
 cli_outcomes.register(app)
 cli_bandit.register(app)
+cli_credit_review.register(app)
 
 
 def main() -> None:

@@ -120,6 +120,9 @@ class Settings(BaseSettings):
     # Keys the audit log's hash chain and its anchor (HMAC-SHA256; advisor/orchestration/
     # audit.py): set it, the same on every replica, so a rewritten or cut log fails to verify.
     audit_key: str | None = Field(default=None, repr=False)
+    # Publishes each audit head outside the database too (advisor/orchestration/audit_heads.py):
+    # an append-only file, so a cut log with an older anchor row put back still fails verify.
+    audit_anchor_file: Path | None = None
     token_ttl_s: int = 8 * 3600
     host: str = "127.0.0.1"
     port: int = 8000
@@ -156,6 +159,9 @@ class Settings(BaseSettings):
     # (None: off); a feature whose PSI reaches the threshold raises the model's alarm.
     monitor_interval_s: float | None = None
     monitor_threshold: float = 0.2
+    # The nightly credit scan (advisor/orchestration/credit_scan.py): the server runs it every N
+    # seconds when set (None: off; `advisor credit scan` runs it once).
+    credit_scan_interval_s: float | None = None
     shared_data_dir: Path = Path(__file__).resolve().parents[2] / "shared" / "data"
     chroma_url: str | None = None
     # The intent router's model folder (`advisor train router`); None: var_dir/models/router.

@@ -9,6 +9,7 @@ import json
 import random
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import DateTime, Engine, Integer, String, Text, inspect, select, text
@@ -16,6 +17,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from advisor.orchestration.audit_anchor import ANCHOR_TABLE, adopt_head, advance, anchor_fault
+from advisor.orchestration.audit_heads import HeadCheck, HeadFault, HeadFile
 from portfolio_context.db import engine_for, session_scope
 from portfolio_context.models import Base
 
@@ -59,6 +61,17 @@ class Finding:
     reason: str
 
 
+@dataclass(frozen=True)
+class Verification:
+    """What verifying found: entries checked, the first bad one, and the published heads
+    checked (None: no anchor file is set, so that check was skipped)."""
+
+    entries: int
+    finding: Finding | None
+    heads: int | None = None
+    newest_head: int = 0
+
+
 def canonical_json(value: Any) -> str:
     """JSON with sorted keys and no whitespace; Decimal, dates and the like as strings."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
@@ -84,26 +97,36 @@ def entry_hash(
 class AuditLog:
     """The audit log on the advisor's database (SQLite or PostgreSQL)."""
 
-    def __init__(self, database_url: str, secret: bytes | None = None) -> None:
+    def __init__(
+        self, database_url: str, secret: bytes | None = None, anchor_file: Path | None = None
+    ) -> None:
         """Use (and create when missing) the audit_log table at this URL; `secret` keys the
-        chain and its anchor (never logged)."""
+        chain and its anchor (never logged); heads are published to `anchor_file` when set."""
         self.url, self.secret = database_url, secret
+        self.heads = HeadFile(anchor_file, secret) if anchor_file else None
         _ensure_table(database_url)
 
     def anchor_existing(self) -> int:
-        """Anchor a log written before anchors existed at its current end, once, on an
-        operator's command (`advisor audit anchor`); never on its own, or a log cut and its
-        anchor deleted would be re-anchored at the cut. The seq anchored (0: already was)."""
+        """Anchor a log written before anchors (or before the anchor file) existed at its
+        current end, once, on an operator's command (`advisor audit anchor`); never on its own,
+        or a log cut and its anchor deleted would be re-anchored at the cut. The seq anchored
+        (0: already was, or the log is empty)."""
         with session_scope(self.url) as db:
             last = _last(db)
-            seq = last.seq if last else 0
-            return seq if adopt_head(db, seq, last.hash if last else GENESIS, self.secret) else 0
+            seq, head = (last.seq, last.hash) if last else (0, GENESIS)
+            anchored = adopt_head(db, seq, head, self.secret)
+        if seq and self.heads is not None and (anchored or not self.report().heads):
+            self.heads.publish(seq, head)  # the file holds no head yet
+            anchored = True
+        return seq if anchored else 0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AuditLog:
-        """The audit log on the configured database, keyed by ADVISOR_AUDIT_KEY when set."""
+        """The audit log on the configured database, keyed by ADVISOR_AUDIT_KEY when set, its
+        heads published to ADVISOR_AUDIT_ANCHOR_FILE when set."""
         key = settings.audit_key
-        return cls(settings.resolved_database_url, key.encode() if key else None)
+        return cls(settings.resolved_database_url, key.encode() if key else None,
+                   settings.audit_anchor_file)  # fmt: skip
 
     def append(
         self, kind: str, subject: str, payload: dict[str, Any], key: str | None = None
@@ -116,22 +139,27 @@ class AuditLog:
         for attempt in range(APPEND_ATTEMPTS):
             try:
                 with session_scope(self.url) as db:
-                    return self._append_in(db, kind, subject, body, key)
+                    seq, digest = self._append_in(db, kind, subject, body, key)
             except (IntegrityError, OperationalError):
                 if attempt == APPEND_ATTEMPTS - 1:
                     raise
                 time.sleep(random.uniform(0, 0.005 * (attempt + 1)))
+                continue
+            if digest is not None and self.heads is not None:  # after the commit, never before
+                self.heads.try_publish(seq, digest)
+            return seq
         raise AssertionError("unreachable")
 
     def _append_in(
         self, db: Session, kind: str, subject: str, body: str, key: str | None
-    ) -> int:
-        """Lock, read the last entry, insert the next one (one transaction)."""
+    ) -> tuple[int, str | None]:
+        """Lock, read the last entry, insert the next one (one transaction): its seq and hash
+        (no hash when the key was appended before)."""
         _lock_for_append(db)
         if key is not None:
             done = db.scalar(select(AuditEntry.seq).where(AuditEntry.dedupe_key == key))
             if done is not None:
-                return done
+                return done, None
         last = _last(db)
         seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
         at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -143,7 +171,7 @@ class AuditLog:
         db.add(entry)
         db.flush()
         advance(db, seq, digest, self.secret)
-        return seq
+        return seq, digest
 
     def entries(self, after: int = 0, limit: int = 1000) -> list[AuditEntry]:
         """Entries with seq > `after`, in order."""
@@ -154,15 +182,44 @@ class AuditLog:
     def check(self) -> tuple[int, Finding | None]:
         """Walk the chain, then check it ends at its anchor: (entries checked, the first bad
         entry or None)."""
+        report = self.report()
+        return report.entries, report.finding
+
+    def report(self) -> Verification:
+        """Walk the chain against the published heads (when an anchor file is set), then check
+        it ends at its anchor and at or past the newest published head."""
+        published = HeadCheck(self.heads) if self.heads is not None else None
+        if published is not None and published.bad is not None:
+            return self._verified(0, self._file_finding(published.bad), published)
         expected_seq, expected_prev, count = 1, GENESIS, 0
         with session_scope(self.url) as db:
             for row in db.scalars(select(AuditEntry).order_by(AuditEntry.seq)):
                 reason = _fault(row, expected_seq, expected_prev, self.secret)
                 if reason:
-                    return count, Finding(row.seq, row.kind, row.subject, reason)
+                    return self._verified(count, Finding(row.seq, row.kind, row.subject, reason),
+                                          published)  # fmt: skip
+                rewritten = published.entry(row.seq, row.hash) if published else None
+                if rewritten:
+                    return self._verified(count, self._file_finding(rewritten), published)
                 expected_seq, expected_prev, count = row.seq + 1, row.hash, count + 1
             cut = anchor_fault(db, expected_seq - 1, expected_prev, self.secret)
-        return count, Finding(cut[0], "anchor", "audit_anchor", cut[1]) if cut else None
+        beyond = published.end(expected_seq - 1) if published else None
+        found = [Finding(cut[0], "anchor", "audit_anchor", cut[1])] if cut else []
+        found += [self._file_finding(beyond)] if beyond else []
+        first = min(found, key=lambda f: f.seq) if found else None  # the anchor row on a tie
+        return self._verified(count, first, published)
+
+    def _file_finding(self, fault: HeadFault) -> Finding:
+        """A published head the log contradicts, as a finding."""
+        return Finding(fault.seq, "anchor_file", str(self.heads.path if self.heads else ""),
+                       fault.reason)  # fmt: skip
+
+    @staticmethod
+    def _verified(count: int, found: Finding | None, published: HeadCheck | None) -> Verification:
+        """The verification, with how many published heads there were (None: no file)."""
+        if published is None:
+            return Verification(count, found)
+        return Verification(count, found, published.count, published.newest)
 
     def verify(self) -> int | None:
         """The seq of the first bad entry, or None when the whole chain holds."""
