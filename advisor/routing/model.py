@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ import numpy as np
 from scipy import sparse
 
 from advisor.errors import AdvisorError
+from advisor.routing.split import SplitRule
 
 MODEL_FILE, CARD_FILE = "router.npz", "router.json"
 # The TF-IDF settings training fits and run time rebuilds: (name, analyzer, n-gram range).
@@ -38,7 +39,7 @@ def vectorizer(analyzer: str, ngrams: tuple[int, int], **fit: Any) -> Any:
 @dataclass(frozen=True)
 class RouterModel:
     """Classes, the linear head over [embedding, word n-grams, char n-grams], the softmax
-    temperature and the out-of-scope thresholds."""
+    temperature, the out-of-scope thresholds and the rule for a split servicing decision."""
 
     classes: list[str]
     coef: np.ndarray  # classes x features
@@ -48,6 +49,7 @@ class RouterModel:
     oos_threshold: float  # out of scope when P(out_of_scope) >= this
     min_confidence: float  # ... or when the best in-scope probability is below this
     card: dict[str, Any]
+    split: SplitRule = field(default_factory=SplitRule)  # the runner-up answered too when split
 
     def features(self, texts: list[str], embeddings: np.ndarray) -> sparse.csr_matrix:
         """The feature rows of texts whose unit MiniLM embeddings are given."""
@@ -72,7 +74,7 @@ class RouterModel:
             arrays[f"{name}_vocab"] = np.asarray(vec.get_feature_names_out(), dtype=str)
             arrays[f"{name}_idf"] = vec.idf_.astype(np.float32)
         card = {**self.card, "temperature": self.temperature, "oos_threshold": self.oos_threshold,
-                "min_confidence": self.min_confidence}  # fmt: skip
+                "min_confidence": self.min_confidence, **self.split.to_card()}  # fmt: skip
         tmp_model = directory / f".{MODEL_FILE}.{os.getpid()}.tmp.npz"
         tmp_card = directory / f".{CARD_FILE}.{os.getpid()}.tmp"
         savez: Any = np.savez_compressed  # numpy's stub reads **arrays as its own keywords
@@ -98,7 +100,7 @@ class RouterModel:
                 [str(c) for c in arrays["classes"]], arrays["coef"], arrays["intercept"],
                 {name: _rebuilt(name, arrays) for name, *_ in TEXT_FEATURES},
                 float(card["temperature"]), float(card["oos_threshold"]),
-                float(card["min_confidence"]), card,
+                float(card["min_confidence"]), card, SplitRule.from_card(card),
             )  # fmt: skip
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise RouterModelError(

@@ -17,6 +17,7 @@ from advisor.errors import InvalidInput
 from advisor.ops.tracing import traced
 from advisor.routing.model import RouterModel, RouterModelError
 from advisor.routing.slots import Entity, SlotExtractor
+from advisor.routing.split import SPLIT_FAMILY, Alternative, split_rows
 from advisor.routing.taxonomy import OUT_OF_SCOPE, Taxonomy, TaxonomyError, shipped_taxonomy
 
 if TYPE_CHECKING:
@@ -25,13 +26,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 Embed = Callable[[list[str]], np.ndarray]
 OVERRIDES_PATH = Path(__file__).with_name("overrides.yaml")
-__all__ = ["Routed", "Router", "RouterModelError", "load_router", "router_dir"]
+__all__ = ["Alternative", "Routed", "Router", "RouterModelError", "load_router", "router_dir"]
 
 
 @dataclass(frozen=True)
 class Routed:
     """Where a message goes: its intent with family and handler, the calibrated confidence of
-    that intent, and the entities found in it."""
+    that intent, the entities found in it, and the runner-up servicing intent when the
+    decision between two servicing intents is split (the model's SplitRule)."""
 
     text: str
     intent: str
@@ -39,6 +41,7 @@ class Routed:
     handler: str
     confidence: float
     entities: tuple[Entity, ...]
+    alternatives: tuple[Alternative, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """`{"text", "intent", "family", "confidence", "entities": [...]}`."""
@@ -77,6 +80,7 @@ class Router:
             )
         self.model, self.taxonomy, self.slots, self.overrides = model, taxonomy, slots, overrides
         self._embed = embed
+        self._servicing = np.array([taxonomy[c].family == SPLIT_FAMILY for c in model.classes])
         self.dimension = model.coef.shape[1] - sum(
             len(v.vocabulary_) for v in model.vectorizers.values()
         )
@@ -111,12 +115,25 @@ class Router:
     def _decide(self, text: str, probs: np.ndarray) -> Routed:
         """One message's intent and confidence."""
         intent, confidence = self._by_model(probs)
+        alternatives = self._alternatives(probs, intent)
         rule = next((o for o in self.overrides if o.matches(text)), None)
         if rule is not None:
-            intent, confidence = rule.intent, 1.0
+            intent, confidence, alternatives = rule.intent, 1.0, ()
         meta = self.taxonomy[intent]
         entities = tuple(self.slots.extract(text))
-        return Routed(text, intent, meta.family, meta.handler, float(confidence), entities)
+        return Routed(
+            text, intent, meta.family, meta.handler, float(confidence), entities, alternatives
+        )  # fmt: skip
+
+    def _alternatives(self, probs: np.ndarray, intent: str) -> tuple[Alternative, ...]:
+        """The runner-up when the model is split between two servicing intents, else none."""
+        if intent == OUT_OF_SCOPE:
+            return ()
+        best = np.array([self.model.classes.index(intent)])
+        second, split = split_rows(probs[None, :], best, self._servicing, self.model.split)
+        if not split[0]:
+            return ()
+        return (Alternative(self.model.classes[int(second[0])], float(probs[second[0]])),)
 
     def _by_model(self, probs: np.ndarray) -> tuple[str, float]:
         """The model's intent: out of scope when P(out_of_scope) reaches its threshold or the

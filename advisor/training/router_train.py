@@ -17,11 +17,19 @@ import numpy as np
 from advisor import __version__
 from advisor.routing.model import EMBEDDING_WEIGHT, TEXT_FEATURES, RouterModel, vectorizer
 from advisor.routing.router import router_dir
+from advisor.routing.split import SplitRule
 from advisor.routing.taxonomy import shipped_taxonomy
 from advisor.settings import Settings
 from advisor.training.embed_cache import Embed, cached_vectors
 from advisor.training.router_data import EXAMPLES, SEED, Example, Splits, load_splits
 from advisor.training.router_metrics import Labelled, fit_temperature, metrics, tune_thresholds
+from advisor.training.router_split import (
+    MAX_TWO_ARTICLE_SHARE,
+    SPLIT_TUNED_ON,
+    eligible_classes,
+    split_metrics,
+    tune_split_rule,
+)
 
 C = 8.0  # inverse regularisation of the logistic head (chosen on the tune split)
 PROJECT_WEIGHT = 3.0  # the project's few examples per intent count thrice beside the datasets'
@@ -56,13 +64,15 @@ def train_router(
     tune = _labelled(first, splits.tune, vectors["tune"])
     temperature = fit_temperature(tune)
     oos_t, min_conf = tune_thresholds(tune, temperature)
+    eligible = eligible_classes(tune.classes, shipped_taxonomy())
+    rule = tune_split_rule(tune, temperature, (oos_t, min_conf), eligible)
     say("refitting the head on fit + tune")
     head = fit_head(splits.fit + splits.tune, np.vstack([vectors["fit"], vectors["tune"]]), say)
     parts = {"tune": tune, "report": _labelled(head, splits.report, vectors["report"])}
-    card = _card(splits, head, parts, (temperature, oos_t, min_conf), per_intent, started)
+    card = _card(splits, head, parts, (temperature, oos_t, min_conf, rule), per_intent, started)
     final = RouterModel(
         head.classes, head.coef, head.intercept, head.vectorizers,
-        temperature, oos_t, min_conf, card,
+        temperature, oos_t, min_conf, card, rule,
     )  # fmt: skip
     final.save(out_dir or router_dir(settings))
     return final.card
@@ -127,10 +137,16 @@ def cached_embedder(cache: Path, say: Say) -> Embed:
 
 def _card(
     splits: Splits, model: RouterModel, parts: dict[str, Labelled],
-    tuned: tuple[float, float, float], per_intent: int | None, started: float,
+    tuned: tuple[float, float, float, SplitRule], per_intent: int | None, started: float,
 ) -> dict[str, Any]:  # fmt: skip
     """The model card: data digests, split sizes, settings, metrics and the date."""
-    temperature, oos_t, min_conf = tuned
+    temperature, oos_t, min_conf, rule = tuned
+
+    def figures(part: Labelled) -> dict[str, float]:
+        eligible = eligible_classes(part.classes, shipped_taxonomy())
+        split = split_metrics(part, temperature, (oos_t, min_conf), rule, eligible)
+        return {**metrics(part, temperature, oos_t, min_conf), **split}
+
     return {
         "trained_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "advisor_version": __version__,
@@ -141,10 +157,11 @@ def _card(
         "features": {n: len(v.vocabulary_) for n, v in model.vectorizers.items()},
         "classes": len(model.classes),
         "thresholds_tuned_on": TUNED_ON,
+        "split_tuned_on": SPLIT_TUNED_ON, "max_two_article_share": MAX_TWO_ARTICLE_SHARE,
         "refit": "the saved head is refitted on fit + tune after tuning; metrics_tune are of "
         "the head fitted on fit alone, metrics_report of the saved head",
-        "metrics_tune": metrics(parts["tune"], temperature, oos_t, min_conf),
-        "metrics_report": metrics(parts["report"], temperature, oos_t, min_conf),
+        "metrics_tune": figures(parts["tune"]),
+        "metrics_report": figures(parts["report"]),
         "metrics_report_uncalibrated_ece": metrics(parts["report"], 1.0, oos_t, min_conf)["ece"],
         "train_seconds": round(time.perf_counter() - started, 1),
     }  # fmt: skip
