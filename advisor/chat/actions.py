@@ -57,7 +57,8 @@ class ChatActions:
             and routed.confidence >= rules.transfer_confidence
         ):
             return self._transfer(customer_id, plan, routed)
-        article = _freeze_article(routed, rules)
+        # Split between two servicing requests: both articles offer their actions, none proposed.
+        article = _freeze_article(routed, rules) if plan.alternative is None else None
         return self._freeze(customer_id, plan, routed, article) if article else plan
 
     def events(self, plan: Plan, session_id: str) -> list[ChatEvent]:

@@ -62,11 +62,12 @@ def citation_events(hits: list[Hit]) -> list[ChatEvent]:
     ]
 
 
-def servicing_events(answer: ServicingAnswer | None) -> list[ChatEvent]:
-    """The servicing article's citation and, where the intent is an action, the offer of it."""
+def servicing_events(answer: ServicingAnswer | None, index: int = 1) -> list[ChatEvent]:
+    """The servicing article's citation (numbered `index`, as the text marks it) and, where the
+    intent is an action, the offer of it."""
     if answer is None:
         return []
-    cited = ChatEvent("citation", answer.citation_payload())
+    cited = ChatEvent("citation", answer.citation_payload(index))
     if answer.action is None:
         return [cited]
     offer = {"id": answer.action.id, "label": answer.action.label, "intent": answer.intent}

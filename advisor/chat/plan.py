@@ -75,6 +75,7 @@ class Plan:
     routed: Routed | None = None
     servicing: ServicingAnswer | None = None
     proposal: Proposal | None = None  # the pending action an "action" plan proposes
+    alternative: ServicingAnswer | None = None  # the runner-up's article, when the router is split
 
     @property
     def finish_reason(self) -> str:
@@ -109,6 +110,7 @@ class Inputs:
     servicing: ServicingAnswer | None = None
     phrased: Callable[[str], bool] = lambda topic: True
     reported: Routed | None = None  # what the router said, reported whether followed or not
+    alternative: ServicingAnswer | None = None  # the article of the route's runner-up, if split
 
 
 def trusted_route(routed: Routed | None, text: str) -> Routed | None:
@@ -132,6 +134,14 @@ def routed_topic(routed: Routed | None) -> str | None:
     return TOPIC_OF_INTENT.get(routed.intent)
 
 
+def covered(routed: Routed, alternative: bool = True) -> float:
+    """The probability that the answer covers the request: the route's confidence, plus its
+    runner-up's when the router is split and that article is answered too."""
+    if not alternative:
+        return routed.confidence
+    return routed.confidence + sum(a.confidence for a in routed.alternatives)
+
+
 def _floor(routed: Routed) -> float:
     """How confident the router must be for its intent to decide the plan."""
     if routed.intent == "out_of_scope":
@@ -142,9 +152,7 @@ def _floor(routed: Routed) -> float:
 def servicing_request(route: Routed | None) -> bool:
     """Whether the router is sure enough of a servicing intent to answer it with its article."""
     return (
-        route is not None
-        and route.family == "servicing"
-        and route.confidence >= SERVICING_CONFIDENCE
+        route is not None and route.family == "servicing" and covered(route) >= SERVICING_CONFIDENCE
     )
 
 
@@ -159,9 +167,12 @@ def routed_elsewhere(routed: Routed | None) -> bool:
     )
 
 
-def answers_without_passages(routed: Routed | None, servicing: ServicingAnswer | None) -> bool:
-    """Whether the router settles the turn so that no corpus search is needed."""
-    if routed is None or routed.confidence < _floor(routed):
+def answers_without_passages(
+    routed: Routed | None, servicing: ServicingAnswer | None, alternative: bool = False
+) -> bool:
+    """Whether the router settles the turn so that no corpus search is needed (`alternative`:
+    the runner-up's article is answered too)."""
+    if routed is None or covered(routed, alternative) < _floor(routed):
         return False
     return servicing is not None or routed.intent == "out_of_scope" or routed.intent in replies()
 
@@ -200,15 +211,13 @@ def _facts(
 
 def _routed(given: Inputs, notes: tuple[Intervention, ...]) -> Plan | None:
     """What a confident router decides when no facts topic applies."""
-    routed = given.routed
-    if routed is None or routed.confidence < _floor(routed):
+    routed, alternative = given.routed, given.alternative
+    if routed is None or covered(routed, alternative is not None) < _floor(routed):
         return None
     if given.servicing is not None:
-        text = f"{given.servicing.text} [1]"
-        if given.servicing.action is not None:
-            text += " " + replies()["action_offer"].format(label=given.servicing.action.label)
-        return Plan("servicing", text, interventions=notes, routed=routed,
-                    servicing=given.servicing)  # fmt: skip
+        return Plan("servicing", _servicing_text(given.servicing, alternative),
+                    interventions=notes, routed=routed, servicing=given.servicing,
+                    alternative=alternative)  # fmt: skip
     if routed.intent == "out_of_scope":
         text = replies()["out_of_scope"]
         return Plan("out_of_scope", text, interventions=notes, routed=routed)
@@ -216,6 +225,23 @@ def _routed(given: Inputs, notes: tuple[Intervention, ...]) -> Plan | None:
         text = replies()[routed.intent]
         return Plan("reply", text, interventions=notes, routed=routed)
     return None
+
+
+def _servicing_text(article: ServicingAnswer, alternative: ServicingAnswer | None) -> str:
+    """One article's answer; or, when the router is split, a lead-in and both articles, each
+    under its title with its own citation mark."""
+    if alternative is None:
+        return _article_text(article, 1)
+    parts = [f"{a.title}: {_article_text(a, i)}" for i, a in enumerate((article, alternative), 1)]
+    return " ".join([replies()["servicing_either"], *parts])
+
+
+def _article_text(article: ServicingAnswer, index: int) -> str:
+    """The article, its citation mark and, where its intent is an action, the offer of it."""
+    text = f"{article.text} [{index}]"
+    if article.action is not None:
+        text += " " + replies()["action_offer"].format(label=article.action.label)
+    return text
 
 
 def _fallthrough(given: Inputs, notes: tuple[Intervention, ...]) -> Plan:

@@ -29,7 +29,7 @@ from advisor.chat.plan import (
     servicing_request,
     trusted_route,
 )
-from advisor.chat.sources import AnswerSources, shared_embedding
+from advisor.chat.sources import AnswerSources, Found, shared_embedding
 from advisor.chat.turn import Turn, done_data, route_data
 from advisor.chat.validation import clean_message
 from advisor.chat.vaults import SessionVaults
@@ -51,9 +51,7 @@ from prompts import load_prompt
 if TYPE_CHECKING:
     from advisor.grounding.similarity import SentenceSimilarity
     from advisor.routing.router import Router
-    from retrieval.search import Hit
     from retrieval.service import RetrievalService
-    from retrieval.servicing import ServicingAnswer
 
 log = logging.getLogger("advisor.chat")
 STOP = ["\n\n", "\nDraft:", "\nQuestion:", "<|im_end|>"]
@@ -156,18 +154,18 @@ class ChatService:
         previous = Slots() if servicing_request(route) else slots
         pick = facts_selector(text, view, previous, topic, rules)
         selection, decided = self.decisions.select(customer_id, view, text, route, pick, refusal)
-        servicing: ServicingAnswer | None = None
-        passages: list[Hit] = []
+        found = Found()
         if not (selection or refusal):
-            sources = AnswerSources(self.retrieval, self.similarity)
-            servicing, passages = sources.for_message(text, route)
+            found = AnswerSources(self.retrieval, self.similarity).for_message(text, route)
+        passages = list(found.passages)
         if self.rails is not None and passages:
             passages, dropped = self.rails.screen_passages(passages)
             notes = screening.interventions + tuple(dropped)
             screening = dataclasses.replace(screening, interventions=notes)
         given = Inputs(
-            screening, selection, tuple(passages), route, servicing, self.phrased, routed
-        )
+            screening, selection, tuple(passages), route, found.servicing, self.phrased, routed,
+            found.alternative,
+        )  # fmt: skip
         held = vault if screened else None  # without rails nothing is redacted or restored
         plan = self.actions.revise(customer_id, decide(given))
         decided = decided if plan.kind == "facts" else ()
@@ -230,7 +228,10 @@ class ChatService:
             async for event in self._phrased(turn):
                 yield event
             return
-        cited = [*citation_events(list(plan.passages)), *servicing_events(plan.servicing)]
+        cited = [
+            *citation_events(list(plan.passages)), *servicing_events(plan.servicing),
+            *servicing_events(plan.alternative, 2),
+        ]  # fmt: skip
         for event in [*self.actions.events(plan, turn.session_id), *cited]:
             yield event
         railed = Railed(self.rails.outputs if self.rails else None, self._context(turn))

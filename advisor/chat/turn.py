@@ -55,7 +55,7 @@ def done_data(turn: Turn, outcome: Outcome, turn_id: int | None = None) -> dict[
         "turn_id": turn_id,
         "text": turn.vault.restore(outcome.text) if turn.vault else outcome.text,
         "citations": [h.chunk.citation for h in turn.plan.passages]
-        + ([turn.plan.servicing.citation] if turn.plan.servicing else []),
+        + [a.citation for a in (turn.plan.servicing, turn.plan.alternative) if a is not None],
         "finish_reason": outcome.finish_reason,
         "grounding": outcome.grounding,
         "session_id": turn.session_id,
@@ -74,13 +74,15 @@ def done_data(turn: Turn, outcome: Outcome, turn_id: int | None = None) -> dict[
 
 
 def route_data(routed: Routed | None) -> dict[str, object]:
-    """Where the router sent the message: intent, family and confidence (None when off)."""
+    """Where the router sent the message: intent, family and confidence (None when off), and
+    the runner-up servicing intent when the router was split (`alternatives`, else empty)."""
     if routed is None:
-        return {"intent": None, "family": None, "confidence": None}
+        return {"intent": None, "family": None, "confidence": None, "alternatives": []}
     return {
         "intent": routed.intent,
         "family": routed.family,
         "confidence": round(routed.confidence, 4),
+        "alternatives": [a.to_json() for a in routed.alternatives],
     }
 
 
