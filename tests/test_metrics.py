@@ -10,12 +10,14 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner
 
+from advisor.api.app import create_app
 from advisor.auth import verify_token
 from advisor.cli import app as cli_app
 from advisor.decisions.propensity import Propensity
 from advisor.ops.metrics import OpsMetrics, TurnSeen, Using, fallback_kind, scored
 from advisor.settings import Settings, get_settings
 from tests.conftest import bearer
+from tests.fakes import FakeBackend
 from tests.orchestration_fixtures import api, orch_settings, template_bank  # noqa: F401
 from tests.orchestration_helpers import PAYDAY, wait_for
 from tests.sse import chat_events, done
@@ -71,6 +73,28 @@ def test_a_turn_and_its_request_are_counted(client: TestClient, settings: Settin
     assert value(found, "advisor_http_requests_total", route="unmatched", status="404") == 1
     assert not any("C0002" in str(labels) for _, labels in found)  # no raw paths as labels
     assert value(found, "advisor_chat_first_visible_token_seconds_count") == 1
+
+
+def test_the_engine_gates_503_and_the_body_limits_413_are_counted_once(
+    settings: Settings,
+) -> None:
+    full = FakeBackend()
+    full.capacity, full.retry_after_s = 0, 1  # type: ignore[attr-defined]  # every turn refused
+    auth = bearer(settings, "C0001")
+    with TestClient(create_app(settings, backend=full)) as client:
+        busy = client.post("/v1/chat", json={"message": "balance?"}, headers=auth)
+        big = client.post(
+            "/v1/actions/act_secret42/confirm",
+            content=b"x" * (settings.max_body_bytes + 1), headers=auth,
+        )  # fmt: skip
+        found = samples(client, settings)
+    assert busy.status_code == 503 and big.status_code == 413
+    assert value(found, "advisor_http_requests_total", route="/v1/chat", status="503") == 1
+    confirm = "/v1/actions/{action_id}/confirm"
+    assert value(found, "advisor_http_requests_total", route=confirm, status="413") == 1
+    assert value(found, "advisor_http_requests_total") == 2  # each once; the scrape comes after
+    assert value(found, "advisor_http_request_seconds_count") == 2
+    assert not any("secret42" in str(labels) for _, labels in found)
 
 
 def test_rail_interventions_are_counted_by_rule(client: TestClient, settings: Settings) -> None:

@@ -120,7 +120,7 @@ def create_app(settings: Settings | None = None, backend: LLMBackend | None = No
     app.include_router(recommendation_routes.router)
     app.include_router(credit_routes.router)
     app.include_router(contract_routes.router)
-    metrics_routes.install(app, settings)  # /metrics, request metrics, tracing (advisor/ops)
+    metrics_routes.install(app, settings)  # /metrics and tracing (advisor/ops)
     app.include_router(graphql_routes.router(settings))  # /graphql: the caller's own view
     app.include_router(feedback_routes.router)
     if settings.dev_routes:  # the development profile only: the demo page's customers and tokens
@@ -128,6 +128,7 @@ def create_app(settings: Settings | None = None, backend: LLMBackend | None = No
     app.include_router(web_routes.router)  # the widget's bundle and the demo page at /
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(EngineGate)  # 503 with Retry-After beyond the engine's slots and queue
+    metrics_routes.count_requests(app)  # outside the two above: their 503s and 413s count too
     if settings.cors_origins:  # host pages embedding the widget (ADVISOR_CORS_ORIGINS)
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],

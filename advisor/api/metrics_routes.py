@@ -45,12 +45,17 @@ async def metrics(principal: OpsDep, found: MetricsDep) -> Response:
 
 
 def install(app: FastAPI, settings: Settings) -> OpsMetrics:
-    """Give the app its own metrics registry, the request middleware and /metrics; turn on
-    tracing when OTEL_EXPORTER_OTLP_ENDPOINT is set."""
+    """Give the app its own metrics registry and /metrics; turn on tracing when
+    OTEL_EXPORTER_OTLP_ENDPOINT is set. count_requests() adds the request middleware."""
     tracing.configure_from_env()
     found = OpsMetrics()
     found.add_collector(WorkflowStates(settings.resolved_database_url))
     app.state.metrics = found
     app.include_router(router)
-    app.add_middleware(RequestMetrics, metrics=found)
     return found
+
+
+def count_requests(app: FastAPI) -> None:
+    """Count every request into the app's metrics: added after (so outside) the middleware
+    that answers on its own (engine gate 503, body limit 413), which it would miss inside."""
+    app.add_middleware(RequestMetrics, metrics=app.state.metrics)

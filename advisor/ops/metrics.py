@@ -6,14 +6,16 @@ so the few hooks (the end of a chat turn, served model scores) reach them withou
 
 from __future__ import annotations
 
+import re
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.registry import Collector
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -173,11 +175,47 @@ def scored(found: Iterable[Any]) -> None:
             metrics.scored(item.model, item.probability)
 
 
+Template = tuple[re.Pattern[str], frozenset[str], str]  # path regex, methods, route template
+
+
+class RouteTemplates:
+    """The app's route templates, to label a response sent before routing (the engine gate's
+    503, the body limit's 413) by the route the request was for; read at first use."""
+
+    def __init__(self) -> None:
+        self.known: list[Template] | None = None
+
+    def of(self, scope: Scope) -> str:
+        """The template of the first route the request's path and method match, or UNMATCHED."""
+        if self.known is None:
+            self.known = _templates(getattr(scope.get("app"), "routes", []))
+        path, method = scope.get("path", ""), scope.get("method", "")
+        found = (t for regex, methods, t in self.known if method in methods and regex.match(path))
+        return next(found, UNMATCHED)
+
+
+def _templates(routes: Sequence[Any]) -> list[Template]:
+    """Every HTTP route's template and methods, routers included in the app flattened."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # a FastAPI that copies included routes into the app's own list
+        flat: Iterable[Any] = routes
+    else:
+        flat = iter_route_contexts(routes)
+    found = []
+    for route in flat:
+        path, methods = getattr(route, "path", None), getattr(route, "methods", None)
+        if isinstance(path, str) and methods:
+            found.append((compile_path(path)[0], frozenset(methods), path))
+    return found
+
+
 class RequestMetrics:
-    """ASGI middleware: counts every HTTP request by route template and status."""
+    """ASGI middleware: counts every HTTP request by route template and status. It wraps the
+    middleware that may answer before the app (engine gate, body limit): those count too."""
 
     def __init__(self, app: ASGIApp, metrics: OpsMetrics) -> None:
-        self.app, self.metrics = app, metrics
+        self.app, self.metrics, self.templates = app, metrics, RouteTemplates()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Time the request to its response's start; label it by the matched route."""
@@ -195,7 +233,7 @@ class RequestMetrics:
             try:
                 await self.app(scope, receive, sending)
             finally:
-                route = getattr(scope.get("route"), "path", None) or UNMATCHED
+                route = getattr(scope.get("route"), "path", None) or self.templates.of(scope)
                 elapsed = seconds[0] or time.perf_counter() - started
                 self.metrics.request(route, scope["method"], status[0], elapsed)
 
