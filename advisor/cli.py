@@ -16,6 +16,7 @@ from rich.table import Table
 from advisor import (
     cli_audit,
     cli_bandit,
+    cli_credit_review,
     cli_models,
     cli_outcomes,
     cli_rails,
@@ -349,6 +350,7 @@ cli_models.register(app)
 cli_score.register(app)
 cli_outcomes.register(app)
 cli_bandit.register(app)
+cli_credit_review.register(app)
 
 
 def main() -> None:

@@ -159,6 +159,9 @@ class Settings(BaseSettings):
     # (None: off); a feature whose PSI reaches the threshold raises the model's alarm.
     monitor_interval_s: float | None = None
     monitor_threshold: float = 0.2
+    # The nightly credit scan (advisor/orchestration/credit_scan.py): the server runs it every N
+    # seconds when set (None: off; `advisor credit scan` runs it once).
+    credit_scan_interval_s: float | None = None
     shared_data_dir: Path = Path(__file__).resolve().parents[2] / "shared" / "data"
     chroma_url: str | None = None
     # The intent router's model folder (`advisor train router`); None: var_dir/models/router.

@@ -48,7 +48,7 @@ from advisor.errors import (
 from advisor.llm import create_backend
 from advisor.llm.base import LLMBackend
 from advisor.ops import monitor as model_monitor
-from advisor.orchestration import nats_intake, runtime
+from advisor.orchestration import credit_scan, nats_intake, runtime
 from advisor.rails.offline import keep_offline
 from advisor.rails.service import load_rails
 from advisor.routing.router import load_router
@@ -96,7 +96,9 @@ def create_app(settings: Settings | None = None, backend: LLMBackend | None = No
         events = app.state.orchestration.events
         intake = await nats_intake.start_from_settings(settings, events)  # with ADVISOR_NATS_URL
         monitoring = model_monitor.schedule(settings, app.state.metrics)  # monitor_interval_s
+        scanning = credit_scan.schedule(app.state.orchestration)  # credit_scan_interval_s
         yield
+        await credit_scan.unschedule(scanning)
         await model_monitor.unschedule(monitoring)
         await nats_intake.stop_quietly(intake)
         runtime.stop(app.state.orchestration)

@@ -97,8 +97,11 @@ class CreditService:
         if requested > self.policy.max_requested_limit:
             raise InvalidInput(f"requested_limit may be at most {self.policy.max_requested_limit}")
 
-    def request(self, customer_id: str, requested: Decimal | None = None) -> CreditOutcome:
-        """Decide one customer's credit-limit request and store its trace."""
+    def request(
+        self, customer_id: str, requested: Decimal | None = None, trigger: str = "request"
+    ) -> CreditOutcome:
+        """Decide one customer's credit-limit request (or, with trigger `spending_change`, a
+        review the bank started) and store its trace, which names the trigger."""
         self.check_requested(requested)
         inputs, as_of = self._inputs(customer_id)
         current = inputs.current_limit
@@ -112,7 +115,7 @@ class CreditService:
         score = self.scorer().score_inputs(inputs)
         scored([score])  # served: the app's model-score histogram (advisor/ops)
         decision = decide(inputs, current, score, requested, self.rules)
-        payload = self._payload(inputs, as_of, requested, score, decision)
+        payload = self._payload(inputs, as_of, requested, score, decision) | {"trigger": trigger}
         return CreditOutcome(decision, self.traces.record(customer_id, TRACE_KIND, payload))
 
     def _inputs(self, customer_id: str) -> tuple[CreditInputs, dt.date]:

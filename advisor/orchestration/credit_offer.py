@@ -5,7 +5,7 @@ trace id, so repeating it (a retry, a recovered workflow) adds nothing."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +49,20 @@ class Offer:
         if self.action is None:
             return 0.0
         return max((self.action.expires_at - utcnow()).total_seconds(), 0.0)
+
+
+@dataclass(frozen=True)
+class OfferContext:
+    """Why a decision was made: asked for (`request`: the API or chat), or a proactive review
+    (`spending_change`) whose notification opens with `lead`, its figures in `facts`."""
+
+    trigger: str = "request"
+    lead: str = ""
+    facts: tuple[Fact, ...] = ()
+    audit: dict[str, Any] = field(default_factory=dict)
+
+
+ASKED = OfferContext()
 
 
 def workflow_id_of(trace_id: str) -> str:
@@ -96,9 +110,13 @@ class CreditOffers:
         contracts = ContractService(settings.resolved_database_url, audit)
         return cls(contracts, actions, notifications, audit)
 
-    def offer(self, customer_id: str, outcome: CreditOutcome) -> Offer:
-        """Audit the decision; for a raise, the contract, the pending action and the nudge."""
-        self._audit_decision(customer_id, outcome)
+    def offer(
+        self, customer_id: str, outcome: CreditOutcome, context: OfferContext = ASKED
+    ) -> Offer:
+        """Audit the decision; for a raise, the contract, the pending action and the nudge
+        (a keep or a decline notifies nobody: an asked-for one is answered where it was asked
+        with its reasons, an unasked one is no application, so in the audit and trace only)."""
+        self._audit_decision(customer_id, outcome, context)
         made, trace_id = outcome.decision, outcome.trace_id
         contract = self.contracts.issue_for_decision(customer_id, made, trace_id)
         if contract is None or made.new_limit is None:
@@ -113,28 +131,33 @@ class CreditOffers:
         self.actions.supersede(customer_id, KIND, source_key(trace_id))
         # Always: a crash between proposing and notifying must not leave the offer unsent (the
         # notification is created once per decision, by its source key).
-        self._notify(customer_id, made, contract, action)
+        self._notify(customer_id, made, contract, action, context)
         return Offer(contract, action, workflow_id_of(trace_id))
 
     def _notify(
-        self, customer_id: str, made: CreditDecision, contract: Contract, action: ActionRow
-    ) -> None:
+        self, customer_id: str, made: CreditDecision, contract: Contract, action: ActionRow,
+        context: OfferContext,
+    ) -> None:  # fmt: skip
         """The offer's notification, once per decision, with the action to confirm."""
         facts = offer_facts(made, contract, action.expires_at.date())
         shown = {f.id.removeprefix("credit."): f.display for f in facts}
+        body = WORDING["body"].format(expires=say_date(action.expires_at.date()),
+                                      contract_url=contract.url, **shown)  # fmt: skip
         self.notifications.create(NewNotification(
             customer_id, WORDING["notification_kind"], WORDING["title"].format(**shown),
-            WORDING["body"].format(expires=say_date(action.expires_at.date()),
-                                   contract_url=contract.url, **shown),
-            f"credit_offer:{contract.trace_id}", facts, None, action.id,
+            f"{context.lead} {body}" if context.lead else body,
+            f"credit_offer:{contract.trace_id}", (*context.facts, *facts), None, action.id,
         ))  # fmt: skip
 
-    def _audit_decision(self, customer_id: str, outcome: CreditOutcome) -> None:
+    def _audit_decision(
+        self, customer_id: str, outcome: CreditOutcome, context: OfferContext
+    ) -> None:
         """One `decision` entry per decision (keyed by its trace id)."""
         if self.audit is None:
             return
         made = outcome.decision.to_json()
-        payload = {"customer_id": customer_id, "trace_id": outcome.trace_id, **made}
+        payload = {"customer_id": customer_id, "trace_id": outcome.trace_id, **made,
+                   "trigger": context.trigger, **context.audit}  # fmt: skip
         payload["reasons"] = [r["code"] for r in made["reasons"]]
         self.audit.append("decision", f"trace/{outcome.trace_id}", payload,
                           key=f"decision:{outcome.trace_id}")  # fmt: skip

@@ -20,8 +20,9 @@ from sqlalchemy.engine import make_url
 
 from advisor.learning.nudges import InBackground, nudge_logger
 from advisor.ops import tracing
-from advisor.orchestration import webhooks
+from advisor.orchestration import review_workflows, webhooks
 from advisor.orchestration.actions import ActionService
+from advisor.orchestration.credit_review import CreditReviews
 from advisor.orchestration.destination import NbaInvestmentGate
 from advisor.orchestration.events import AuditSink, EventService
 from advisor.orchestration.notifications import NotificationHook, NotificationService
@@ -30,6 +31,7 @@ from advisor.orchestration.workflows import DbosStarter, bind, wake
 from advisor.settings import Settings
 
 log = logging.getLogger(__name__)
+WORKFLOW_MODULES = (review_workflows,)  # imported so their workflows exist before DBOS launches
 _lock = threading.Lock()
 REDELIVER_DAYS = 7  # how far back a launch looks for undelivered webhooks
 _running: list[Orchestration] = []  # DBOS is one per process: later apps share the first
@@ -44,6 +46,7 @@ class Orchestration:
     actions: ActionService
     notifications: NotificationService
     sweeps: SweepService
+    reviews: CreditReviews  # proactive credit-limit reviews (review_workflows.py)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Orchestration:
@@ -59,7 +62,8 @@ class Orchestration:
         notifications.hooks.append(nudge_logger(settings, gate.recommendations))  # outcomes
         sweeps = SweepService(url, policy, actions, notifications, audit, gate)  # fmt: skip
         events = EventService(url, DbosStarter(), audit)
-        return cls(settings, events, actions, notifications, sweeps)
+        reviews = CreditReviews.from_settings(settings, actions, notifications)
+        return cls(settings, events, actions, notifications, sweeps, reviews)
 
     def recover(self) -> int:
         """Finish the after-commit tail of events a crash interrupted; how many did finish.
