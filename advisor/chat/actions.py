@@ -4,7 +4,9 @@ event. Amounts and accounts come from the router's entities and the bank, never 
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import logging
 import uuid
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
 
 KEEP = frozenset({"refuse", "handoff"})  # plans an action never replaces
 FRESH = "chat:new"  # a plan's proposal not yet keyed; proposed as chat:<session id>:<random>
+log = logging.getLogger("advisor.chat")
 # customer, kind, amount, from account, to account: what a Proposal takes before its key
 Proposed = tuple[str, str, Decimal | None, str | None, str | None]
 
@@ -66,17 +69,21 @@ class ChatActions:
         now (once per turn), as its event."""
         if plan.kind in ("reply", "action") and plan.selection is not None:
             return [events.fact(item) for item in plan.selection.facts]
-        if plan.proposal is None:
+        if plan.proposal is None or plan.kind == "facts":  # a decision's offer: see offered()
             return []
-        row = self._propose(plan.proposal, session_id)
-        shown = action_json(row)
-        url = f"/v1/actions/{row.id}/confirm"
-        return [ChatEvent("action", {
-            "id": row.id, "kind": row.kind, "amount": shown["amount"],
-            "from": row.from_account, "to": row.to_account, "status": row.status,
-            "expires_at": shown["expires_at"],
-            "confirm": {"method": "POST", "url": url, "header": "Idempotency-Key"},
-        })]  # fmt: skip
+        return [action_event(self._propose(plan.proposal, session_id))]
+
+    async def offered(self, plan: Plan) -> list[ChatEvent]:
+        """The pending action a decision already made (a credit-limit raise's offer, with its
+        contract and notification), announced, and the durable wait for its answer started."""
+        if plan.kind != "facts" or plan.proposal is None:
+            return []
+        row = await asyncio.to_thread(self.service.by_source, plan.proposal.source_key)
+        if row is None:
+            return []
+        if row.status == "pending" and row.workflow_id:
+            await _start_wait(row)
+        return [action_event(row)]
 
     def _propose(self, proposal: Proposal, session_id: str) -> ActionRow:
         """Propose under a key of this session; the session's earlier pending proposals of the
@@ -144,6 +151,31 @@ class ChatActions:
         key = key or FRESH
         proposal = Proposal(*proposed, key, self.settings.action_ttl_s)
         return dataclasses.replace(_reply(plan, text), kind="action", proposal=proposal)
+
+
+def action_event(row: ActionRow) -> ChatEvent:
+    """The stream's `action` event: what is proposed and how to confirm it."""
+    shown = action_json(row)
+    url = f"/v1/actions/{row.id}/confirm"
+    return ChatEvent("action", {
+        "id": row.id, "kind": row.kind, "amount": shown["amount"],
+        "from": row.from_account, "to": row.to_account, "status": row.status,
+        "expires_at": shown["expires_at"],
+        "confirm": {"method": "POST", "url": url, "header": "Idempotency-Key"},
+    })  # fmt: skip
+
+
+async def _start_wait(row: ActionRow) -> None:
+    """Start the offer's DBOS wait once (as POST /v1/credit-limit/requests does); without a
+    running orchestration the action still expires at its time (checked when it is decided)."""
+    from advisor.orchestration.tables import utcnow
+    from advisor.orchestration.workflows import start_credit_offer
+
+    wait_s = max((row.expires_at - utcnow()).total_seconds(), 0.0)
+    try:
+        await start_credit_offer(row.workflow_id or "", row.id, wait_s)
+    except Exception:
+        log.warning("the wait of offer %s was not started", row.id, exc_info=True)
 
 
 def _ask_problem(

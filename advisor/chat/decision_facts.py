@@ -10,10 +10,12 @@ Interface, one line per intent in PROVIDERS (register yours there):
     Provider = (customer_id: str, view: Customer360, message: str) -> DecisionDraft | None
 
 `message` is the redacted customer text; return None to let the turn go the usual way.
-`DecisionDraft(topic, facts, draft, trace_ids)`: every figure in `draft` must be one of `facts`
-(portfolio_context.facts.Fact, ids such as reco.1.action); `trace_ids` are the decision
-traces (advisor/decisions/traces.py) the answer rests on; the `done` event carries them as
-`decision_trace_ids`. With `before_topics` the provider answers before the topic patterns
+`DecisionDraft(topic, facts, draft, trace_ids, proposal)`: every figure in `draft` must be one
+of `facts` (portfolio_context.facts.Fact, ids such as reco.1.action); `trace_ids` are the
+decision traces (advisor/decisions/traces.py) the answer rests on; the `done` event carries
+them as `decision_trace_ids`; `proposal` names a pending action the decision already made (a
+credit-limit raise's offer), which the stream announces as its `action` event. With
+`before_topics` the provider answers before the topic patterns
 of advisor/grounding/topics.yaml; without, only when no topic pattern matches. Messages
 matching PATTERNS (decision_patterns.yaml) reach the provider even without a router.
 """
@@ -38,6 +40,7 @@ from portfolio_context.facts import Fact
 
 if TYPE_CHECKING:
     from advisor.context_service import ContextService
+    from advisor.orchestration.actions import Proposal
     from advisor.routing.router import Routed
     from advisor.settings import Settings
     from portfolio_context.view import Customer360
@@ -54,6 +57,16 @@ class DecisionDraft:
     facts: list[Fact]
     draft: str
     trace_ids: tuple[str, ...] = ()
+    proposal: Proposal | None = None
+
+
+@dataclass(frozen=True)
+class Decided:
+    """A turn's selection, the decision traces it rests on and the action a decision made."""
+
+    selection: Selection | None
+    trace_ids: tuple[str, ...] = ()
+    proposal: Proposal | None = None
 
 
 Provider = Callable[[str, "Customer360", str], DecisionDraft | None]
@@ -115,10 +128,8 @@ class DecisionFacts:
                 self._providers[where] = factory(self.settings, self.context)
             return self._providers[where]
 
-    def answer(
-        self, intent: str, customer_id: str, view: Customer360, text: str
-    ) -> tuple[Selection, tuple[str, ...]] | None:
-        """The selection and trace ids of the intent's decision, or None (also when the
+    def answer(self, intent: str, customer_id: str, view: Customer360, text: str) -> Decided | None:
+        """The selection, trace ids and action of the intent's decision, or None (also when the
         provider fails unexpectedly: the turn then goes the usual way, and the log says why)."""
         try:
             found = self.provider(intent)(customer_id, view, text)
@@ -129,7 +140,8 @@ class DecisionFacts:
             return None
         if found is None:
             return None
-        return Selection(found.topic, found.facts, found.draft, Slots()), found.trace_ids
+        selection = Selection(found.topic, found.facts, found.draft, Slots())
+        return Decided(selection, found.trace_ids, found.proposal)
 
     def select(
         self,
@@ -140,18 +152,32 @@ class DecisionFacts:
         facts: FactsFor,
         refusal: object | None = None,
     ) -> tuple[Selection | None, tuple[str, ...]]:
-        """The turn's selection and decision trace ids: a decision where its patterns name
-        one, or a confident route does (after the topic patterns unless `before_topics`), else
-        the customer-facts selection as before; no decision is made for a refused message."""
+        """The turn's selection and decision trace ids (see `decide`)."""
+        decided = self.decide(customer_id, view, text, route, facts, refusal)
+        return decided.selection, decided.trace_ids
+
+    def decide(
+        self,
+        customer_id: str,
+        view: Customer360,
+        text: str,
+        route: Routed | None,
+        facts: FactsFor,
+        refusal: object | None = None,
+    ) -> Decided:
+        """The turn's selection, decision trace ids and any action a decision made: a decision
+        where its patterns name one, or a confident route does (after the topic patterns unless
+        `before_topics`), else the customer-facts selection as before; no decision is made for
+        a refused message."""
         if refusal is not None:
-            return facts(True), ()
+            return Decided(facts(True))
         named, intent = matched_intent(text), routed_intent(route)
         if named is None and intent is None:
-            return facts(True), ()
+            return Decided(facts(True))
         first = named is not None or PROVIDERS[str(intent)].before_topics
         if not first and (found := facts(False)) is not None:
-            return found, ()
-        return self.answer(str(named or intent), customer_id, view, text) or (facts(True), ())
+            return Decided(found)
+        return self.answer(str(named or intent), customer_id, view, text) or Decided(facts(True))
 
 
 def facts_selector(

@@ -153,7 +153,8 @@ class ChatService:
         # A short servicing request ("my card still hasn't arrived") is no follow-up.
         previous = Slots() if servicing_request(route) else slots
         pick = facts_selector(text, view, previous, topic, rules)
-        selection, decided = self.decisions.select(customer_id, view, text, route, pick, refusal)
+        decision = self.decisions.decide(customer_id, view, text, route, pick, refusal)
+        selection = decision.selection
         found = Found()
         if not (selection or refusal):
             found = AnswerSources(self.retrieval, self.similarity).for_message(text, route)
@@ -168,7 +169,9 @@ class ChatService:
         )  # fmt: skip
         held = vault if screened else None  # without rails nothing is redacted or restored
         plan = self.actions.revise(customer_id, decide(given))
-        decided = decided if plan.kind == "facts" else ()
+        if plan.kind == "facts" and decision.proposal is not None:  # a raise's offer, made
+            plan = dataclasses.replace(plan, proposal=decision.proposal)
+        decided = decision.trace_ids if plan.kind == "facts" else ()
         return Turn(customer_id, sid, text, view, plan, history, held, decision_trace_ids=decided)
 
     def phrased(self, topic: str) -> bool:
@@ -224,6 +227,8 @@ class ChatService:
         if plan.kind == "facts" and plan.selection is not None:
             for item in plan.selection.facts:
                 yield events.fact(item)
+            for offered in await self.actions.offered(plan):  # the decision's pending offer
+                yield offered
         if plan.phrase:
             async for event in self._phrased(turn):
                 yield event

@@ -1,8 +1,11 @@
 """The chat provider for `credit_limit_request` (a factory of advisor/chat/decision_facts.py).
 
-The decision is made by the credit service, as on `POST /v1/credit-limit/requests`, and stored
-with its trace; chat states it from facts (credit.decision, credit.current_limit,
-credit.new_limit, credit.apr, credit.reason_1..4) in a deterministic draft.
+The decision is made by the credit service and offered by the credit offers, as on
+`POST /v1/credit-limit/requests`: stored with its trace, audited, and a raise gets its contract,
+pending `credit_limit_change` action and notification (the stream announces the action; a
+newer offer supersedes the customer's older one, so asking twice leaves one live offer). Chat
+states it from facts (credit.decision, credit.current_limit, credit.new_limit, credit.apr,
+credit.reason_1..4, credit.offer_expires) in a deterministic draft.
 """
 
 from __future__ import annotations
@@ -17,8 +20,13 @@ import yaml
 
 from advisor.chat.decision_facts import DecisionDraft, Provider
 from advisor.context_service import ContextService
+from advisor.decisions.credit import CreditDecision
 from advisor.decisions.credit_service import CreditOutcome, CreditService, NoCreditCard
 from advisor.errors import BackendUnavailable, InvalidInput
+from advisor.orchestration.actions import ActionService, Proposal
+from advisor.orchestration.credit_offer import CreditOffers, Offer, offer_facts
+from advisor.orchestration.notifications import NotificationService
+from advisor.orchestration.tables import utcnow
 from advisor.settings import Settings
 from portfolio_context.facts import Fact
 from portfolio_context.view import Customer360
@@ -81,9 +89,28 @@ def decision_draft(outcome: CreditOutcome, facts: list[Fact]) -> str:
     return text
 
 
+def offered_facts(made: CreditDecision, offer: Offer) -> list[Fact]:
+    """The fact of a made offer the draft states beyond the decision: when it lapses."""
+    if offer.contract is None or offer.action is None:
+        return []
+    found = offer_facts(made, offer.contract, offer.action.expires_at.date())
+    return [f for f in found if f.id == "credit.offer_expires"]
+
+
+def proposal_of(offer: Offer) -> Proposal | None:
+    """The pending action of a made offer, as the chat plan names it."""
+    row = offer.action
+    if row is None or row.status != "pending":
+        return None
+    ttl_s = int((row.expires_at - utcnow()).total_seconds())
+    return Proposal(row.customer_id, row.kind, row.amount, row.from_account, row.to_account,
+                    row.source_key, ttl_s, row.event_id, row.workflow_id)  # fmt: skip
+
+
 def credit_limit(settings: Settings, context: ContextService) -> Provider:
-    """The provider: decide the request the message makes and answer from the decision."""
+    """The provider: decide the request the message makes, offer a raise, answer from both."""
     service = CreditService.from_settings(settings)
+    offers = ChatOffers(settings)
 
     def provide(customer_id: str, view: Customer360, message: str) -> DecisionDraft | None:
         limit = view.fact("credit.card_limit")
@@ -96,10 +123,51 @@ def credit_limit(settings: Settings, context: ContextService) -> Provider:
             return DecisionDraft(TOPIC, [], str(templates()["invalid_amount"]))
         except BackendUnavailable:
             return None  # no model trained: the usual credit-limit reply answers
-        facts = decision_facts(outcome)
-        return DecisionDraft(TOPIC, facts, decision_draft(outcome, facts), (outcome.trace_id,))
+        offer = offers.get().offer(customer_id, outcome)
+        facts = decision_facts(outcome) + offered_facts(outcome.decision, offer)
+        draft = decision_draft(outcome, facts)
+        if offer.waits:
+            draft += " " + _filled(str(templates()["offered"]), facts)
+        return DecisionDraft(TOPIC, facts, draft, (outcome.trace_id,), proposal_of(offer))
 
     return provide
+
+
+class ChatOffers:
+    """The credit offers chat makes: on the running orchestration's actions and notifications
+    (so a superseded offer's wait wakes and webhooks go out), else on the settings' own."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._offers: CreditOffers | None = None
+
+    def get(self) -> CreditOffers:
+        """The offers, built on first use."""
+        if self._offers is None:
+            self._offers = self._build()
+        return self._offers
+
+    def _build(self) -> CreditOffers:
+        """On the running orchestration when there is one."""
+        from advisor.orchestration import workflows
+
+        url = self.settings.resolved_database_url
+        try:
+            running = workflows.services()
+        except RuntimeError:
+            running = None
+        if running is not None and running.settings.resolved_database_url == url:
+            return running.reviews.offers
+        actions = ActionService.from_settings(self.settings)
+        notifications = NotificationService.from_settings(self.settings)
+        return CreditOffers.from_settings(self.settings, actions, notifications)
+
+
+def _filled(text: str, facts: list[Fact]) -> str:
+    """A template with its {fact ids} replaced by the facts' displays."""
+    for fact in facts:
+        text = text.replace("{" + fact.id + "}", fact.display)
+    return text
 
 
 def _decided(service: CreditService, customer_id: str, requested: Decimal | None) -> CreditOutcome:
