@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import logging
 import os
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from advisor.api.app import create_app
+from advisor.chat import vaults
 from advisor.chat.vaults import ChatVault, SessionVaults, VaultKeyError, vault_keys
 from advisor.rails.pii.vault import Vault, VaultStore
 from advisor.rails.service import load_rails
@@ -68,6 +70,22 @@ def test_production_without_a_key_is_a_start_up_error(tmp_path: Path, bank_url: 
         pass
     key = new_key()
     assert vault_keys(make_settings(tmp_path, bank_url, profile="production", vault_key=key))
+
+
+@pytest.mark.parametrize("profile", ["default", "development", "test"])
+def test_a_derived_key_is_warned_about_once_naming_the_setting(
+    tmp_path: Path, bank_url: str, profile: str, caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.setattr(vaults, "_warned", set())  # a fresh process
+    settings = make_settings(tmp_path, bank_url, profile=profile)
+    with caplog.at_level(logging.WARNING, logger="advisor.chat.vaults"):
+        first, second = vault_keys(settings), vault_keys(settings)
+    assert first == second and len(first[0]) == 32
+    warned = [r.getMessage() for r in caplog.records if r.name == "advisor.chat.vaults"]
+    assert len(warned) == 1, warned
+    assert "ADVISOR_VAULT_KEY is not set" in warned[0] and f"the {profile} profile" in warned[0]
+    assert "DERIVED FROM THE SIGNING SECRET" in warned[0]
 
 
 @pytest.mark.parametrize("bad", ["not base64 !!", base64.urlsafe_b64encode(b"short").decode()])

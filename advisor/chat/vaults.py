@@ -30,7 +30,9 @@ log = logging.getLogger("advisor.chat.vaults")
 FORMAT = b"\x01"  # AES-256-GCM, 12-byte nonce, the session id as associated data
 NONCE_BYTES = 12
 DEV_KEY_INFO = b"advisor-vault-v1"
-DEV_PROFILES = ("default", "development", "test")  # may derive a key; any other profile needs one
+# May derive a key (warned once); any other profile needs one. `default` stays: `advisor serve`,
+# `advisor eval` (make eval-ci in .ci/run) and the benchmarks run it from a fresh clone.
+DEV_PROFILES = ("default", "development", "test")
 NEW_KEY = "python -c 'import base64,os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())'"
 
 
@@ -61,7 +63,7 @@ def decode_key(text: str) -> bytes:
 
 def vault_keys(settings: Settings) -> list[bytes]:
     """The keys from `vault_key` (comma-separated: the first seals, every one opens), else a
-    key derived from the signing secret in a development profile; any other profile fails."""
+    key derived from the signing secret in DEV_PROFILES (warned once); any other profile fails."""
     if settings.vault_key:
         return [decode_key(part) for part in settings.vault_key.split(",") if part.strip()]
     if settings.profile not in DEV_PROFILES:
@@ -69,13 +71,29 @@ def vault_keys(settings: Settings) -> list[bytes]:
             f"ADVISOR_VAULT_KEY is not set: the {settings.profile} profile seals each session's "
             f"PII vault under a key of its own (the same on every replica); make one with {NEW_KEY}"
         )
-    log.warning(
-        "ADVISOR_VAULT_KEY is not set: PII vaults are sealed under a key derived from the "
-        "signing secret (profile %s, development only)",
-        settings.profile,
-    )
+    warn_derived_key(settings.profile)
     hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=DEV_KEY_INFO)
     return [hkdf.derive(signing_secret(settings).encode())]
+
+
+def warn_derived_key(profile: str) -> None:
+    """Say once a process, loudly, that the vaults' key is derived: the default profile (what
+    `advisor serve` and `advisor eval` run unless ADVISOR_PROFILE is set) must not serve real
+    customers so; a production profile refuses to start without the key instead."""
+    if profile in _warned:
+        return
+    _warned.add(profile)
+    log.warning(
+        "ADVISOR_VAULT_KEY is not set: the %s profile seals every session's PII vault under a "
+        "key DERIVED FROM THE SIGNING SECRET (whoever holds it opens them). For local use only: "
+        "before serving real customers set ADVISOR_VAULT_KEY (make one with %s); any profile "
+        "but default, development and test (e.g. ADVISOR_PROFILE=production) refuses to start "
+        "without it",
+        profile, NEW_KEY,
+    )  # fmt: skip
+
+
+_warned: set[str] = set()  # profiles warn_derived_key has warned about in this process
 
 
 class SessionVaults:
