@@ -4,6 +4,8 @@ and `advisor credit scan`."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import datetime as dt
 import json
 import shutil
@@ -19,7 +21,7 @@ from typer.testing import CliRunner
 
 from advisor.cli import app as cli
 from advisor.decisions.traces import TraceStore
-from advisor.orchestration import ledger, runtime
+from advisor.orchestration import credit_scan, ledger, runtime
 from advisor.orchestration.actions import ActionService, Proposal
 from advisor.orchestration.audit import AuditLog
 from advisor.orchestration.credit_limit import KIND
@@ -302,3 +304,29 @@ def test_the_scan_cli_offers_once_and_reruns_idempotently(cli_env: Settings) -> 
     with session_scope(cli_env.resolved_database_url) as db:
         pending = select(func.count()).where(ActionRow.status == "pending", ActionRow.kind == KIND)
         assert db.scalar(pending) == sum(1 for r in report["reviews"] if r["decision"] == "raise")
+
+
+def test_the_server_scans_on_schedule_only_when_set(settings: Settings) -> None:
+    post_spend(settings, GOOD, Decimal(1600))
+    scheduled = settings.model_copy(update={"credit_scan_interval_s": 3600.0})
+
+    async def run() -> str:
+        with runtime.running(scheduled) as services:
+            assert (
+                credit_scan.schedule(dataclasses.replace(services, settings=settings)) is None
+            )  # off
+            task = credit_scan.schedule(services)
+            assert task is not None
+            try:
+                await asyncio.to_thread(wait_for, lambda: _review_row(settings))
+                handle = await DBOS.retrieve_workflow_async(REVIEW)
+                return str(await handle.get_result(polling_interval_sec=0.1))
+            finally:
+                await credit_scan.unschedule(task)
+
+    assert asyncio.run(run()) == "raise"
+
+
+def _review_row(settings: Settings) -> bool:
+    with session_scope(settings.resolved_database_url) as db:
+        return db.get(CreditReviewRow, REVIEW) is not None
