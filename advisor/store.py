@@ -8,10 +8,12 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, select
+from sqlalchemy import DateTime, Engine, ForeignKey, Integer, String, Text, inspect, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from advisor.errors import NotFound
+from portfolio_context.db import engine_for
 from portfolio_context.models import Base
 
 
@@ -45,6 +47,9 @@ class ChatTurn(Base):
     finish_reason: Mapped[str] = mapped_column(String(16))
     fact_ids: Mapped[str] = mapped_column(Text, default="[]")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # JSON list of the decision traces the answer rests on (a chat suggestion's trace is the
+    # first): thumbs join to the suggestion by it. NULL: a turn stored before the column.
+    decision_trace_ids: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,7 @@ class TurnRecord:
     grounding: str
     finish_reason: str
     fact_ids: list[str]
+    decision_trace_ids: tuple[str, ...] = ()
 
 
 def new_session_id() -> str:
@@ -110,7 +116,29 @@ def save_turn(
         grounding=record.grounding,
         finish_reason=record.finish_reason,
         fact_ids=json.dumps(record.fact_ids),
+        decision_trace_ids=json.dumps(list(record.decision_trace_ids)),
     )
     db.add(turn)
     db.flush()
     return turn.id
+
+
+def upgrade_turns(url: str) -> None:
+    """Give a chat_turns table made before `decision_trace_ids` the column (rows keep NULL)."""
+    engine = engine_for(url)
+    if _has_trace_column(engine):
+        return
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("ALTER TABLE chat_turns ADD COLUMN decision_trace_ids TEXT"))
+    except DBAPIError:  # another process added it first
+        if not _has_trace_column(engine):
+            raise
+
+
+def _has_trace_column(engine: Engine) -> bool:
+    """Whether chat_turns has `decision_trace_ids` (or does not exist yet: nothing to add)."""
+    tables = inspect(engine)
+    if not tables.has_table("chat_turns"):
+        return True
+    return "decision_trace_ids" in {c["name"] for c in tables.get_columns("chat_turns")}

@@ -14,9 +14,11 @@ import numpy as np
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import pytest
-from sqlalchemy import insert, inspect, select
+from fastapi.testclient import TestClient
+from sqlalchemy import insert, inspect, select, text
 from typer.testing import CliRunner
 
+from advisor.api.app import create_app
 from advisor.cli import app
 from advisor.context_service import ContextService
 from advisor.decisions.policy import shipped_policy
@@ -35,15 +37,17 @@ from advisor.orchestration.actions import ActionService, Proposal
 from advisor.orchestration.sweep import INVESTING
 from advisor.predict.registry import Registry
 from advisor.settings import Settings, get_settings
-from advisor.store import ChatSession, ChatTurn
+from advisor.store import ChatSession, ChatTurn, upgrade_turns
 from evals.nba_audit import list_violations
-from portfolio_context.db import create_schema, session_scope
+from portfolio_context.db import create_schema, engine_for, session_scope
 from portfolio_context.models import Account
 from portfolio_context.seed import seed_bank
-from tests.conftest import AS_OF, make_settings
+from tests.conftest import AS_OF, bearer, make_settings
+from tests.fakes import FakeBackend
 from tests.orchestration_fixtures import orch, orch_settings, template_bank  # noqa: F401
 from tests.orchestration_helpers import payroll, wait_for
 from tests.pg import fresh_database
+from tests.sse import chat_events, done
 
 CONFIG, POLICY = shipped_config(), shipped_policy()
 EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
@@ -60,10 +64,12 @@ def bank(tmp_path: Path) -> str:
 
 
 def suggest(log: SuggestionLog, arm: str, at: dt.datetime, channel: str = "api",
-            action_id: str | None = None, customer: str = "C0001") -> str:  # fmt: skip
+            action_id: str | None = None, customer: str = "C0001",
+            trace_id: str | None = None) -> str:  # fmt: skip
     """Log a suggestion of `arm` served at `at`; its id."""
     choice = Choice(arm, 1.0, (arm, "pay_down_card"), "ranking", arm)
-    return log.log(Served(customer, channel, choice, {"bias": 1.0}, [arm], None, action_id), at)
+    served = Served(customer, channel, choice, {"bias": 1.0}, [arm], trace_id, action_id)
+    return log.log(served, at)
 
 
 def outcomes_of(log: SuggestionLog) -> dict[str, Joined]:
@@ -132,15 +138,19 @@ def test_the_background_nudge_logger_finishes_its_queue_and_stops_on_close() -> 
     assert seen == [0, 1, 2]
 
 
-def add_turn(bank: str, at: dt.datetime, facts: list[str], rating: str) -> None:
-    """A chat turn of C0001 at `at` whose answer stated `facts`, rated up or down."""
+def add_turn(bank: str, at: dt.datetime, facts: list[str], rating: str,
+             traces: list[str] | None = None) -> None:  # fmt: skip
+    """A chat turn of C0001 at `at` whose answer stated `facts` and rested on the decision
+    `traces` (None: a turn stored before turns kept them), rated up or down."""
     create_schema(bank)
     with session_scope(bank) as db:
         session_id = f"s-{at.timestamp()}"
         db.add(ChatSession(id=session_id, customer_id="C0001", created_at=at))
+        stored = None if traces is None else json.dumps(traces)
         turn = ChatTurn(session_id=session_id, turn_index=1, trace_id="t", user_text="q",
                         answer_text="a", grounding="model", finish_reason="stop",
-                        fact_ids=json.dumps(facts), created_at=at)  # fmt: skip
+                        fact_ids=json.dumps(facts), created_at=at,
+                        decision_trace_ids=stored)  # fmt: skip
         db.add(turn)
         db.flush()
         if not inspect(db.connection()).has_table("turn_feedback"):  # another part's table
@@ -162,6 +172,74 @@ def test_thumbs_on_a_chat_turn_rate_the_chat_suggestion_served_just_before(bank:
     assert [o.outcome for o in found[rated].outcomes] == ["thumbs_down"]
     assert found[rated].reward == -0.5
     assert found[unrated].outcomes == [] and found[api].outcomes == []
+
+
+RECO = ["reco.1.action", "reco.1.reason"]
+S = dt.timedelta(seconds=1)
+
+
+@pytest.mark.parametrize(
+    ("served", "turn_at", "traces", "facts", "expected"),
+    [
+        # another chat suggestion (a second tab) served between this one and the turn's end:
+        # the window took the later one; the turn's traces name the right one
+        ({"tr_a": 0, "tr_b": 10}, 20, ["tr_a", "tr_a2"], RECO, {"tr_a"}),
+        # the turn ended past the window (a slow answer): the window found nothing
+        ({"tr_a": 0}, 400, ["tr_a"], RECO, {"tr_a"}),
+        # the answer rested on no suggestion (no traces) though a suggestion was just served
+        ({"tr_a": 0}, 20, [], RECO, set()),
+        # a credit decision's trace is no suggestion: nothing rated
+        ({"tr_a": 0}, 20, ["tr_credit"], ["credit.decision"], set()),
+        # a turn stored before turns kept their traces: the window is the fallback
+        ({"tr_a": 0, "tr_b": 10}, 20, None, RECO, {"tr_b"}),
+        ({"tr_a": 0}, 400, None, RECO, set()),
+        ({"tr_a": 0}, 20, None, ["balance.checking"], set()),
+    ],
+)
+def test_thumbs_join_the_suggestion_the_turns_decision_traces_name(
+    bank: str, served: dict[str, int], turn_at: int, traces: list[str] | None,
+    facts: list[str], expected: set[str],
+) -> None:  # fmt: skip
+    log, start = SuggestionLog(bank), NOW - dt.timedelta(hours=2)
+    ids = {trace: suggest(log, "retirement_review", start + after * S, channel="chat",
+                          trace_id=trace) for trace, after in served.items()}  # fmt: skip
+    add_turn(bank, start + turn_at * S, facts, "up", traces)
+    found = outcomes_of(log)
+    rated = {trace for trace, sid in ids.items() if found[sid].outcomes}
+    assert rated == expected
+    assert all([o.outcome for o in found[ids[t]].outcomes] == ["thumbs_up"] for t in expected)
+
+
+def test_a_chat_turn_stores_its_decision_traces_and_its_thumbs_join_by_them(
+    bank: str, tmp_path: Path
+) -> None:
+    settings = make_settings(tmp_path, bank)
+    with TestClient(create_app(settings, backend=FakeBackend())) as client:
+        auth = bearer(settings, "C0003")
+        end = done(chat_events(client, auth, "What should I do with my money?"))
+        rating = {"turn_id": end["turn_id"], "rating": "down"}
+        assert client.post("/v1/feedback", json=rating, headers=auth).status_code in (200, 201)
+    assert end["plan"] == "facts" and end["decision_trace_ids"]
+    with session_scope(bank) as db:
+        turn = db.get(ChatTurn, end["turn_id"])
+        assert turn is not None and turn.decision_trace_ids is not None
+        assert json.loads(turn.decision_trace_ids) == end["decision_trace_ids"]
+    log = SuggestionLog(bank)
+    (row,) = [r for r in log.served_since(EPOCH) if r.channel == "chat"]
+    assert row.trace_id == end["decision_trace_ids"][0]
+    assert [o.outcome for o in outcomes_of(log)[row.id].outcomes] == ["thumbs_down"]
+
+
+def test_a_bank_made_before_turns_kept_traces_gets_the_column(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    with engine_for(url).begin() as conn:
+        conn.execute(text("CREATE TABLE chat_turns (id INTEGER PRIMARY KEY, fact_ids TEXT)"))
+        conn.execute(text("INSERT INTO chat_turns (id, fact_ids) VALUES (1, '[]')"))
+    upgrade_turns(url)
+    upgrade_turns(url)  # once only
+    with engine_for(url).connect() as conn:
+        rows = conn.execute(text("SELECT id, decision_trace_ids FROM chat_turns")).all()
+    assert [tuple(r) for r in rows] == [(1, None)]
 
 
 def test_a_later_product_opening_joins_and_silence_becomes_no_response(bank: str) -> None:

@@ -44,7 +44,14 @@ from advisor.rails.output.guard import RailContext
 from advisor.rails.pii.vault import Vault
 from advisor.rails.service import Rails, spotlight
 from advisor.settings import Settings
-from advisor.store import TurnRecord, load_session, new_session_id, recent_turns, save_turn
+from advisor.store import (
+    TurnRecord,
+    load_session,
+    new_session_id,
+    recent_turns,
+    save_turn,
+    upgrade_turns,
+)
 from portfolio_context.db import session_scope
 from prompts import load_prompt
 
@@ -77,6 +84,7 @@ class ChatService:
         self.decisions = DecisionFacts(settings, context)  # recommendations, credit decisions
         self.actions = ChatActions(settings)  # "move $500 to savings": a pending action
         self.vaults = SessionVaults.from_settings(settings)  # PII vaults, sealed, in the database
+        upgrade_turns(context.url)  # a bank made before turns kept their decision traces
         self.prompt = load_prompt("answer", settings.llm.prompt_version)
         self.system = rails.system_prompt(self.prompt.system) if rails else self.prompt.system
 
@@ -310,6 +318,7 @@ class ChatService:
             outcome.grounding,
             outcome.finish_reason,
             turn.fact_ids,
+            turn.decision_trace_ids,  # thumbs on the turn join its suggestion by these
         )
         with session_scope(self.context.url) as db:
             turn_id = save_turn(db, turn.session_id, turn.customer_id, turn.slots.to_json(), record)

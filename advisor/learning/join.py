@@ -3,8 +3,10 @@
 - recorded: `suggestion_outcomes` (advisor/learning/suggestions.py);
 - actions: a nudge's action decided `executed` (or `rejected` after the customer confirmed:
   confirmed), `declined` or `expired` (table `actions`);
-- thumbs: `turn_feedback` on a chat turn whose answer rested on recommendations (a `reco.`
-  fact) rates the customer's chat suggestion served up to `thumbs_window_s` before the turn;
+- thumbs: `turn_feedback` on a chat turn rates the chat suggestion whose trace is one of the
+  decision traces stored with the turn (exact); a turn stored before turns kept them (NULL)
+  falls back to: an answer that rested on recommendations (a `reco.` fact) rates the
+  customer's chat suggestion served up to `thumbs_window_s` before the turn;
 - product opened: an account of the type the chosen action offers (the policy's `holds`),
   opened within `opening_window_days` of the day it was suggested; the opening is credited to
   the latest such suggestion before it only, never to every earlier one.
@@ -32,8 +34,10 @@ from sqlalchemy import (
     Table,
     Text,
     inspect,
+    null,
     select,
 )
+from sqlalchemy.sql import Select
 
 from advisor.decisions.policy import Policy
 from advisor.learning.config import BanditConfig
@@ -52,7 +56,8 @@ FEEDBACK = Table("turn_feedback", _OTHERS, Column("turn_id", Integer),
                  Column("customer_id", String), Column("rating", String),
                  Column("created_at", DateTime(timezone=True)))  # fmt: skip
 TURNS = Table("chat_turns", _OTHERS, Column("id", Integer), Column("fact_ids", Text),
-              Column("created_at", DateTime(timezone=True)))  # fmt: skip
+              Column("created_at", DateTime(timezone=True)),
+              Column("decision_trace_ids", Text))  # fmt: skip
 ACCOUNTS = Table("accounts", _OTHERS, Column("customer_id", String), Column("type", String),
                  Column("opened", Date))  # fmt: skip
 
@@ -139,7 +144,8 @@ def from_actions(conn: Connection, found: dict[str, Joined], config: BanditConfi
 
 
 def from_feedback(conn: Connection, found: dict[str, Joined], config: BanditConfig) -> Pairs:
-    """Thumbs on a chat turn that answered from recommendations, to that turn's suggestion."""
+    """Thumbs on a chat turn, to the chat suggestion the turn's decision traces name; a turn
+    without them (stored before they were) to the latest one served within the window."""
     tables = inspect(conn)
     if not all(tables.has_table(t) for t in ("turn_feedback", "chat_turns")):
         return
@@ -147,22 +153,53 @@ def from_feedback(conn: Connection, found: dict[str, Joined], config: BanditConf
     for item in found.values():
         if item.row.channel == "chat":
             chat[item.row.customer_id].append(item)
-    f, t = FEEDBACK.c, TURNS.c
-    query = select(f.customer_id, f.rating, f.created_at, t.created_at, t.fact_ids).join_from(
-        FEEDBACK, TURNS, t.id == f.turn_id
-    )
-    window = dt.timedelta(seconds=config.thumbs_window_s)
+    by_trace = {j.row.trace_id: j for js in chat.values() for j in js if j.row.trace_id}
+    query, window = _feedback_query(conn), dt.timedelta(seconds=config.thumbs_window_s)
     for customers in chunks(list(chat)):
-        for customer, rating, rated_at, turn_at, facts in conn.execute(
-            query.where(f.customer_id.in_(customers))
+        for customer, rating, rated_at, turn_at, facts, traces in conn.execute(
+            query.where(FEEDBACK.c.customer_id.in_(customers))
         ):
-            if rating not in ("up", "down") or not _from_recommendations(facts):
+            if rating not in ("up", "down"):
                 continue
-            turn = utc(turn_at)
-            near = [j for j in chat[customer] if turn - window <= utc(j.row.served_at) <= turn]
-            if near:
-                latest = max(near, key=lambda j: utc(j.row.served_at))
-                yield latest.row.id, Outcome(f"thumbs_{rating}", utc(rated_at), "turn_feedback")
+            ids = _trace_ids(traces)
+            if ids is None:  # an older turn: the time window
+                rated = _within_window(chat[customer], utc(turn_at), window, facts)
+            else:
+                rated = [by_trace[t] for t in ids if t in by_trace]
+            for item in {j.row.id: j for j in rated if j.row.customer_id == customer}.values():
+                yield item.row.id, Outcome(f"thumbs_{rating}", utc(rated_at), "turn_feedback")
+
+
+def _feedback_query(conn: Connection) -> Select[Any]:
+    """Ratings with their turn's time, facts and decision traces (NULL where the table
+    predates the column)."""
+    f, t = FEEDBACK.c, TURNS.c
+    columns = {c["name"] for c in inspect(conn).get_columns("chat_turns")}
+    traces = t.decision_trace_ids if "decision_trace_ids" in columns else null()
+    query = select(f.customer_id, f.rating, f.created_at, t.created_at, t.fact_ids, traces)
+    return query.join_from(FEEDBACK, TURNS, t.id == f.turn_id)
+
+
+def _trace_ids(stored: str | None) -> list[str] | None:
+    """The turn's decision trace ids; None when it has none stored (an older turn)."""
+    if stored is None:
+        return None
+    try:
+        found = json.loads(stored)
+    except ValueError:
+        return None
+    return [str(t) for t in found] if isinstance(found, list) else None
+
+
+def _within_window(
+    served: list[Joined], turn: dt.datetime, window: dt.timedelta, facts: str | None
+) -> list[Joined]:
+    """The fallback: the latest chat suggestion served within the window before a turn whose
+    answer rested on recommendations."""
+    if not _from_recommendations(facts):
+        return []
+    near = [j for j in served if turn - window <= utc(j.row.served_at) <= turn]
+    return [max(near, key=lambda j: utc(j.row.served_at))] if near else []
 
 
 def _from_recommendations(fact_ids: str | None) -> bool:
