@@ -64,7 +64,18 @@ async def _scan(settings: Settings, day: str) -> dict[str, Any]:
 
     with runtime.running(settings) as services:
         claims = await scan(services, dt.date.fromisoformat(day))
-        return report(dt.date.fromisoformat(day), claims, await decisions(claims))
+        found = report(dt.date.fromisoformat(day), claims, await decisions(claims))
+        await _leave_waiting()
+    return found
+
+
+async def _leave_waiting() -> None:
+    """Stop the offers' waits this process started while DBOS still runs: they stay pending
+    and this executor's next launch resumes them (an action expires at its time regardless)."""
+    waiting = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in waiting:
+        task.cancel()
+    await asyncio.gather(*waiting, return_exceptions=True)
 
 
 def _print(found: dict[str, Any]) -> None:
