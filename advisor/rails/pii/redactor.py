@@ -21,6 +21,7 @@ from advisor.rails.offline import keep_offline
 from advisor.rails.pii.cue_names import CueNameRecognizer
 from advisor.rails.pii.gazetteer import fold_name, load_names
 from advisor.rails.pii.name_tagger import learned_recognizers
+from advisor.rails.pii.places import PlaceFilter
 from advisor.rails.pii.policy import PiiPolicy
 from advisor.rails.pii.postcodes import PostcodeFollower, UnitTowns, take_house_numbers
 from advisor.rails.pii.recognizers import banking_recognizers
@@ -93,6 +94,7 @@ class PiiRedactor:
         cued = CueNameRecognizer(policy.name_cues, policy.person_names.titles, self.lexicon)
         # Asked for per call: customer text gets it, the model's own sentences do not (below).
         self.learned = learned_recognizers(policy.learned_names, self.lexicon, policy_dir)
+        self.places = PlaceFilter.from_policy_dir(policy_dir, policy)  # "capital of Peru"
         for recognizer in [*banking_recognizers(policy, gazetteer), names, cued]:
             analyzer.registry.add_recognizer(recognizer)
 
@@ -156,6 +158,7 @@ class PiiRedactor:
         addressee_names(folded, chosen, self.lexicon)
         chosen = join_names(folded, chosen, self.particles)
         self._take_titles(folded, chosen)
+        chosen = [r for r in chosen if not self._only_a_place(folded, r)]
         take_house_numbers(folded, chosen)
         self.unit_towns.extend(folded, chosen)
         return self.postcodes.join_blocks(folded, chosen)
@@ -226,6 +229,12 @@ class PiiRedactor:
                 continue
             if all(c is r or c.end <= title.start() or c.start >= r.start for c in chosen):
                 r.start = title.start()
+
+    def _only_a_place(self, text: str, result: RecognizerResult) -> bool:
+        """A "person" that is only a place name, with no person announced around it."""
+        return result.entity_type == "PERSON" and self.places.only_a_place(
+            text, result.start, result.end
+        )
 
     def _rank(self, result: RecognizerResult) -> tuple[int, float, int]:
         """Overlaps go to the higher priority, then the higher score, then the longer span."""
