@@ -72,7 +72,7 @@ def ranked(
 ) -> Ranked:
     """The action's score for an eligible customer."""
     found = propensities[action.propensity] if action.propensity else None
-    probability = found.probability if found is not None else action.prior
+    probability = probability_of(action, found, policy)
     weights = policy.weights
     base = weights["customer"] * action.value_customer + weights["bank"] * action.value_bank
     boosts = tuple(b for b in action.boosts if b.when.holds(signals))
@@ -81,6 +81,21 @@ def ranked(
     factor = probability if weight is None else weight
     score = factor * base * (1 + sum(b.boost for b in boosts))
     return Ranked(action, score, probability, base, boosts, found, weight)
+
+
+def probability_of(action: Action, found: Propensity | None, policy: Policy) -> float:
+    """The action's probability: its fixed prior, its propensity, or (method `shrunk`) a
+    model's score shrunk toward the event's base rate (a default is left as it is)."""
+    if found is None:
+        return action.prior
+    source = policy.propensities.get(found.name)
+    ranking = policy.life_events
+    if ranking.method != "shrunk" or found.is_default or source is None:
+        return found.probability
+    if source.base_rate is None:
+        return found.probability
+    weight = ranking.model_weight
+    return weight * found.probability + (1 - weight) * source.base_rate
 
 
 def lift_source(action: Action, policy: Policy) -> PropensitySource | None:

@@ -92,16 +92,28 @@ class PropensitySource:
     base_rate: float | None = None  # the event's usual rate over the horizon (policy data)
 
 
+RANKING_METHODS = ("expected_value", "lift", "shrunk")
+
+
 @dataclass(frozen=True)
 class LifeEventRanking:
     """How a propensity with a base rate weighs its action: `expected_value` (probability x
-    value) or `lift` (take_up x the probability's lift over the base rate, capped, x value;
-    served only from min_lift up)."""
+    value), `lift` (take_up x the probability's lift over the base rate, capped, x value;
+    served only from min_lift up) or `shrunk` (expected value of the model's probability
+    shrunk toward the base rate: model_weight x score + (1 - model_weight) x base rate)."""
 
     method: str = "expected_value"
     take_up: float = 0.2
     min_lift: float = 1.0
     max_lift: float = 10.0
+    model_weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        """Refuse an unknown method or a model weight outside [0, 1]."""
+        if self.method not in RANKING_METHODS:
+            raise ValueError(f"unknown life_event_ranking method {self.method!r}")
+        if not 0.0 <= self.model_weight <= 1.0:
+            raise ValueError("life_event_ranking model_weight must be within [0, 1]")
 
 
 @dataclass(frozen=True)
