@@ -29,8 +29,9 @@ from advisor.decisions.served import ServedLog, ServedRecommendation
 from advisor.decisions.service import RecommendationService
 from advisor.decisions.traces import DecisionTrace
 from advisor.settings import Settings, get_settings
-from bench.nba_design import VARIANTS, design, precision, table
+from bench.nba_design import VARIANTS, design, report, table
 from bench.nba_replay import Pair, collect, measure
+from bench.nba_tables import action_rows, counted, list_rows
 from bench.report import replace_section
 from evals.nba_audit import cap_violations, list_violations
 from portfolio_context.db import create_schema, session_scope
@@ -136,16 +137,11 @@ def latency(settings: Settings, ids: list[str], repeats: int) -> dict[str, float
     }  # fmt: skip
 
 
-def lift(totals: dict[str, int], key: str) -> str:
-    """NBA hits over popularity hits for one measure, as text."""
-    base = totals.get(f"popularity_{key}", 0)
-    return f"{totals.get(f'nba_{key}', 0) / base:.2f}x" if base else "n/a (baseline 0 hits)"
-
-
 def command(args: argparse.Namespace) -> str:
     """The options this run was given, as the command line shows them."""
     given = [f"--customers {args.customers} "] if args.customers != 400 else []
     given += [f"--dates {args.dates} "] if args.dates != 4 else []
+    given += [f"--repeats {args.repeats} "] if args.repeats != 200 else []
     given += [f"--audit-customers {args.audit_customers} "] if args.audit_customers else []
     given += [f"--var-dir {args.var_dir} "] if args.var_dir else []
     return "".join(given)
@@ -158,73 +154,40 @@ def pairs_of(
     if args.pairs is not None and args.pairs.exists():
         loaded: list[Pair] = pickle.loads(args.pairs.read_bytes())
         return loaded
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     pairs = collect(service, ids, args.dates)
-    print(f"scored {len(pairs)} pairs in {time.perf_counter() - started:.0f} s")
+    print(f"scored {len(pairs)} pairs in {time.perf_counter() - started:.0f} s wall, "
+          f"{time.process_time() - cpu:.0f} s CPU")  # fmt: skip
     if args.pairs is not None:
         args.pairs.write_bytes(pickle.dumps(pairs))
     return pairs
 
 
+def shipped_variant(service: RecommendationService) -> str:
+    """The design variant the shipped policy's life-event ranking is (else expected value)."""
+    found = [n for n, r in VARIANTS.items() if r == service.policy.life_events]
+    return found[0] if found else "expected_value"
+
+
 def replayed_with_design(service: RecommendationService, pairs: list[Pair]) -> dict[str, Any]:
-    """Choose the life-event ranking on the design half, measure it on the report half."""
+    """Choose the life-event ranking on the design half; measure the previous one (expected
+    value), the shipped one and the chosen one on the report half, once each."""
     chosen = design(service.policy, pairs)
-    policy = dataclasses.replace(service.policy, life_events=VARIANTS[chosen["chosen"]])
-    shipped = measure(service.policy, pairs)["totals"]
-    return measure(policy, pairs) | {"design": chosen, "shipped": shipped}
-
-
-def share(t: dict[str, int], key: str, of: str = "positives") -> str:
-    """A count and its share of `of`."""
-    return f"{t.get(key, 0)} ({t.get(key, 0) / max(t.get(of, 0), 1):.1%})"
-
-
-def list_rows(t: dict[str, int], size: int) -> list[str]:
-    """The report half's list measures, ranking against popularity."""
-    served = (
-        f"| life-event actions served in lists: share whose event came | "
-        f"{t.get('nba_served_right', 0)} of {t.get('nba_served', 0)} ({precision(t, 'nba'):.1%}) | "
-        f"{t.get('popularity_served_right', 0)} of {t.get('popularity_served', 0)} "
-        f"({precision(t, 'popularity'):.1%}) | "
-    )
-    base = precision(t, "popularity")
-    return [
-        "| measure (report half) | next-best-action | popularity, same weighting | lift |",
-        "|---|---|---|---|",
-        f"| hits in the served list (top {size}) | {share(t, 'nba_list')} | "
-        f"{share(t, 'popularity_list')} | {lift(t, 'list')} |",
-        f"| first life-event action is the event's | {share(t, 'nba_first')} | "
-        f"{share(t, 'popularity_first')} | {lift(t, 'first')} |",
-        served + (f"{precision(t, 'nba') / base:.2f}x |" if base else "n/a |"),
-    ]
-
-
-def action_rows(found: dict[str, dict[str, float]]) -> list[str]:
-    """Per life-event action: precision in the top 5% of permitted customers vs their rate."""
-    out = [
-        "| action (report half) | permitted pairs | event rate among them (popularity) | "
-        "top 5% by the action's score | events there | precision | lift |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for action, f in found.items():
-        rate = f["positives"] / max(f["permitted"], 1)
-        top = f["top_hits"] / max(f["top"], 1)
-        out.append(
-            f"| {action} | {f['permitted']:.0f} | {f['positives']:.0f} ({rate:.2%}) | "
-            f"{f['top']:.0f} | {f['top_hits']:.0f} | {top:.2%} | "
-            + (f"{top / rate:.1f}x |" if rate else "n/a |")
-        )
-    return out
+    shipped = shipped_variant(service)
+    names = list(dict.fromkeys(["expected_value", shipped, chosen["chosen"]]))
+    reported = report(service.policy, pairs, names)
+    return measure(service.policy, pairs) | {
+        "design": chosen, "reported": reported, "shipped": shipped,
+    }  # fmt: skip
 
 
 def section(args: argparse.Namespace, audit: dict[str, Any], speed: dict[str, float],
             replayed: dict[str, Any]) -> str:  # fmt: skip
     """The BENCHMARKS.md section."""
-    t = replayed["totals"]
     models = ", ".join(f"{m} ({n} scores)" for m, n in replayed["models"].items()) or (
         "none promoted: every life-event propensity at its policy default"
     )
-    shipped = replayed["shipped"]
+    c = replayed["counts"]
     # fmt: off
     return "\n".join([
         BEGIN,
@@ -248,39 +211,35 @@ def section(args: argparse.Namespace, audit: dict[str, Any], speed: dict[str, fl
         "checked by evals/nba_audit.py from the records, not by the ranking's own rules: credit "
         "in hardship or after a delinquency, a held product, a new product in hardship, an "
         "unsuitable investment, list size, contact caps.",
-        f"- **Offline replay** (customers split by id into a design half and a report half; "
-        f"{t.get('pairs', 0)} report-half customer x reference-date pairs, "
-        f"{t.get('positives', 0)} with a planted life event in the next 3 months; reference "
-        f"dates {', '.join(str(d) for d in replayed['dates'])}; models: {models}). "
-        "How the ranking weighs life-event propensities, chosen on the design half only "
-        "(bench/nba_design.py: most hits in the list, ties to precision):",
+        f"- **Offline replay** (bench/nba_replay.py; customers split by id into a design half "
+        f"and a report half; decision dates {', '.join(str(d) for d in replayed['dates'])}; "
+        f"models: {models}). Report half: {counted(c)}. Each customer is seen as the bank held "
+        "them on the decision date (accounts open then, balances rolled back, bills and "
+        "transactions up to it; bench/nba_asof.py) and scored on it; a positive is a life event "
+        "planted in the 91 days after it. How the ranking weighs life-event propensities, "
+        "chosen on the design half only (bench/nba_design.py: most hits in the list, ties to "
+        "first hits, then precision):",
         "",
         *table(replayed["design"]),
         "",
-        f"Report half, chosen variant ({replayed['design']['chosen']}):",
+        "Report half, measured once per ranking (intervals: 2,000 bootstrap draws of "
+        "report-half customers):",
         "",
-        *list_rows(t, args.list_size),
+        *list_rows(replayed),
         "",
-        f"The shipped policy's ranking on the report half: hits in the list "
-        f"{share(shipped, 'nba_list')}, first life-event action {share(shipped, 'nba_first')}, "
-        f"served life-event actions right {shipped.get('nba_served_right', 0)} of "
-        f"{shipped.get('nba_served', 0)}; popularity under it (the strongest baseline: the "
-        f"commonest event's action for everyone) {share(shipped, 'popularity_list')}, "
-        f"{share(shipped, 'popularity_first')}, {shipped.get('popularity_served_right', 0)} of "
-        f"{shipped.get('popularity_served', 0)}.",
-        "",
-        "Per action, whom to serve it (report half, per reference date, summed):",
+        "Per action, whom to serve it (report half, per decision date, summed; the shipped "
+        "policy's score, which orders customers as the action's model does):",
         "",
         *action_rows(replayed["per_action"]),
         "",
         "A hit: the action the policy ties to the customer's planted event (home_buying -> "
-        "home_buying_plan, ...) is served (or is the first life-event action). The baseline "
-        "ranks with each life-event propensity replaced by the event's rate among the design "
-        "half; everything else (values, eligibility, policy) is the same. Per action, "
-        "popularity scores every permitted customer alike, so its expected precision in any "
-        "top 5% is the event's rate among them. Eligibility reads the bank's as-of view, not "
-        "the reference date. No acceptance truth exists for offers (term deposit) in the "
-        "synthetic bank, so offers are not replayed.",
+        "home_buying_plan, ...) is in the served list of 3 (first: it is the highest-ranked "
+        "life-event action). Popularity ranks with each life-event propensity replaced by the "
+        "event's rate among design-half pairs, by expected value, everything else (values, "
+        "eligibility, policy) the same. Per action, popularity scores every permitted customer "
+        "alike, so its expected precision in any top 5% is the event's rate among them. "
+        "No acceptance truth exists for offers (term deposit) in the synthetic bank, so offers "
+        "are not replayed.",
         END,
     ])
     # fmt: on
@@ -295,8 +254,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--var-dir", type=Path, default=None, help="whose models/registry")
-    parser.add_argument("--dates", type=int, default=4, help="replay reference dates")
+    parser.add_argument("--dates", type=int, default=4, help="replay decision dates")
     parser.add_argument("--replay-only", action="store_true", help="print the replay only")
+    parser.add_argument(
+        "--design-only", action="store_true", help="print the design half's table only"
+    )
     parser.add_argument("--pairs", type=Path, default=None, help="scored replay pairs (cache)")
     parser.add_argument("--audit-customers", type=int, default=0, help="audit the first N only")
     args = parser.parse_args()
@@ -310,7 +272,11 @@ def main() -> None:
     service = RecommendationService.from_settings(settings, ContextService.from_settings(settings))
     args.list_size = service.policy.list_size
     ids = customer_ids(url)
-    replayed = replayed_with_design(service, pairs_of(args, service, ids))
+    pairs = pairs_of(args, service, ids)
+    if args.design_only:  # choose the ranking before the report half is measured
+        print("\n".join(table(design(service.policy, pairs))))
+        return
+    replayed = replayed_with_design(service, pairs)
     if args.replay_only:
         print(replayed)
         return
