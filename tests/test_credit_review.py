@@ -319,6 +319,7 @@ def test_the_server_scans_on_schedule_only_when_set(settings: Settings) -> None:
             assert task is not None
             try:
                 await asyncio.to_thread(wait_for, lambda: _review_row(settings))
+                await asyncio.to_thread(wait_for, lambda: DBOS.get_workflow_status(REVIEW))
                 handle = await DBOS.retrieve_workflow_async(REVIEW)
                 return str(await handle.get_result(polling_interval_sec=0.1))
             finally:
