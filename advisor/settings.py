@@ -52,7 +52,7 @@ class LLMSettings(BaseModel):
     # advisor/grounding/topics.yaml); ["*"]: every topic (a larger model); [] : none.
     phrase_topics: list[str] | None = None
     # The llama-server engine (measured on 2 cores, BENCHMARKS.md `bench_engine`): parallel
-    # slots, context tokens per slot, threads (None: all cores but one), the binary (None:
+    # slots, context tokens per slot, threads (None: every core), the binary (None:
     # .venv/bin/llama-server, built by `make install`), its loopback port (0: a free one), and
     # how many turns may wait beyond the slots before new ones get 503 with Retry-After.
     engine_slots: int = Field(default=4, ge=1, le=64)
@@ -66,6 +66,10 @@ class LLMSettings(BaseModel):
     # so neither an anonymous client nor one customer can take every slot).
     engine_per_customer: int = Field(default=2, ge=1)
     engine_start_timeout_s: float = 60.0
+    # When every engine slot is taken as a turn starts, the turn's grounded draft answers at
+    # once instead of waiting for a slot (the model only phrases; the draft is the whole
+    # answer). False: the turn waits for a slot, up to the first-text deadline.
+    shed_when_busy: bool = True
 
     def model_post_init(self, __context: object) -> None:
         """Serve the chosen engine unless a back-end is named outright."""

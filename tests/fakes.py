@@ -29,6 +29,11 @@ class FakeBackend(LLMBackend):
         self.requests: list[GenerationRequest] = []
         self.delay_s = 0.0
         self.cancelled = threading.Event()
+        self.busy_now = False  # what `busy()` says: every slot taken
+
+    def busy(self) -> bool:
+        """Whether a generation started now would wait (set by the test)."""
+        return self.busy_now
 
     def execute(self, request: GenerationRequest, cancel: threading.Event) -> Iterator[str]:
         """Yield the scripted reply, word by word, honouring cancellation."""

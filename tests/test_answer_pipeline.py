@@ -156,3 +156,25 @@ def test_a_back_end_that_fails_leaves_the_draft(
     grounding = next(d for n, d in events if n == "grounding")
     assert grounding["outcome"] == "fallback" and "model failed" in grounding["reason"]
     assert "Your checking balance is $" in done(events)["text"]
+
+
+@pytest.mark.parametrize(
+    ("busy", "shed_when_busy", "shed"),
+    [(True, True, True), (True, False, False), (False, True, False)],
+)
+def test_a_busy_engine_sheds_the_turn_to_its_grounded_draft(
+    tmp_path: Path, bank_url: str, fake: FakeBackend, busy: bool, shed_when_busy: bool, shed: bool
+) -> None:
+    """Every slot taken: the draft answers at once (no model call), marked `shed`; with
+    shedding off, or a free slot, the model phrases as usual."""
+    from tests.conftest import bearer
+
+    llm = LLMSettings(backend="fake", max_tokens=64, shed_when_busy=shed_when_busy)
+    settings: Settings = make_settings(tmp_path, bank_url, llm=llm)
+    fake.busy_now = busy
+    with TestClient(create_app(settings, backend=fake)) as client:
+        events = chat_events(client, bearer(settings, "C0001"), QUESTION)
+    final = done(events)
+    assert final["shed"] is shed and (fake.requests == []) is shed
+    assert "Your checking balance is $" in final["text"] and final["facts"] == ["balance.checking"]
+    assert final["grounding"] == ("deterministic" if shed else "model")

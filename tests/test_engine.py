@@ -173,6 +173,24 @@ def test_engine_streams_the_shipped_model(engine: LlamaServerBackend) -> None:
 
 
 @needs_binary
+def test_the_engine_is_busy_while_every_slot_is_generating(engine: LlamaServerBackend) -> None:
+    """`busy()` (a turn would wait for a slot: the chat sheds it to its draft) holds exactly
+    while as many generations as slots are open, and clears when they end."""
+    assert not engine.busy()
+    cancels = [threading.Event() for _ in range(2)]
+    streams = [engine.execute(STORY, cancel) for cancel in cancels]
+    next(streams[0])
+    assert not engine.busy(), "one of two slots generating is not busy"
+    next(streams[1])
+    assert engine.busy()
+    for cancel, stream in zip(cancels, streams, strict=True):
+        cancel.set()
+        stream.close()
+    assert not engine.busy()
+    assert wait_idle(engine, 3.0)
+
+
+@needs_binary
 def test_a_stopped_turn_stops_its_slot_in_the_engine(engine: LlamaServerBackend) -> None:
     """A disconnect or a deadline ends the turn's stream the same way: the bridge sets the
     cancel event and closes the back-end's generator; the engine's slot goes idle."""

@@ -53,6 +53,7 @@ class Outcome:
     completion_tokens: int = 0
     first_model_token_s: float | None = None
     first_visible_token_s: float | None = None
+    shed: bool = False  # the model was busy: the draft answered without it
 
 
 class Finished(Exception):

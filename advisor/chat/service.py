@@ -237,7 +237,8 @@ class ChatService:
                 yield events.fact(item)
             for offered in await self.actions.offered(plan):  # the decision's pending offer
                 yield offered
-        if plan.phrase:
+        shed = plan.phrase and self.settings.llm.shed_when_busy and self.backend.busy()
+        if plan.phrase and not shed:
             async for event in self._phrased(turn):
                 yield event
             return
@@ -251,7 +252,7 @@ class ChatService:
         shown, text = deterministic(plan.text, railed, HELP_TEXT, turn.vault, turn.created)
         for event in shown:
             yield event
-        yield Outcome(text.strip(), plan.grounding, plan.finish_reason)
+        yield Outcome(text.strip(), plan.grounding, plan.finish_reason, shed=shed)
 
     @traced_stream("chat.model")
     async def _phrased(self, turn: Turn) -> AsyncIterator[ChatEvent | Outcome]:

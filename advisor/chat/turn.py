@@ -58,6 +58,7 @@ def done_data(turn: Turn, outcome: Outcome, turn_id: int | None = None) -> dict[
         + [a.citation for a in (turn.plan.servicing, turn.plan.alternative) if a is not None],
         "finish_reason": outcome.finish_reason,
         "grounding": outcome.grounding,
+        "shed": outcome.shed,
         "session_id": turn.session_id,
         "trace_id": turn.trace_id,
         "decision_trace_ids": list(turn.decision_trace_ids),

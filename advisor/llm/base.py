@@ -42,6 +42,10 @@ class LLMBackend(ABC):
     def warm(self, messages: list[ChatMessage]) -> None:  # noqa: B027 (optional hook)
         """Prepare for prompts that start with `messages` (default: nothing to do)."""
 
+    def busy(self) -> bool:
+        """Whether a generation started now would wait for another to finish (default: no)."""
+        return False
+
     def close(self) -> None:  # noqa: B027 (optional hook)
         """Release what the back-end started (the engine's process); default: nothing."""
 

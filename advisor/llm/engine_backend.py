@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 import threading
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ import httpx
 from advisor.errors import BackendUnavailable
 from advisor.llm.base import ChatMessage, GenerationRequest
 from advisor.llm.engine import Engine, EngineConfig
-from advisor.llm.llama_cpp_backend import default_model_path, default_threads
+from advisor.llm.llama_cpp_backend import default_model_path
 from advisor.llm.openai_backend import OpenAIBackend
 from advisor.settings import LLMSettings
 
@@ -61,7 +62,7 @@ def engine_config(settings: LLMSettings) -> EngineConfig:
         port=settings.engine_port,
         slots=settings.engine_slots,
         ctx_per_slot=settings.engine_ctx_per_slot,
-        threads=settings.engine_threads or default_threads(),
+        threads=settings.engine_threads or os.cpu_count() or 1,
         start_timeout_s=settings.engine_start_timeout_s,
     )
 
@@ -77,21 +78,36 @@ class LlamaServerBackend(OpenAIBackend):
         self.engine = Engine(engine_config(settings)).start()
         super().__init__(settings.model_copy(update={"base_url": f"{self.engine.url}/v1"}))
         self.slots = threading.BoundedSemaphore(settings.engine_slots)
+        self.slot_count, self.wanting, self.counting = settings.engine_slots, 0, threading.Lock()
         # Turns the HTTP edge lets in at once (advisor/api/engine_gate.py); beyond: 503.
         self.capacity = settings.engine_slots + settings.engine_queue_limit
         self.retry_after_s = settings.engine_retry_after_s
 
     def execute(self, request: GenerationRequest, cancel: threading.Event) -> Iterator[str]:
         """Wait for a slot (or cancel), then stream the engine's deltas."""
-        while not self.slots.acquire(timeout=0.05):
-            if cancel.is_set():
-                return
+        self._count(+1)
         try:
-            if not self.engine.wait_ready(self.settings.first_text_deadline_s):
-                raise BackendUnavailable("the llama-server engine is restarting")
-            yield from super().execute(request, cancel)
+            while not self.slots.acquire(timeout=0.05):
+                if cancel.is_set():
+                    return
+            try:
+                if not self.engine.wait_ready(self.settings.first_text_deadline_s):
+                    raise BackendUnavailable("the llama-server engine is restarting")
+                yield from super().execute(request, cancel)
+            finally:
+                self.slots.release()
         finally:
-            self.slots.release()
+            self._count(-1)
+
+    def busy(self) -> bool:
+        """Whether every slot is taken (or waited for) by a generation."""
+        with self.counting:
+            return self.wanting >= self.slot_count
+
+    def _count(self, step: int) -> None:
+        """One more (or one fewer) generation holding or waiting for a slot."""
+        with self.counting:
+            self.wanting += step
 
     def warm(self, messages: list[ChatMessage]) -> None:
         """Cache the static prompt prefix in every slot (one request per slot, at once)."""

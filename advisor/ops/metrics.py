@@ -60,6 +60,11 @@ class OpsMetrics:
             "advisor_chat_fallbacks", "Turns whose model text gave way to the draft, by reason",
             ["reason"], registry=r,
         )  # fmt: skip
+        self.shed = Counter(
+            "advisor_chat_shed_turns",
+            "Turns the grounded draft answered because every model engine slot was taken",
+            registry=r,
+        )
         self.rails = Counter(
             "advisor_rail_interventions", "Guard events by rail rule and action",
             ["rule", "action"], registry=r,
@@ -102,6 +107,8 @@ class OpsMetrics:
             return
         labels = (done.get("intent"), done.get("plan"), done.get("finish_reason"))
         self.turns.labels(*(str(v or "") for v in labels), str(done.get("grounding"))).inc()
+        if done.get("shed"):
+            self.shed.inc()
         first_ms = (done.get("timings") or {}).get("first_visible_token_ms")
         if first_ms is not None:
             self.first_visible.observe(float(first_ms) / 1000)
