@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from dbos import DBOS, SetWorkflowID
@@ -35,15 +36,42 @@ def services() -> Orchestration:
     return _services[0]
 
 
+class Interrupted(BaseException):
+    """DBOS stopped while the workflow ran or waited: not an outcome. A BaseException, so
+    DBOS does not record it as the workflow's ERROR; the workflow stays PENDING and the next
+    launch resumes it from its last finished step."""
+
+
 def workflow(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a DBOS workflow under a stable name events.yaml can refer to."""
 
-    def register(func: Callable[..., Any]) -> Callable[..., Any]:
-        wrapped = DBOS.workflow(name=name)(func)
+    def register(func: Callable[..., Coroutine[Any, Any, Any]]) -> Callable[..., Any]:
+        wrapped = DBOS.workflow(name=name)(_interruptible(func))
         WORKFLOWS[name] = wrapped
         return wrapped
 
     return register
+
+
+def _interruptible(
+    func: Callable[..., Coroutine[Any, Any, Any]],
+) -> Callable[..., Coroutine[Any, Any, Any]]:
+    """The workflow, its cancellation by a stopping DBOS turned into Interrupted.
+
+    A workflow run by DBOS's thread pool (started from sync code, or recovered through its
+    queue) waits on DBOS's event loop; stopping DBOS cancels it there, the thread sees a
+    concurrent.futures.CancelledError, an Exception, and DBOS wrote ERROR: a terminal state
+    no launch recovers, so every payday waiting for its confirmation across a restart was
+    lost (and, in the fault trials, a kill's stale thread could mark the recovered run)."""
+
+    @functools.wraps(func)
+    async def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await func(*args, **kwargs)
+        except asyncio.CancelledError:
+            raise Interrupted(func.__name__) from None
+
+    return run
 
 
 class DbosStarter:
