@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dbos import DBOS
+from dbos import DBOS, WorkflowHandleAsync
 from sqlalchemy import delete, func, select, update
 from typer.testing import CliRunner
 
@@ -320,7 +320,7 @@ def test_the_server_scans_on_schedule_only_when_set(settings: Settings) -> None:
             try:
                 await asyncio.to_thread(wait_for, lambda: _review_row(settings))
                 await asyncio.to_thread(wait_for, lambda: DBOS.get_workflow_status(REVIEW))
-                handle = await DBOS.retrieve_workflow_async(REVIEW)
+                handle: WorkflowHandleAsync[str] = await DBOS.retrieve_workflow_async(REVIEW)
                 return str(await handle.get_result(polling_interval_sec=0.1))
             finally:
                 await credit_scan.unschedule(task)
