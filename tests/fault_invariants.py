@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -46,7 +46,8 @@ def snapshot(url: str) -> Snapshot:
 
 def ledger_violations(db: Session, before: Snapshot) -> list[str]:
     """Each posting has its one transaction, and each balance moved by its postings alone."""
-    found, moved = [], Counter[str]()
+    found: list[str] = []
+    moved: dict[str, Decimal] = defaultdict(Decimal)
     for posting in db.scalars(select(LedgerPosting)):
         txn = db.get(Transaction, posting.transaction_id)
         if txn is None or (txn.account_id, txn.amount) != (posting.account_id, posting.amount):

@@ -5,9 +5,12 @@ Each trial runs one workflow on a fresh copy of a small bank, with a fault at a 
 commit (tests/fault_injection.py): a kill (every later commit fails; DBOS is destroyed and
 launched again, which recovers the pending workflows; the client then retries as a client
 does: the event posted again, the confirmation sent again under the same Idempotency-Key)
-or one transient error (the caller or DBOS's step retry repeats). Then the invariants:
-money moved exactly once or not at all, the ledger balanced, one nudge or offer, the audit
-chain verifying with one entry per state change.
+or one transient error (the caller or DBOS's step retry repeats). The trial then waits, at
+most BOUND_S from the (last) launch of DBOS, for the workflow's terminal state (DBOS's status,
+and a payday's outcome on its event), timing it; one not there by then is described (DBOS's
+status and steps, the bank's rows). Then the invariants: money moved exactly once or not at
+all, the ledger balanced, one nudge or offer, the audit chain verifying with one entry per
+state change.
 """
 
 from __future__ import annotations
@@ -35,11 +38,12 @@ from portfolio_context.db import engine_for
 from tests.credit_fixtures import GOOD, prepare_bank, synthetic_table
 from tests.fault_injection import FaultInjector, Killed, TransientFault
 from tests.fault_invariants import Snapshot, credit_violations, payroll_violations, snapshot
+from tests.fault_recovery import ended, where_it_stands, workflow_of
 from tests.orchestration_helpers import outcome, payroll
 
 PAYEE = "C0001"
 ATTEMPTS = 6  # a client's retries of one request after transient faults
-WAIT_S = 8.0
+BOUND_S = 60.0  # from a launch of DBOS to the workflow's terminal state, at most
 FAULTS = (Killed, TransientFault)
 
 
@@ -56,6 +60,14 @@ class Trial:
     restarted: bool = False
     offer_id: str | None = None  # the credit offer the client was answered with
     violations: list[str] = field(default_factory=list)
+    launched: float = 0.0  # wall time of the (last) launch of DBOS
+    finish_s: float | None = None  # that launch -> the workflow's terminal state
+    stuck: str | None = None  # where the workflow stood when BOUND_S ran out
+    marks: dict[str, float] = field(default_factory=dict)  # seconds from that launch
+
+    def mark(self, what: str) -> None:
+        """Note when something happened, in seconds since the (last) launch."""
+        self.marks[what] = round(time.time() - self.launched, 3)
 
 
 def build_template(root: Path) -> Path:
@@ -87,10 +99,10 @@ def retried(call: Callable[[], Any], injector: FaultInjector) -> Any:
     return None
 
 
-def wait(probe: Callable[[], Any], injector: FaultInjector, timeout_s: float = WAIT_S) -> Any:
-    """Poll until `probe` answers, the process dies, or the time is up (None)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and not injector.killed.is_set():
+def wait(probe: Callable[[], Any], injector: FaultInjector, trial: Trial) -> Any:
+    """Poll until `probe` answers, the process dies, or BOUND_S from the launch is up (None)."""
+    deadline = trial.launched + BOUND_S
+    while time.time() < deadline and not injector.killed.is_set():
         found = probe()
         if found:
             return found
@@ -103,13 +115,17 @@ def drive_payroll(services: Orchestration, trial: Trial, injector: FaultInjector
     event = payroll(f"pay-{trial.number}", PAYEE)
     if retried(lambda: services.events.accept(event), injector) is None:
         return
-    action = wait(lambda: next(iter(services.actions.for_customer(PAYEE)), None), injector)
-    if action is None or not wait(lambda: services.notifications.for_customer(PAYEE), injector):
+    action = wait(lambda: next(iter(services.actions.for_customer(PAYEE)), None), injector,
+                  trial)  # fmt: skip
+    if action is None or not wait(lambda: services.notifications.for_customer(PAYEE), injector,
+                                  trial):  # fmt: skip
         return
+    trial.mark("nudged")
     decide = services.actions.decide
-    retried(lambda: decide(PAYEE, action.id, trial.decision, f"key-{action.id}"), injector)
+    if retried(lambda: decide(PAYEE, action.id, trial.decision, f"key-{action.id}"), injector):
+        trial.mark("decided")
     url = services.settings.resolved_database_url
-    wait(lambda: outcome(url, event.id), injector)
+    wait(lambda: outcome(url, event.id), injector, trial)
 
 
 def drive_credit(services: Orchestration, trial: Trial, injector: FaultInjector) -> None:
@@ -129,7 +145,8 @@ def drive_credit(services: Orchestration, trial: Trial, injector: FaultInjector)
         trial.offer_id = offer.action.id
     action_id = trial.offer_id
     decide = services.actions.decide
-    retried(lambda: decide(GOOD, action_id, trial.decision, f"key-{action_id}"), injector)
+    if retried(lambda: decide(GOOD, action_id, trial.decision, f"key-{action_id}"), injector):
+        trial.mark("decided")
 
 
 def start(workflow_id: str, action_id: str, wait_s: float) -> bool:
@@ -147,23 +164,43 @@ def run_trial(trial: Trial, template: Path, where: Path, injector: FaultInjector
     settings = trial_settings(template, where)
     before: Snapshot = snapshot(settings.resolved_database_url)
     injector.bank_path = str(where / "bank.db")
+    trial.launched = time.time()
     services = runtime.start(settings)
     injector.arm(**{f"{trial.mode}_on": trial.at})  # after the launch: faults in the workflow
     try:
         DRIVERS[trial.workflow](services, trial, injector)
+        settle(services, trial, injector)
     finally:
         trial.fired = injector.killed.is_set() or injector.raised
         _stop(services)
     if injector.killed.is_set():
-        trial.restarted = True
+        trial.restarted, trial.marks = True, {}
         time.sleep(0.05)  # let a step still running meet the dead database first
         injector.disarm()
+        trial.launched = time.time()
         with runtime.running(settings) as services:
             DRIVERS[trial.workflow](services, trial, injector)
+            settle(services, trial, injector)
     injector.disarm()
     check = payroll_violations if trial.workflow == "payroll" else credit_violations
     trial.violations = check(settings, before, trial)
     return trial
+
+
+def settle(services: Orchestration, trial: Trial, injector: FaultInjector) -> None:
+    """Wait for the workflow's terminal state (BOUND_S from the launch at most): time it, or
+    say where it stands; a process that dies meanwhile is restarted by the caller."""
+    url = services.settings.resolved_database_url
+    if wait(lambda: ended(url, trial), injector, trial):
+        trial.finish_s = round(time.time() - trial.launched, 3)
+        trial.stuck = None
+        first = [s["started_at_epoch_ms"] for s in DBOS.list_workflow_steps(
+            workflow_of(url, trial) or "") if s["started_at_epoch_ms"]]  # fmt: skip
+        started = [t / 1000 - trial.launched for t in first if t / 1000 >= trial.launched]
+        if started:
+            trial.marks["first_step"] = round(min(started), 3)
+    elif not injector.killed.is_set():
+        trial.stuck = where_it_stands(url, trial)
 
 
 def _stop(services: Orchestration) -> None:

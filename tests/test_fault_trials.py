@@ -1,5 +1,6 @@
 """Randomised fault trials (tests/fault_trials.py): a kill or a transient error at a random
-writing commit of the payroll sweep or the credit-limit offer, recovery, then the invariants.
+writing commit of the payroll sweep or the credit-limit offer, recovery, the workflow's
+terminal state within the bound, then the invariants.
 The short version runs here; `make bench` runs 1,000 (bench/bench_fault_trials.py)."""
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ TRIALS = 30
 
 def test_randomised_faults_break_no_invariant(tmp_path: Path) -> None:
     trials = run_trials(TRIALS, seed=2026, root=tmp_path)
+    # Every workflow reached its terminal state within the bound, else where it stood.
+    unfinished = {t.number: t.stuck for t in trials if t.finish_s is None}
+    assert unfinished == {}
     broken = {t.number: t.violations for t in trials if t.violations}
     assert broken == {}
     drawn = Counter((t.workflow, t.mode) for t in trials)
