@@ -27,7 +27,7 @@ from advisor.chat.decision_facts import (
 from advisor.context_service import ContextService
 from advisor.decisions.explain import explain
 from advisor.decisions.nba import ALREADY_HELD, CAP_PER_ACTION, CAP_PER_WINDOW, Ranking, rank
-from advisor.decisions.policy import Policy, shipped_policy
+from advisor.decisions.policy import LifeEventRanking, Policy, shipped_policy
 from advisor.decisions.propensity import Propensities, Propensity
 from advisor.decisions.served import ServedLog
 from advisor.decisions.service import RecommendationService
@@ -45,6 +45,7 @@ from tests.fakes import FakeBackend
 from tests.sse import chat_events, done
 
 CREDIT = {"credit_limit_review", "home_buying_plan"}
+EXPECTED_VALUE = LifeEventRanking("expected_value")  # the plain formula (shipped: shrunk)
 HEALTHY: dict[str, float | bool | None] = {
     "emergency_fund.months": 6.0, "cash.free_after_bills": 2500.0, "credit.utilization": 40.0,
     "credit.score": 720.0, "debt.dti": 20.0, "income.monthly": 5000.0,
@@ -139,7 +140,7 @@ def test_contact_caps(
 
 
 def test_score_is_propensity_times_value() -> None:
-    policy = dataclasses.replace(shipped_policy(), list_size=50)
+    policy = dataclasses.replace(shipped_policy(), list_size=50, life_events=EXPECTED_VALUE)
     found = rank(policy, HEALTHY, propensities(policy, life_event__home_buying=0.5), {})
     home = next(r for r in found.served if r.action.id == "home_buying_plan")
     assert home.score == pytest.approx(0.5 * (0.7 * 0.8 + 0.3 * 0.9))
@@ -147,7 +148,7 @@ def test_score_is_propensity_times_value() -> None:
 
 
 def test_an_action_the_model_scores_near_zero_is_not_suggested() -> None:
-    policy = dataclasses.replace(shipped_policy(), list_size=50)
+    policy = dataclasses.replace(shipped_policy(), list_size=50, life_events=EXPECTED_VALUE)
     found = rank(policy, HEALTHY, propensities(policy, life_event__home_buying=0.004), {})
     assert "home_buying_plan" not in {r.action.id for r in found.served}
     assert found.ineligible["home_buying_plan"] == ["propensity 0.4% below 1%"]
@@ -233,7 +234,8 @@ def test_a_model_score_drives_the_rank_and_its_reasons(nba_bank: str, tmp_path: 
     top = service.recommend(customer)[0]
     assert top.action_id == "home_buying_plan"
     codes = [r.code for r in top.reasons]
-    assert codes[0] == "HOME_PURCHASE_LIKELY" and "90%" in top.reasons[0].text
+    # the stated chance is the ranking's: the model's 90% shrunk halfway to the 0.5% base rate
+    assert codes[0] == "HOME_PURCHASE_LIKELY" and "45%" in top.reasons[0].text
     assert "MODEL_OUT_HOME_IMPROVEMENT_MEAN3" in codes
     assert "your spending on home improvement" in top.reasons[-1].text
     assert not {"MODEL_AGE", "MODEL_NO_LABEL"} & set(codes)  # age is never a reason
