@@ -21,6 +21,7 @@ from advisor.training.router_split import (
     split_metrics,
     tune_split_rule,
 )
+from tests.test_router_trained import INTENTS, router_dir  # noqa: F401  (the small router)
 
 DIMENSION = 384  # MiniLM
 RULE = SplitRule(max_top=0.9, max_margin=0.5)
@@ -164,3 +165,15 @@ def test_tuning_never_exceeds_the_share() -> None:
     split, eligible = labelled(rows), eligible_classes(CLASSES, shipped_taxonomy())
     rule = tune_split_rule(split, 1.0, (0.5, 0.0), eligible)
     assert split_metrics(split, 1.0, (0.5, 0.0), rule, eligible)["in_scope_two_article_share"] == 0
+
+
+@pytest.mark.skipif(not INTENTS.is_dir(), reason="shared intent data not present")
+def test_training_stores_the_rule_it_tuned_on_the_tune_split(router_dir: Path) -> None:  # noqa: F811
+    model = RouterModel.read(router_dir)
+    card, tune = model.card, model.card["metrics_tune"]
+    assert model.split == SplitRule(card["split_max_top"], card["split_max_margin"])
+    assert "tune split" in card["split_tuned_on"]
+    assert tune["in_scope_two_article_share"] <= card["max_two_article_share"]
+    assert tune["in_scope_coverage"] >= tune["in_scope_top1_accuracy"]
+    report = card["metrics_report"]
+    assert report["banking77_top1_accuracy"] == report["banking77_accuracy"]
