@@ -234,8 +234,8 @@ def test_a_model_score_drives_the_rank_and_its_reasons(nba_bank: str, tmp_path: 
     top = service.recommend(customer)[0]
     assert top.action_id == "home_buying_plan"
     codes = [r.code for r in top.reasons]
-    # the stated chance is the ranking's: the model's 90% shrunk halfway to the 0.5% base rate
-    assert codes[0] == "HOME_PURCHASE_LIKELY" and "45%" in top.reasons[0].text
+    # the stated chance is the calibrated model's 90% (the ranking shrinks it to the base rate)
+    assert codes[0] == "HOME_PURCHASE_LIKELY" and "90%" in top.reasons[0].text
     assert "MODEL_OUT_HOME_IMPROVEMENT_MEAN3" in codes
     assert "your spending on home improvement" in top.reasons[-1].text
     assert not {"MODEL_AGE", "MODEL_NO_LABEL"} & set(codes)  # age is never a reason

@@ -54,7 +54,10 @@ def cited(template: str) -> list[str]:
 def figures_of(item: Ranked, view: Customer360) -> dict[str, str]:
     """Every figure a reason of this action may cite: the view's facts and the model's."""
     figures = {f.id: f.display for f in view.facts}
-    figures["probability"] = f"{item.probability:.0%}"
+    # The chance stated is the calibrated model's own (what its calibration plot vouches for);
+    # the ranking may use it shrunk toward the base rate (policy `life_events`).
+    stated = item.propensity.probability if item.propensity is not None else item.probability
+    figures["probability"] = f"{stated:.0%}"
     if item.propensity is not None and item.propensity.model is not None:
         figures["model"] = item.propensity.model
         figures["version"] = str(item.propensity.version)
