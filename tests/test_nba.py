@@ -310,7 +310,19 @@ def test_why_text_uses_only_the_trace() -> None:
     assert (
         "25%" in text and "life-events model (version 7)" in text and "Because of $12.00." in text
     )
-    assert "hardship programme" in text
+    assert "hardship programme" in text and "weighed with how common" not in text
+
+
+def test_why_text_states_the_models_chance_and_the_shrunk_ranking_apart() -> None:
+    trace = {
+        "kind": "recommendation", "inputs": {"as_of": "2026-11-28"},
+        "scores": {"probability": 0.45, "propensities": {"p": 0.9}},
+        "defaults_used": [], "rules_fired": [],
+        "recommendation": {"action": "Do a thing", "propensity": "p", "model": "life-events",
+                           "model_version": 7, "reasons": []},
+    }  # fmt: skip
+    text = explain(trace)
+    assert "puts the likelihood at 90%" in text and "We ranked it on 45%" in text
 
 
 @pytest.mark.parametrize(

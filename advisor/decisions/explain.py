@@ -49,13 +49,20 @@ def recommendation_figures(trace: dict[str, Any]) -> dict[str, str]:
     return {
         "action": str(served["action"]),
         "as_of": say_date(dt.date.fromisoformat(trace["inputs"]["as_of"])),
-        "probability": f"{trace['scores']['probability']:.0%}",
+        "probability": f"{model_probability(trace):.0%}",
+        "ranked": f"{trace['scores']['probability']:.0%}",
         "model": str(served.get("model")),
         "model_version": str(served.get("model_version")),
         "names": default_names(trace),
         "rules": "; ".join(rule_words(trace)),
         "count": str(len(trace.get("rules_fired", []))),
     }
+
+
+def model_probability(trace: dict[str, Any]) -> float:
+    """The served action's model probability as the model gave it (the ranking's if none)."""
+    scores, name = trace["scores"], trace["recommendation"].get("propensity")
+    return float(scores.get("propensities", {}).get(name, scores["probability"]))
 
 
 def recommendation_sentences(trace: dict[str, Any]) -> list[str]:
@@ -67,6 +74,8 @@ def recommendation_sentences(trace: dict[str, Any]) -> list[str]:
         likelihood = "defaults"
     sentences = [fill(book["opening"], figures), *(r["text"] for r in served["reasons"])]
     sentences.append(fill(book[likelihood], figures))
+    if likelihood == "model" and figures["ranked"] != figures["probability"]:
+        sentences.append(fill(book["shrunk"], figures))
     if figures["names"] and likelihood != "defaults":
         sentences.append(fill(book["defaults"], figures))
     if trace.get("rules_fired"):
