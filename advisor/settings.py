@@ -164,8 +164,9 @@ class Settings(BaseSettings):
     monitor_interval_s: float | None = None
     monitor_threshold: float = 0.2
     # The nightly credit scan (advisor/orchestration/credit_scan.py): the server runs it every N
-    # seconds when set (None: off; `advisor credit scan` runs it once).
-    credit_scan_interval_s: float | None = None
+    # seconds when set (None: off; `advisor credit scan` runs it once). Zero, negative or not a
+    # finite number is refused at start-up: the scheduler would rescan in a tight loop.
+    credit_scan_interval_s: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     shared_data_dir: Path = Path(__file__).resolve().parents[2] / "shared" / "data"
     chroma_url: str | None = None
     # The intent router's model folder (`advisor train router`); None: var_dir/models/router.

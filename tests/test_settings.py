@@ -43,3 +43,18 @@ def test_default_database_is_sqlite_under_var(tmp_path: object) -> None:
 def test_bad_backend_settings_say_why(llm: LLMSettings, message: str) -> None:
     with pytest.raises(BackendUnavailable, match=message):
         create_backend(llm)
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "nan", "inf"])
+def test_a_credit_scan_interval_that_would_spin_is_refused(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("ADVISOR_CREDIT_SCAN_INTERVAL_S", value)
+    with pytest.raises(ValueError, match="credit_scan_interval_s"):
+        Settings()
+
+
+def test_a_positive_credit_scan_interval_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ADVISOR_CREDIT_SCAN_INTERVAL_S", "3600")
+    assert Settings().credit_scan_interval_s == 3600.0
+    assert Settings(credit_scan_interval_s=None).credit_scan_interval_s is None
