@@ -27,9 +27,14 @@ PLACES = [
     ("I moved to Jordan last year, does my card work there?", "Jordan"),
     ("What's the capital of Chile?", "Chile"),
     ("fees for sending money to Malawi", "Malawi"),
-    ("Is Boston expensive to visit?", "Boston"),
+    ("Is Lisbon expensive to visit?", "Lisbon"),  # Boston: a gazetteer name, so redacted
     ("Can I use my card in the District of Columbia?", "Columbia"),
 ]
+
+# Places a review found let through as no person; after "from", no recognizer finds the second
+# list (a recall gap of the recognizers, not the place filter: see SPANS).
+FOUND_FROM = ["Santiago", "Milan", "Geneva", "Trinidad", "Cleveland", "Chile", "Brazil"]
+MISSED_FROM = ["Montana", "Vienna", "Havana"]
 
 # (text, the name): people whose names hold a place, or are one, announced as people.
 NAMES = [
@@ -38,6 +43,11 @@ NAMES = [
     ("Transfer to Austin Lee please", "Austin Lee"),
     ("My daughter Sydney needs a card", "Sydney"),
     ("Please ask Dr Hannah Okafor to sign", "Dr Hannah Okafor"),
+    # A review's leaks: places that are names too, or a person's context around a place.
+    ("Put the card in Chelsea's name", "Chelsea"),
+    ("Is the account in Madison's name too?", "Madison"),
+    *[(f"Can {place} use my card?", place) for place in [*FOUND_FROM, *MISSED_FROM]],
+    *[(f"The transfer from {place} is missing", place) for place in FOUND_FROM],
 ]
 
 
@@ -84,6 +94,18 @@ SPANS = [
     ("Maria lives in Lima", "Maria", False),  # no place at all
     ("fees for sending money to Bosnia and Herzegovina", "Herzegovina", True),  # part of one
     ("can I use it in the District of Columbia?", "Columbia", True),
+    # Names of person_names.txt are names wherever a bare "in" or "from" is all there is.
+    ("The transfer from Milan is missing", "Milan", False),
+    ("Is my card accepted in Santiago?", "Santiago", False),
+    ("I moved to Santiago last year", "Santiago", True),
+    ("What's the weather in Geneva?", "Geneva", True),
+    ("Put the card in Chelsea's name", "Chelsea", False),
+    ("Put the card in Chelsea\u2019s name", "Chelsea\u2019s", False),
+    ("Is it in Peru's name?", "Peru", False),  # a person's things, whatever the place list
+    ("The transfer from Montana is missing", "Montana", False),  # a person's cue
+    ("The transfer from Vienna is missing", "Vienna", False),
+    ("Can Chile use my card?", "Chile", False),
+    ("Is London in the UK?", "London", False),  # policy not_names are names too
 ]
 
 
