@@ -95,10 +95,12 @@ bench: install bench-load
 	$(BIN)/python bench/bench_chat.py --out BENCHMARKS.md
 	$(BIN)/python -m bench.bench_fault_trials --trials 1000 --out BENCHMARKS.md
 
-# Locust sessions on /v1/chat at 1, 4, 16 and 32 at once, llama-server and in-process engines
-# (about 10 minutes; `--short` is the CI version, tests/test_load_short.py).
+# Locust sessions on /v1/chat at 1, 4, 16 and 32 at once, llama-server and in-process engines:
+# customers who read and type (human think time), then the closed-loop saturation run
+# (about 30 minutes; `--short` is the CI version, tests/test_load_short.py).
 bench-load: install ingest router
-	$(BIN)/python bench/load/run.py --out BENCHMARKS.md
+	$(BIN)/python bench/load/run.py --think human --duration 120 --out BENCHMARKS.md
+	$(BIN)/python bench/load/run.py --think none --out BENCHMARKS.md
 
 eval: install ingest router
 	$(BIN)/advisor eval --report reports/eval

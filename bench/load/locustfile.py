@@ -33,6 +33,11 @@ CONVERSATIONS: list[list[str]] = [
     ["How many months of expenses does my emergency fund cover?", "and my checking balance?"],
 ]
 MAX_RETRIES = 5
+# Think time (ADVISOR_LOAD_THINK=human): before each message the customer reads the last answer
+# at 238 words a minute (Brysbaert 2019, silent reading of non-fiction) and types the message at
+# 36 words a minute (Palin et al. 2019, mobile typing); "none" (the default): a closed loop.
+READ_WPM, TYPE_WPM = 238.0, 36.0
+THINK = os.environ.get("ADVISOR_LOAD_THINK", "none")
 _lock = threading.Lock()
 _customers = itertools.count()
 
@@ -61,16 +66,30 @@ class ChatCustomer(HttpUser):
         self.conversation: list[str] = []
         self.session_id: str | None = None
         self.token = TOKENS[self.random.randrange(len(TOKENS))]
+        self.answer_words = 0
+
+    def wait_time(self) -> float:
+        """Seconds before the next message: reading the last answer, typing the next one."""
+        if THINK != "human":
+            return 0.0
+        self.next_conversation()
+        typed = len(self.conversation[0].split())
+        return 60.0 * (self.answer_words / READ_WPM + typed / TYPE_WPM)
+
+    def next_conversation(self) -> None:
+        """A new conversation, customer and session when the last one is done."""
+        if not self.conversation:
+            self.conversation = list(self.random.choice(CONVERSATIONS))
+            self.session_id, self.token = None, TOKENS[self.random.randrange(len(TOKENS))]
 
     @task
     def turn(self) -> None:
         """The next message of the conversation (a new conversation and customer when done)."""
-        if not self.conversation:
-            self.conversation = list(self.random.choice(CONVERSATIONS))
-            self.session_id, self.token = None, TOKENS[self.random.randrange(len(TOKENS))]
+        self.next_conversation()
         message = self.conversation.pop(0)
         sample = self.ask(message)
         record(sample)
+        self.answer_words = int(sample.get("answer_words") or 0)
         if sample["outcome"] != "ok":
             self.conversation = []  # a failed turn ends the conversation
 
@@ -136,6 +155,8 @@ def read_events(lines: Any, started: float) -> dict[str, Any]:
         "turn_s": ended - started,
         "ended": ended,
         "session_id": done["session_id"],
+        "answer_words": len(str(done.get("text") or "").split()),
+        "shed": bool(done.get("shed")),
         "grounding": done.get("grounding"),
         "plan": done.get("plan"),
         "finish_reason": done.get("finish_reason"),

@@ -30,7 +30,7 @@ from advisor.auth import issue_token
 from advisor.settings import Settings
 from bench.load import pg
 from bench.load.server import ROOT, Sampler, Server
-from bench.load.summary import BEGIN, END, render, summarise
+from bench.load.summary import markers, render, summarise
 from bench.report import replace_section
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
@@ -51,6 +51,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--work-dir", type=Path, default=ROOT / "var" / "bench-load")
     parser.add_argument("--var-dir", type=Path, default=ROOT / "var", help="router, index, models")
     parser.add_argument("--postgres", action="store_true", help="the bank on the local PostgreSQL")
+    parser.add_argument(
+        "--think", choices=("none", "human"), default="none",
+        help="none: closed loop (saturation); human: read the answer, type the next message",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     args.sessions = [int(n) for n in (args.sessions or ("1,4" if args.short else "1,4,16,32"))
                      .split(",")]  # fmt: skip
@@ -143,7 +147,10 @@ def run_level(server: Server, sessions: int, args: argparse.Namespace, tokens: P
     before = pg.counters(server.bank) if args.postgres else {}
     samples = args.work_dir / f"samples-{server.engine}-{sessions}.jsonl"
     samples.unlink(missing_ok=True)
-    env = os.environ | {"ADVISOR_LOAD_TOKENS": str(tokens), "ADVISOR_LOAD_SAMPLES": str(samples)}
+    env = os.environ | {
+        "ADVISOR_LOAD_TOKENS": str(tokens), "ADVISOR_LOAD_SAMPLES": str(samples),
+        "ADVISOR_LOAD_THINK": args.think,
+    }  # fmt: skip
     command = [
         sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
         "-u", str(sessions), "-r", str(sessions), "-t", f"{args.duration:.0f}s",
@@ -204,9 +211,10 @@ def main(argv: list[str]) -> int:
         "database": "PostgreSQL" if args.postgres else "SQLite",
         "router": (args.var_dir / "models" / "router" / "router.npz").exists(),
         "index": (args.var_dir / "chroma").is_dir(),
+        "think": args.think,
     }
     section = render(runs, ["bench/load/run.py", *argv], notes)
-    replace_section(args.out, BEGIN, END, section)
+    replace_section(args.out, *markers(args.think), section)
     results: dict[str, Any] = {"argv": argv, "notes": notes, "runs": runs}
     (args.work_dir / "results.json").write_text(json.dumps(results, indent=1))
     print(section)

@@ -10,6 +10,19 @@ from typing import Any
 import numpy as np
 
 BEGIN, END = "<!-- bench_load:begin -->", "<!-- bench_load:end -->"
+THINK = {
+    "none": "with no think time (closed loop: every session always has a turn in flight, a "
+    "saturation test)",
+    "human": "with human think time before each message (reading the last answer at 238 words "
+    "a minute, typing the message at 36 words a minute: `bench/load/locustfile.py`)",
+}
+
+
+def markers(think: str) -> tuple[str, str]:
+    """The section's markers: one section per think-time mode."""
+    if think == "none":
+        return BEGIN, END
+    return f"<!-- bench_load_{think}:begin -->", f"<!-- bench_load_{think}:end -->"
 MODEL = ("model", "completed", "fallback")  # groundings of a turn the model phrased
 
 
@@ -36,6 +49,7 @@ def summarise(samples: list[dict[str, Any]], duration_s: float) -> dict[str, Any
         "turns_per_s": len(ok) / window if window else 0.0,
         "model_turns": len(model),
         "fallbacks": sum(1 for s in model if s.get("grounding") == "fallback"),
+        "shed": sum(1 for s in ok if s.get("shed")),
         "tokens_per_s": sum(s.get("completion_tokens", 0) for s in model) / window,
         **{f"ttft_p{q}_s": pct(ttft, q) for q in (50, 95, 99)},
         **{f"model_ttft_p{q}_s": pct(model_ttft, q) for q in (50, 95, 99)},
@@ -63,7 +77,8 @@ def row(engine: str, level: dict[str, Any]) -> str:
     return (
         f"| {engine} | {level['sessions']} | {s['turns']} | {s['turns_per_s']:.2f} | {ttft} | "
         f"{model} ({s['model_turns']}) | {s['tokens_per_s']:.1f} | **{s['errors']}** | "
-        f"{s['rejected_503']} ({s['gave_up']}) | {s['fallbacks']} | {m['cpu_percent']:.0f}% | "
+        f"{s['rejected_503']} ({s['gave_up']}) | {s['fallbacks']} | {s.get('shed', 0)} | "
+        f"{m['cpu_percent']:.0f}% | "
         f"{m['peak_mib']:.0f} | {m['load_before']:.1f} → {m['load_after']:.1f} |"
     )
 
@@ -75,10 +90,12 @@ def render(runs: list[dict[str, Any]], argv: list[str], notes: dict[str, Any]) -
         f"(server {r['idle']['server_mib']:.0f} MiB), back-end `{r['backend']}`"
         for r in runs
     )
+    begin, end = markers(notes.get("think", "none"))
     return "\n".join(
         [
-            BEGIN,
-            "## Load: concurrent multi-turn sessions on `/v1/chat` (Locust)",
+            begin,
+            "## Load: concurrent multi-turn sessions on `/v1/chat` (Locust), think time: "
+            f"{notes.get('think', 'none')}",
             "",
             f"Command: `{' '.join(['python', *argv])}` ({dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} "
             f"UTC, {platform.machine()}, {notes['cpus']} cores, Python "
@@ -86,10 +103,12 @@ def render(runs: list[dict[str, Any]], argv: list[str], notes: dict[str, Any]) -
             f"{notes.get('database', 'SQLite')}; each Locust "
             f"user holds one session at a time (2-3 turns from `bench/load/locustfile.py`: "
             f"balances, spending with follow-ups, a name given in passing, ratios, a rules "
-            f"question), with no think time (closed loop), for {notes['duration_s']:.0f} s per "
+            f"question), {THINK[notes.get('think', 'none')]}, for {notes['duration_s']:.0f} s per "
             "level on loopback. Time to first visible text (TTFT) is measured at the client to "
             "the first `token` event with text, from the first attempt (a 503 is retried after "
-            "its Retry-After); *model* counts only the turns the model phrased. CPU is the "
+            "its Retry-After); *model* counts only the turns the model phrased; *shed* counts the "
+            "turns the grounded draft answered at once because every engine slot was taken "
+            "(`shed_when_busy`). CPU is the "
             "server and its children (the engine), 100% = one core; memory is their summed "
             "resident set at its peak. **The machine was shared with other work**: the load "
             "average (1 min, before → after each level) says how much.",
@@ -99,11 +118,11 @@ def render(runs: list[dict[str, Any]], argv: list[str], notes: dict[str, Any]) -
             "",
             "| engine | sessions | turns | turns/s | TTFT p50 / p95 / p99 s | model TTFT p50 / "
             "p95 / p99 s (turns) | model tokens/s | errors | 503s (turns given up) | "
-            "draft fallbacks | CPU | peak MiB | load avg |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+            "draft fallbacks | shed | CPU | peak MiB | load avg |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
             *(row(r["engine"], level) for r in runs for level in r["levels"]),
             *database_table(runs),
-            END,
+            end,
         ]
     )
 
