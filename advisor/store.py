@@ -91,6 +91,16 @@ def recent_turns(db: Session, session_id: str, limit: int) -> list[ChatTurn]:
     return list(rows)[::-1]
 
 
+def session_decision_traces(db: Session, session_id: str) -> tuple[str, ...]:
+    """The decision trace ids the session's turns rested on, oldest first."""
+    rows = db.scalars(
+        select(ChatTurn.decision_trace_ids)
+        .where(ChatTurn.session_id == session_id, ChatTurn.decision_trace_ids.is_not(None))
+        .order_by(ChatTurn.turn_index)
+    )
+    return tuple(trace for row in rows for trace in json.loads(row or "[]"))
+
+
 def save_turn(
     db: Session, session_id: str, customer_id: str, slots: dict[str, Any], record: TurnRecord
 ) -> int:

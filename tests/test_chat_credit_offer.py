@@ -1,6 +1,8 @@
 """A credit-limit request in chat goes the way of POST /v1/credit-limit/requests: a raise makes
 its contract, pending action (the stream's `action` event) and notification, and confirming it
-raises the limit once; asking again leaves one live offer; a decline keeps its reasons."""
+raises the limit once; asking again in the session restates the pending offer (no second
+decision or notification), another session or amount supersedes it; a decline keeps its
+reasons."""
 
 from __future__ import annotations
 
@@ -102,22 +104,59 @@ def test_a_raise_in_chat_makes_the_offer_and_confirming_raises_once(
     assert log.count(("decision", f"trace/{trace_id}")) == 1
 
 
-def test_asking_again_in_the_session_leaves_one_live_offer(
+def notes_of(client: TestClient, settings: Settings) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = client.get(
+        "/v1/notifications", headers=bearer(settings, GOOD)
+    ).json()
+    return found
+
+
+def decisions_of(settings: Settings) -> int:
+    return sum(e.kind == "decision" for e in AuditLog.from_settings(settings).entries())
+
+
+@pytest.mark.parametrize("again", [ASK, "I'd like a higher limit on my card"])
+def test_asking_again_in_the_session_restates_the_pending_offer(
+    bank: tuple[TestClient, Settings], again: str
+) -> None:
+    client, settings = bank
+    first_events = chat_events(client, bearer(settings, GOOD), ASK)
+    session, (trace_id,) = (done(first_events)[k] for k in ("session_id", "decision_trace_ids"))
+    [first] = actions_of(first_events)
+    offered = f"to ${Decimal(first['amount']):,.2f}"
+    for _ in range(2):  # a repeat, then a retry: neither decides nor notifies again
+        events = chat_events(client, bearer(settings, GOOD), again, session)
+        assert actions_of(events) == [first]
+        final = done(events)
+        assert final["decision_trace_ids"] == [trace_id]
+        assert "already have this offer" in final["text"] and offered in final["text"]
+        assert "credit.new_limit" in final["facts"] and "credit.offer_expires" in final["facts"]
+    assert [n["action"]["id"] for n in notes_of(client, settings)] == [first["id"]]
+    assert decisions_of(settings) == 1
+    assert confirm(client, settings, first["id"], "once")["status"] == "executed"
+    assert card_limit(settings) == Decimal(first["amount"])
+
+
+def test_another_session_or_amount_decides_anew_and_leaves_one_live_offer(
     bank: tuple[TestClient, Settings],
 ) -> None:
     client, settings = bank
     first_events = chat_events(client, bearer(settings, GOOD), ASK)
     session = done(first_events)["session_id"]
     [first] = actions_of(first_events)
-    [second] = actions_of(chat_events(client, bearer(settings, GOOD), ASK, session))
-    assert first["id"] != second["id"]
+    [second] = actions_of(chat_events(client, bearer(settings, GOOD), ASK))  # a new session
+    [third] = actions_of(chat_events(
+        client, bearer(settings, GOOD), "increase my credit limit to $5500 please", session
+    ))  # fmt: skip
+    assert len({first["id"], second["id"], third["id"]}) == 3
     states = {a["id"]: a["status"] for a in
               client.get("/v1/actions", headers=bearer(settings, GOOD)).json()}  # fmt: skip
-    assert states == {first["id"]: "expired", second["id"]: "pending"}
+    assert states == {first["id"]: "expired", second["id"]: "expired", third["id"]: "pending"}
+    assert len(notes_of(client, settings)) == 3 and decisions_of(settings) == 3
     assert confirm(client, settings, first["id"], "old")["status"] == "expired"
     assert card_limit(settings) == Decimal(5000)
-    assert confirm(client, settings, second["id"], "new")["status"] == "executed"
-    assert card_limit(settings) == Decimal(second["amount"])
+    assert confirm(client, settings, third["id"], "new")["status"] == "executed"
+    assert card_limit(settings) == Decimal(third["amount"])
 
 
 def test_a_decline_in_chat_keeps_its_reasons_and_offers_nothing(

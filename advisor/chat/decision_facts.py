@@ -7,9 +7,14 @@ Interface, one line per intent in PROVIDERS (register yours there):
 
     "intent": Entry("package.module:factory", before_topics=True|False)
     factory(settings: Settings, context: ContextService) -> Provider      # built once, lazily
-    Provider = (customer_id: str, view: Customer360, message: str) -> DecisionDraft | None
+    Provider = (customer_id: str, view: Customer360, message: str, earlier: tuple[str, ...] = ())
+        -> DecisionDraft | None
 
-`message` is the redacted customer text; return None to let the turn go the usual way.
+`message` is the redacted customer text; `earlier` the decision trace ids of this chat
+session's earlier turns (a repeated request can answer with the decision already made);
+return None to let the turn go the usual way. A message that names the intent but asks for no
+decision (request_cues.yaml: "don't raise my limit", "how do I raise my limit?") never reaches
+the provider: it gets the cue's informational reply (replies.yaml).
 `DecisionDraft(topic, facts, draft, trace_ids, proposal)`: every figure in `draft` must be one
 of `facts` (portfolio_context.facts.Fact, ids such as reco.1.action); `trace_ids` are the
 decision traces (advisor/decisions/traces.py) the answer rests on; the `done` event carries
@@ -30,10 +35,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import yaml
 
+from advisor.chat.plan import replies
+from advisor.chat.request_cues import not_a_request
 from advisor.errors import AdvisorError
 from advisor.grounding.selection import Selection, Slots
 from portfolio_context.facts import Fact
@@ -69,7 +76,14 @@ class Decided:
     proposal: Proposal | None = None
 
 
-Provider = Callable[[str, "Customer360", str], DecisionDraft | None]
+class Provider(Protocol):
+    """Decides and answers one message of its intent (None: the turn goes the usual way)."""
+
+    def __call__(
+        self, customer_id: str, view: Customer360, message: str, earlier: tuple[str, ...] = ()
+    ) -> DecisionDraft | None: ...
+
+
 Factory = Callable[["Settings", "ContextService"], Provider]
 
 
@@ -128,11 +142,14 @@ class DecisionFacts:
                 self._providers[where] = factory(self.settings, self.context)
             return self._providers[where]
 
-    def answer(self, intent: str, customer_id: str, view: Customer360, text: str) -> Decided | None:
+    def answer(
+        self, intent: str, customer_id: str, view: Customer360, text: str,
+        earlier: tuple[str, ...] = (),
+    ) -> Decided | None:  # fmt: skip
         """The selection, trace ids and action of the intent's decision, or None (also when the
         provider fails unexpectedly: the turn then goes the usual way, and the log says why)."""
         try:
-            found = self.provider(intent)(customer_id, view, text)
+            found = self.provider(intent)(customer_id, view, text, earlier)
         except AdvisorError:
             raise
         except Exception:
@@ -164,20 +181,25 @@ class DecisionFacts:
         route: Routed | None,
         facts: FactsFor,
         refusal: object | None = None,
+        earlier: tuple[str, ...] = (),
     ) -> Decided:
         """The turn's selection, decision trace ids and any action a decision made: a decision
         where its patterns name one, or a confident route does (after the topic patterns unless
         `before_topics`), else the customer-facts selection as before; no decision is made for
-        a refused message."""
+        a refused message, nor for one that names the intent without asking for it (its cue's
+        reply answers instead). `earlier`: the session's earlier decision trace ids."""
         if refusal is not None:
             return Decided(facts(True))
         named, intent = matched_intent(text), routed_intent(route)
         if named is None and intent is None:
             return Decided(facts(True))
-        first = named is not None or PROVIDERS[str(intent)].before_topics
+        chosen = str(named or intent)
+        if (cue := not_a_request(chosen, text)) is not None:
+            return Decided(Selection(cue.topic, [], replies()[cue.answer], Slots()))
+        first = named is not None or PROVIDERS[chosen].before_topics
         if not first and (found := facts(False)) is not None:
             return Decided(found)
-        return self.answer(str(named or intent), customer_id, view, text) or Decided(facts(True))
+        return self.answer(chosen, customer_id, view, text, earlier) or Decided(facts(True))
 
 
 def facts_selector(

@@ -50,6 +50,7 @@ from advisor.store import (
     new_session_id,
     recent_turns,
     save_turn,
+    session_decision_traces,
     upgrade_turns,
 )
 from portfolio_context.db import session_scope
@@ -109,6 +110,7 @@ class ChatService:
         """Validate, load and plan everything the turn needs; raises before anything is written."""
         text = clean_message(message, self.settings.max_message_chars)
         slots, history, vault = Slots(), [], Vault()
+        earlier: tuple[str, ...] = ()  # the session's decision traces: a repeat reuses its offer
         sid = session_id or new_session_id()
         if session_id is not None:  # everything a follow-up needs is in the database
             with session_scope(self.context.url) as db:
@@ -116,13 +118,14 @@ class ChatService:
                 slots = Slots.from_json(json.loads(chat.slots))
                 turns = recent_turns(db, session_id, self.settings.history_turns)
                 vault = self.vaults.load(db, session_id)
+                earlier = session_decision_traces(db, session_id)
             for past in turns:
                 if vault.names_all(past.user_text + past.answer_text):
                     history += [
                         ChatMessage("user", past.user_text),
                         ChatMessage("assistant", past.answer_text),
                     ]
-        return self._planned(customer_id, sid, text, slots, tuple(history), vault)
+        return self._planned(customer_id, sid, text, slots, tuple(history), vault, earlier)
 
     @turn_started
     def prepare_stateless(self, customer_id: str, asked: list[str]) -> Turn:
@@ -144,6 +147,7 @@ class ChatService:
         slots: Slots,
         history: tuple[ChatMessage, ...],
         vault: Vault,
+        earlier: tuple[str, ...] = (),
     ) -> Turn:
         """Screen the message (redacted from here on), route it, select facts or passages."""
         view = self.context.view(customer_id)
@@ -161,7 +165,7 @@ class ChatService:
         # A short servicing request ("my card still hasn't arrived") is no follow-up.
         previous = Slots() if servicing_request(route) else slots
         pick = facts_selector(text, view, previous, topic, rules)
-        decision = self.decisions.decide(customer_id, view, text, route, pick, refusal)
+        decision = self.decisions.decide(customer_id, view, text, route, pick, refusal, earlier)
         selection = decision.selection
         found = Found()
         if not (selection or refusal):

@@ -113,7 +113,9 @@ def advice(settings: Settings, context: ContextService) -> Provider:
     service = RecommendationService.from_settings(settings, context)
     label = {a.id: a.action for a in service.policy.actions}
 
-    def provide(customer_id: str, view: Customer360, message: str) -> DecisionDraft:
+    def provide(
+        customer_id: str, view: Customer360, message: str, earlier: tuple[str, ...] = ()
+    ) -> DecisionDraft:
         event = event_of(message)
         recs, assessed = service.recommend_assessed(customer_id, channel="chat")
         traces = tuple(r.trace_id for r in recs)

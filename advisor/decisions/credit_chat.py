@@ -2,10 +2,12 @@
 
 The decision is made by the credit service and offered by the credit offers, as on
 `POST /v1/credit-limit/requests`: stored with its trace, audited, and a raise gets its contract,
-pending `credit_limit_change` action and notification (the stream announces the action; a
-newer offer supersedes the customer's older one, so asking twice leaves one live offer). Chat
-states it from facts (credit.decision, credit.current_limit, credit.new_limit, credit.apr,
-credit.reason_1..4, credit.offer_expires) in a deterministic draft.
+pending `credit_limit_change` action and notification (the stream announces the action). Asking
+again in the same chat session while that offer is pending restates it (no new decision,
+action or notification); asking in another session, or for another amount, decides anew and
+the newer offer supersedes the older one (one live offer). Chat states it from facts
+(credit.decision, credit.current_limit, credit.new_limit, credit.apr, credit.reason_1..4,
+credit.offer_expires) in a deterministic draft.
 """
 
 from __future__ import annotations
@@ -17,17 +19,21 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from sqlalchemy import select
 
 from advisor.chat.decision_facts import DecisionDraft, Provider
 from advisor.context_service import ContextService
 from advisor.decisions.credit import CreditDecision
+from advisor.decisions.credit_rules import Reason
 from advisor.decisions.credit_service import CreditOutcome, CreditService, NoCreditCard
 from advisor.errors import BackendUnavailable, InvalidInput
 from advisor.orchestration.actions import ActionService, Proposal
-from advisor.orchestration.credit_offer import CreditOffers, Offer, offer_facts
+from advisor.orchestration.credit_limit import KIND, SOURCE_PREFIX, source_key
+from advisor.orchestration.credit_offer import WORDING, CreditOffers, Offer, offer_facts
 from advisor.orchestration.notifications import NotificationService
-from advisor.orchestration.tables import utcnow
+from advisor.orchestration.tables import ActionRow, utcnow
 from advisor.settings import Settings
+from portfolio_context.db import session_scope
 from portfolio_context.facts import Fact
 from portfolio_context.view import Customer360
 
@@ -112,11 +118,17 @@ def credit_limit(settings: Settings, context: ContextService) -> Provider:
     service = CreditService.from_settings(settings)
     offers = ChatOffers(settings)
 
-    def provide(customer_id: str, view: Customer360, message: str) -> DecisionDraft | None:
+    def provide(
+        customer_id: str, view: Customer360, message: str, earlier: tuple[str, ...] = ()
+    ) -> DecisionDraft | None:
         limit = view.fact("credit.card_limit")
         current = Decimal(str(limit.value)) if limit is not None else None
+        asked = requested_limit(message, current)
+        waiting = pending_offer(offers.get().actions.url, customer_id, earlier) if earlier else None
+        if waiting is not None and (kept := restated(service, waiting, asked)) is not None:
+            return kept  # asked again in this session: the pending offer, not a second one
         try:
-            outcome = _decided(service, customer_id, requested_limit(message, current))
+            outcome = _decided(service, customer_id, asked)
         except NoCreditCard:
             return DecisionDraft(TOPIC, [], str(templates()["no_card"]))
         except InvalidInput:
@@ -178,3 +190,59 @@ def _decided(service: CreditService, customer_id: str, requested: Decimal | None
     if requested is not None:
         requested = min(requested, service.policy.max_requested_limit)
     return service.request(customer_id, requested)
+
+
+def pending_offer(url: str, customer_id: str, earlier: tuple[str, ...]) -> ActionRow | None:
+    """The newest offer one of the session's earlier decisions made that still waits."""
+    keys = [source_key(trace_id) for trace_id in earlier]
+    if not keys:
+        return None
+    query = select(ActionRow).where(
+        ActionRow.customer_id == customer_id, ActionRow.kind == KIND,
+        ActionRow.status == "pending", ActionRow.source_key.in_(keys),
+        ActionRow.expires_at > utcnow(),
+    )  # fmt: skip
+    with session_scope(url) as db:
+        return db.scalars(query.order_by(ActionRow.created_at.desc())).first()
+
+
+def restated(service: CreditService, row: ActionRow, asked: Decimal | None) -> DecisionDraft | None:
+    """The pending offer's decision and offer, stated again from its trace (None when the
+    message asks for another amount than that decision did, or the trace cannot be read)."""
+    trace_id = row.source_key.removeprefix(SOURCE_PREFIX)
+    payload = service.traces.get(trace_id, row.customer_id)
+    if payload is None:
+        return None
+    stored = payload["inputs"]["requested_limit"]
+    if asked is not None and min(asked, service.policy.max_requested_limit) != (
+        None if stored is None else Decimal(stored)
+    ):
+        return None
+    outcome = CreditOutcome(decision_of(payload), trace_id)
+    facts = [*decision_facts(outcome), expiry_fact(row)]
+    book = templates()
+    draft = " ".join([str(book["pending"]), decision_draft(outcome, facts),
+                      _filled(str(book["offered"]), facts)])  # fmt: skip
+    return DecisionDraft(TOPIC, facts, draft, (trace_id,), proposal_of(Offer(action=row)))
+
+
+def decision_of(payload: dict[str, Any]) -> CreditDecision:
+    """The decision a credit trace stores (CreditDecision.to_json, with the rules fired)."""
+    made = payload["decision"]
+    fired = [rule for group in payload.get("rules_fired", []) for rule in group["rules"]]
+    reasons = tuple(Reason(**reason) for reason in made["reasons"])
+    return CreditDecision(
+        made["decision"], Decimal(made["current_limit"]), _money(made["new_limit"]),
+        _money(made["apr"]), reasons, tuple(fired), made["band"], Decimal(made["target_limit"]),
+    )  # fmt: skip
+
+
+def expiry_fact(row: ActionRow) -> Fact:
+    """When a pending offer lapses, as the offer's own facts state it."""
+    return Fact.date("credit.offer_expires", "confirm or decline by", row.expires_at.date(),
+                     f"offers stay open {WORDING['ttl_days']} days")  # fmt: skip
+
+
+def _money(stored: str | None) -> Decimal | None:
+    """A trace's money string as a Decimal (None stays None)."""
+    return None if stored is None else Decimal(stored)
