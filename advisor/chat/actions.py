@@ -91,8 +91,8 @@ class ChatActions:
         if proposal.source_key == FRESH:  # not an action already waiting
             scope = f"chat:{session_id}:"
             proposal = dataclasses.replace(proposal, source_key=scope + uuid.uuid4().hex)
-            row, _ = self.service.propose(proposal)
-            self.service.supersede(proposal.customer_id, proposal.kind, row.source_key, scope)
+            row = self.service.propose_replacing(proposal, scope)  # one locked transaction
+            assert row is not None, "a proposal that does not yield is always made"
             return row
         return self.service.propose(proposal)[0]
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,7 +21,7 @@ from advisor.orchestration.credit_limit import change_credit_limit
 from advisor.orchestration.events import AuditSink
 from advisor.orchestration.tables import ActionRequest, ActionRow, create_tables, utcnow
 from portfolio_context.db import session_scope
-from portfolio_context.models import Account
+from portfolio_context.models import Account, Customer
 
 if TYPE_CHECKING:
     from advisor.settings import Settings
@@ -88,14 +88,7 @@ class ActionService:
 
     def propose(self, proposal: Proposal) -> tuple[ActionRow, bool]:
         """A pending action, once per source key (a re-run step gets the first one, False)."""
-        row = ActionRow(
-            id=f"act_{uuid.uuid4().hex[:20]}", customer_id=proposal.customer_id,
-            kind=proposal.kind, amount=proposal.amount, from_account=proposal.from_account,
-            to_account=proposal.to_account, status="pending", reason=None,
-            expires_at=utcnow() + dt.timedelta(seconds=proposal.ttl_s),
-            source_key=proposal.source_key, event_id=proposal.event_id,
-            workflow_id=proposal.workflow_id, created_at=utcnow(),
-        )  # fmt: skip
+        row = _new_row(proposal)
         try:
             with session_scope(self.url) as db:
                 db.add(row)
@@ -105,6 +98,32 @@ class ActionService:
             assert found is not None
             return found, False
         return row, True
+
+    def propose_replacing(
+        self, proposal: Proposal, within: str = "", yield_to_pending: bool = False
+    ) -> ActionRow | None:
+        """Propose and expire the customer's OLDER pending actions of the kind (source key
+        starting with `within`) in one transaction under the customer's lock, so two offers
+        made at once leave the newer live; with `yield_to_pending`, propose nothing (None)
+        while another such action waits."""
+        with session_scope(self.url) as db:
+            lock_customer(db, proposal.customer_id)
+            row = db.scalar(select(ActionRow).where(ActionRow.source_key == proposal.source_key))
+            if row is None:
+                if yield_to_pending and _pending_of(db, proposal, within):
+                    return None
+                row = _new_row(proposal)
+                db.add(row)
+                db.flush()
+            expired = [r for r in _pending_of(db, proposal, within) if _older(r, row)]
+            for old in expired:
+                _set_status(db, old.id, "expired", SUPERSEDED)
+        for old in expired:
+            with session_scope(self.url) as db:
+                found = db.get(ActionRow, old.id)
+            if found is not None:
+                self._after_decision(found, "expire")
+        return row
 
     def supersede(self, customer_id: str, kind: str, keep: str, within: str = "") -> int:
         """Expire the customer's other pending actions of this kind whose source key starts
@@ -225,6 +244,43 @@ class ActionService:
                 wake(row.workflow_id or "", row.id, row.status)
             except Exception:  # the workflow's own expiry wait finds the final state anyway
                 log.warning("could not wake workflow %s", row.workflow_id, exc_info=True)
+
+
+def lock_customer(db: Session, customer_id: str) -> None:
+    """Serialise writers for one customer until the transaction ends: the customer's row FOR
+    UPDATE on PostgreSQL; SQLite's database-wide write lock (a write that changes nothing)."""
+    if db.get_bind().dialect.name == "postgresql":
+        db.execute(select(Customer.id).where(Customer.id == customer_id).with_for_update())
+    else:
+        db.execute(text("UPDATE actions SET id = id WHERE 0"))
+
+
+def _new_row(proposal: Proposal) -> ActionRow:
+    """A pending action for the proposal, expiring after its ttl."""
+    return ActionRow(
+        id=f"act_{uuid.uuid4().hex[:20]}", customer_id=proposal.customer_id,
+        kind=proposal.kind, amount=proposal.amount, from_account=proposal.from_account,
+        to_account=proposal.to_account, status="pending", reason=None,
+        expires_at=utcnow() + dt.timedelta(seconds=proposal.ttl_s),
+        source_key=proposal.source_key, event_id=proposal.event_id,
+        workflow_id=proposal.workflow_id, created_at=utcnow(),
+    )  # fmt: skip
+
+
+def _pending_of(db: Session, proposal: Proposal, within: str) -> list[ActionRow]:
+    """The customer's other live pending actions of the proposal's kind under `within`."""
+    query = select(ActionRow).where(
+        ActionRow.customer_id == proposal.customer_id, ActionRow.kind == proposal.kind,
+        ActionRow.status == "pending", ActionRow.source_key != proposal.source_key,
+        ActionRow.source_key.startswith(within, autoescape=True),
+        ActionRow.expires_at > utcnow(),
+    )  # fmt: skip
+    return list(db.scalars(query))
+
+
+def _older(other: ActionRow, own: ActionRow) -> bool:
+    """Whether `other` was proposed before `own` (ties broken by id)."""
+    return (other.created_at, other.id) < (own.created_at, own.id)
 
 
 def decision_of(row: ActionRow) -> str:

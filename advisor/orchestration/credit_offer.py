@@ -124,11 +124,14 @@ class CreditOffers:
         with session_scope(self.contracts.url) as db:
             card = ledger.account_of(db, customer_id, "credit_card")
         assert card is not None, "issue_for_decision found the card"
-        action, _ = self.actions.propose(Proposal(
+        # One transaction under the customer's lock: an asked-for offer replaces older ones; a
+        # bank-started one never replaces an offer that waits (it is not made at all).
+        action = self.actions.propose_replacing(Proposal(
             customer_id, KIND, made.new_limit, None, card.id, source_key(trace_id),
             self.ttl_s, workflow_id=workflow_id_of(trace_id),
-        ))  # fmt: skip
-        self.actions.supersede(customer_id, KIND, source_key(trace_id))
+        ), yield_to_pending=context.trigger != ASKED.trigger)  # fmt: skip
+        if action is None:
+            return Offer(contract)
         # Always: a crash between proposing and notifying must not leave the offer unsent (the
         # notification is created once per decision, by its source key).
         self._notify(customer_id, made, contract, action, context)
