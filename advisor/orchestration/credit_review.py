@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 from sqlalchemy import Date, DateTime, String, Text, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from advisor.decisions.credit import CreditDecision
@@ -28,6 +27,7 @@ from advisor.decisions.credit_rules import Reason
 from advisor.decisions.credit_service import CreditOutcome, CreditService, NoCreditCard
 from advisor.errors import BackendUnavailable, NotFound
 from advisor.orchestration import spending_change
+from advisor.orchestration.actions import lock_customer
 from advisor.orchestration.credit_offer import CreditOffers, OfferContext
 from advisor.orchestration.review_blocks import first_block
 from advisor.orchestration.tables import BankEventRow, utcnow
@@ -101,9 +101,12 @@ class CreditReviews:
         return cls(settings.resolved_database_url, CreditService.from_settings(settings), offers)
 
     def claim(self, customer_id: str, day: dt.date, trigger: str) -> Claim:
-        """Evaluate the rule and the blocks for one customer on `day`; claim the review once."""
+        """Evaluate the rule and the blocks for one customer on `day`; claim the review once
+        (the check and the claim in one transaction under the customer's lock, so two claims
+        at once, for one day or two, start one review)."""
         review_id = review_id_of(customer_id, day)
         with session_scope(self.url) as db:
+            lock_customer(db, customer_id)
             if db.get(CreditReviewRow, review_id) is not None:
                 return Claim(customer_id, "joined", review_id)
             card = spending_change.load_card(db, customer_id, day, self.rule)
@@ -111,26 +114,29 @@ class CreditReviews:
             if not change.fires:
                 return Claim(customer_id, "no_card" if card is None else "no_change")
             block = first_block(db, customer_id, POLICY["blocks"], REVIEWS)
-        if block is not None:
-            return Claim(customer_id, f"blocked:{block}", None, change.fired)
-        if self.credit.registry.promoted(MODEL_NAME) is None:
-            return Claim(customer_id, "no_model", None, change.fired)
-        started = self._insert(review_id, change, trigger)
-        return Claim(customer_id, "started" if started else "joined", review_id, change.fired)
+            if block is not None:
+                return Claim(customer_id, f"blocked:{block}", None, change.fired)
+            if self.credit.registry.promoted(MODEL_NAME) is None:
+                return Claim(customer_id, "no_model", None, change.fired)
+            db.add(_row_of(review_id, change, trigger))
+        return Claim(customer_id, "started", review_id, change.fired)
 
-    def _insert(self, review_id: str, change: spending_change.SpendingChange, trigger: str) -> bool:
-        """Store the claim; False when a concurrent claim of the same review won."""
-        row = CreditReviewRow(
-            id=review_id, customer_id=change.customer_id, day=change.day, trigger=trigger[:160],
-            fired=",".join(change.fired), facts=json.dumps([f.to_json() for f in change.facts]),
-            started_at=utcnow(),
-        )  # fmt: skip
-        try:
-            with session_scope(self.url) as db:
-                db.add(row)
-        except IntegrityError:
-            return False
-        return True
+    def _block_now(self, row: CreditReviewRow) -> str | None:
+        """The block that holds now (the review's own claim not counted), under the lock."""
+        others = select(REVIEWS).where(REVIEWS.c.id != row.id).subquery()
+        with session_scope(self.url) as db:
+            lock_customer(db, row.customer_id)
+            return first_block(db, row.customer_id, POLICY["blocks"], others)
+
+    def _skip(self, row: CreditReviewRow, block: str) -> dict[str, Any]:
+        """End the review without an offer because `block` holds now; audited."""
+        if self.offers.audit is not None:
+            payload = {"customer_id": row.customer_id, "review_id": row.id, "trigger": TRIGGER,
+                       "decision": "skipped", "skipped": block}  # fmt: skip
+            self.offers.audit.append("decision", f"review/{row.id}", payload,
+                                     key=f"review_skipped:{row.id}")  # fmt: skip
+        return self._finish(row.id, "skipped", {"decision": f"skipped: {block}",
+                                                "action_id": None})  # fmt: skip
 
     def claim_for_event(self, event_id: str) -> dict[str, Any]:
         """The claim a card transaction makes on its day (a refund or a credit makes none)."""
@@ -157,6 +163,12 @@ class CreditReviews:
             row = db.get(CreditReviewRow, review_id)
         if row is None:  # reseeded away
             return {"decision": "gone", "action_id": None}
+        if row.decision == "skipped":  # a rerun of a skipped review stays skipped
+            return {"decision": "skipped", "action_id": None}
+        if row.trace_id is None:  # not decided yet: the customer may have changed since the claim
+            block = self._block_now(row)
+            if block is not None:
+                return self._skip(row, block)
         try:
             outcome = self._decision(row)
         except (NotFound, BackendUnavailable) as exc:  # card closed, model withdrawn since
@@ -164,6 +176,8 @@ class CreditReviews:
                 "no_model" if isinstance(exc, BackendUnavailable) else "gone")  # fmt: skip
             return self._finish(review_id, why, {"decision": why, "action_id": None})
         offer = self.offers.offer(row.customer_id, outcome, self._context(row))
+        if offer.contract is not None and offer.action is None:  # an offer waits since the check
+            return self._skip(row, "pending_offer")
         waits = offer.waits and offer.action is not None
         made = {"decision": outcome.decision.decision, "trace_id": outcome.trace_id,
                 "action_id": offer.action.id if waits and offer.action else None,
@@ -198,6 +212,17 @@ class CreditReviews:
             lead = lead.replace("{" + fact.id + "}", fact.display)
         audit = {"review_id": row.id, "rules": fired, "review_trigger": row.trigger}
         return OfferContext(TRIGGER, lead, facts, audit)
+
+
+def _row_of(
+    review_id: str, change: spending_change.SpendingChange, trigger: str
+) -> CreditReviewRow:
+    """The claim's row: the rule's day, what fired and its facts."""
+    return CreditReviewRow(
+        id=review_id, customer_id=change.customer_id, day=change.day, trigger=trigger[:160],
+        fired=",".join(change.fired), facts=json.dumps([f.to_json() for f in change.facts]),
+        started_at=utcnow(),
+    )  # fmt: skip
 
 
 def fact_of_json(raw: dict[str, Any]) -> Fact:
