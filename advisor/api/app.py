@@ -101,6 +101,7 @@ def create_app(settings: Settings | None = None, backend: LLMBackend | None = No
         await credit_scan.unschedule(scanning)
         await model_monitor.unschedule(monitoring)
         await nats_intake.stop_quietly(intake)
+        await runtime.leave_waiting()  # offers' waits stay pending, no traceback per wait
         runtime.stop(app.state.orchestration)
         if backend is None:  # the app started it (the engine's process): the app stops it
             app.state.services.backend.close()

@@ -7,12 +7,14 @@ the bank's PostgreSQL). On launch DBOS recovers the workflows a crash left pendi
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from dbos import DBOS, DBOSConfig
 from dbos._utils import GlobalParams
@@ -148,6 +150,21 @@ def start(settings: Settings) -> Orchestration:
             log.warning("DBOS already runs on another bank in this process; sharing it")
         _running.append(services)
     return services
+
+
+async def leave_waiting() -> None:
+    """Stop the DBOS workflows running on this event loop (the offers' waits) while DBOS still
+    runs: they stay pending and the next launch resumes them. Left to the loop's shutdown, they
+    were cancelled after DBOS's thread pool closed and printed a traceback each."""
+    waiting = [t for t in asyncio.all_tasks() if _runs_workflow(t)]
+    for task in waiting:
+        task.cancel()
+    await asyncio.gather(*waiting, return_exceptions=True)
+
+
+def _runs_workflow(task: asyncio.Task[Any]) -> bool:
+    """Whether the task runs a DBOS workflow (DBOS's `_execute_workflow_async`)."""
+    return getattr(task.get_coro(), "__qualname__", "") == "_execute_workflow_async"
 
 
 def stop(services: Orchestration) -> None:
