@@ -62,7 +62,7 @@ def engine_config(settings: LLMSettings) -> EngineConfig:
         port=settings.engine_port,
         slots=settings.engine_slots,
         ctx_per_slot=settings.engine_ctx_per_slot,
-        threads=settings.engine_threads or os.cpu_count() or 1,
+        threads=settings.engine_threads or len(os.sched_getaffinity(0)) or 1,
         start_timeout_s=settings.engine_start_timeout_s,
     )
 
