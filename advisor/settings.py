@@ -160,8 +160,9 @@ class Settings(BaseSettings):
     graphql_max_tokens: int = 2000
     graphql_max_aliases: int = 15
     # Model monitoring (advisor/ops/monitor.py): the server runs it every N seconds when set
-    # (None: off); a feature whose PSI reaches the threshold raises the model's alarm.
-    monitor_interval_s: float | None = None
+    # (None: off); a feature whose PSI reaches the threshold raises the model's alarm. Zero,
+    # negative or not a finite number is refused at start-up (it would monitor in a tight loop).
+    monitor_interval_s: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     monitor_threshold: float = 0.2
     # The nightly credit scan (advisor/orchestration/credit_scan.py): the server runs it every N
     # seconds when set (None: off; `advisor credit scan` runs it once). Zero, negative or not a

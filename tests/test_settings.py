@@ -45,16 +45,21 @@ def test_bad_backend_settings_say_why(llm: LLMSettings, message: str) -> None:
         create_backend(llm)
 
 
+INTERVALS = ["credit_scan_interval_s", "monitor_interval_s"]  # a scheduler's period each
+
+
+@pytest.mark.parametrize("field", INTERVALS)
 @pytest.mark.parametrize("value", ["0", "-5", "nan", "inf"])
-def test_a_credit_scan_interval_that_would_spin_is_refused(
-    monkeypatch: pytest.MonkeyPatch, value: str
+def test_an_interval_that_would_spin_is_refused(
+    monkeypatch: pytest.MonkeyPatch, field: str, value: str
 ) -> None:
-    monkeypatch.setenv("ADVISOR_CREDIT_SCAN_INTERVAL_S", value)
-    with pytest.raises(ValueError, match="credit_scan_interval_s"):
+    monkeypatch.setenv(f"ADVISOR_{field.upper()}", value)
+    with pytest.raises(ValueError, match=field):
         Settings()
 
 
-def test_a_positive_credit_scan_interval_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ADVISOR_CREDIT_SCAN_INTERVAL_S", "3600")
-    assert Settings().credit_scan_interval_s == 3600.0
-    assert Settings(credit_scan_interval_s=None).credit_scan_interval_s is None
+@pytest.mark.parametrize("field", INTERVALS)
+def test_a_positive_interval_is_kept(monkeypatch: pytest.MonkeyPatch, field: str) -> None:
+    monkeypatch.setenv(f"ADVISOR_{field.upper()}", "3600")
+    assert getattr(Settings(), field) == 3600.0
+    assert getattr(Settings(**{field: None}), field) is None
