@@ -62,4 +62,4 @@ def test_an_interval_that_would_spin_is_refused(
 def test_a_positive_interval_is_kept(monkeypatch: pytest.MonkeyPatch, field: str) -> None:
     monkeypatch.setenv(f"ADVISOR_{field.upper()}", "3600")
     assert getattr(Settings(), field) == 3600.0
-    assert getattr(Settings(**{field: None}), field) is None
+    assert getattr(Settings.model_validate({field: None}), field) is None
