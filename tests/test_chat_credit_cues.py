@@ -40,6 +40,18 @@ NOT_ASKED = [  # the reviewer's phrases first, then more
     ("Should I increase my credit limit?", "question"),
     ("What happens if I raise my credit limit?", "question"),
     ("how do I request a credit line increase", "question"),
+    # second review: negations the router or the patterns let through
+    ("Stop raising my credit limit", "negation"),
+    ("Quit increasing my credit limit", "negation"),
+    ("Hold off on raising my credit limit", "negation"),
+    ("Please avoid increasing my credit limit", "negation"),
+    ("Enough with upping my credit limit", "negation"),
+    ("I can't afford a higher credit limit", "negation"),
+    ("I cannot have my credit limit increased", "negation"),
+    ("I can not have a bigger card limit", "negation"),
+    ("Raise my credit limit? Absolutely not", "refusal"),
+    ("Increase my credit limit? No.", "refusal"),
+    ("Higher credit limit? Nope", "refusal"),
 ]
 ASKED = [
     "Can you raise my credit limit?",
@@ -49,6 +61,15 @@ ASKED = [
     "I need a bigger limit on my visa",
     "My card got declined, can you raise my limit?",
     "I'm travelling next month, please increase my credit limit by $2,000",
+    # second review: requests a negation or question cue blocked
+    "I have never missed a payment so please raise my credit limit",
+    "Raise my credit limit, that's why I'm here",
+    "Please raise my credit limit, I want to know what happens next",
+    "Please don't hesitate to raise my credit limit",
+    "Why not raise my credit limit to 8000",
+    "Hi! Why not raise my credit limit to 8000",
+    "I'd like a higher credit limit, no rush",
+    "Increase my credit limit please, I can't pay rent with this one",
 ]
 
 
