@@ -123,6 +123,30 @@ def test_no_path_reaches_the_provider_with_a_non_request(
     assert seen == [ASKED[0]]  # a clear request still reaches it
 
 
+ROUTED_ONLY = [  # messages no decision pattern names, routed to the intent: whether they ask
+    ("Can you give me a credit line increase?", True),
+    ("I need more room on my card", True),
+    ("extend my credit line please", True),
+    ("Stop raising my credit limit", False),
+    ("my credit limit", False),
+    ("credit limits in general", False),
+]
+
+
+@pytest.mark.parametrize(("text", "asks"), ROUTED_ONLY)
+def test_a_routed_only_message_reaches_the_provider_only_when_it_asks(
+    monkeypatch: pytest.MonkeyPatch, text: str, asks: bool
+) -> None:
+    entry = decision_facts.Entry(f"{__name__}:counting", before_topics=True)
+    monkeypatch.setitem(decision_facts.PROVIDERS, INTENT, entry)
+    seen.clear()
+    assert decision_facts.matched_intent(text) is None
+    route = Routed(text, INTENT, "action", "action", 0.99, ())
+    facts = DecisionFacts(Settings(), None)  # type: ignore[arg-type]
+    facts.decide(GOOD, None, text, route, lambda _: None)  # type: ignore[arg-type]
+    assert seen == ([text] if asks else [])
+
+
 @pytest.mark.parametrize(("text", "kind"), NOT_ASKED[:8])
 def test_a_non_request_in_chat_offers_nothing(
     bank: tuple[TestClient, Settings],  # noqa: F811

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Protocol
 import yaml
 
 from advisor.chat.plan import replies
-from advisor.chat.request_cues import not_a_request
+from advisor.chat.request_cues import asks, not_a_request
 from advisor.errors import AdvisorError
 from advisor.grounding.selection import Selection, Slots
 from portfolio_context.facts import Fact
@@ -196,6 +196,8 @@ class DecisionFacts:
         chosen = str(named or intent)
         if (cue := not_a_request(chosen, text)) is not None:
             return Decided(Selection(cue.topic, [], replies()[cue.answer], Slots()))
+        if named is None and not asks(chosen, text):
+            return Decided(facts(True))  # routed only, and no request phrase: no decision
         first = named is not None or PROVIDERS[chosen].before_topics
         if not first and (found := facts(False)) is not None:
             return Decided(found)

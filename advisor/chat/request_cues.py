@@ -34,11 +34,29 @@ class NotARequest:
 
 
 @lru_cache(maxsize=1)
-def cues() -> dict[str, tuple[str, tuple[CueKind, ...]]]:
-    """The cues by intent: its informational topic and its cue kinds, in order."""
+def _loaded() -> dict[str, dict[str, object]]:
+    """request_cues.yaml as loaded."""
     text = resources.files("advisor.chat").joinpath("request_cues.yaml").read_text("utf-8")
     loaded: dict[str, dict[str, object]] = yaml.safe_load(text)
-    return {intent: _intent_cues(spec) for intent, spec in loaded.items()}
+    return loaded
+
+
+@lru_cache(maxsize=1)
+def cues() -> dict[str, tuple[str, tuple[CueKind, ...]]]:
+    """The cues by intent: its informational topic and its cue kinds, in order."""
+    return {intent: _intent_cues(spec) for intent, spec in _loaded().items()}
+
+
+@lru_cache(maxsize=1)
+def asking() -> dict[str, tuple[re.Pattern[str], ...]]:
+    """By intent, the phrases of which a routed-only message must hold one to ask (`asks`)."""
+    found: dict[str, tuple[re.Pattern[str], ...]] = {}
+    for intent, spec in _loaded().items():
+        phrases = spec.get("asks") or []
+        assert isinstance(phrases, list), "request_cues.yaml: `asks` is a list of patterns"
+        if phrases:
+            found[intent] = tuple(re.compile(str(p), re.I) for p in phrases)
+    return found
 
 
 def _intent_cues(spec: dict[str, object]) -> tuple[str, tuple[CueKind, ...]]:
@@ -59,3 +77,9 @@ def not_a_request(intent: str, text: str) -> NotARequest | None:
         if any(p.search(text) for p in kind.patterns):
             return NotARequest(kind.name, topic, kind.answer)
     return None
+
+
+def asks(intent: str, text: str) -> bool:
+    """Whether a message only the router names the intent of says it asks (True: no `asks`)."""
+    phrases = asking().get(intent)
+    return phrases is None or any(p.search(text) for p in phrases)
