@@ -4,12 +4,16 @@ Every state change of the orchestration is a committed transaction (the bank's, 
 log's, DBOS's own checkpoints), so a crash anywhere in a run is a crash before one of its
 writing commits: `kill_at(k)` fails the k-th writing commit and every commit after it (the
 process is dead: nothing more reaches any database until it restarts), `raise_at(k)` fails
-only the bank database's k-th one (a transient error its caller retries).
+only the bank database's k-th one (a transient error its caller retries). Unlike a real
+crash, the killed process's threads keep running here: any still alive at the restart stays
+dead, so a late write of theirs (DBOS recording the kill's exception as the workflow's ERROR
+after the restart) cannot land, as it could not in production.
 """
 
 from __future__ import annotations
 
 import threading
+import weakref
 from typing import Any
 
 from sqlalchemy import Engine, event
@@ -37,6 +41,7 @@ class FaultInjector:
         self.raise_on: int | None = None
         self.killed = threading.Event()
         self.raised = False
+        self.dead: weakref.WeakSet[threading.Thread] = weakref.WeakSet()  # the killed's threads
 
     def arm(self, kill_on: int | None = None, raise_on: int | None = None) -> None:
         """Fail the `kill_on`-th writing commit and all after it, or only the `raise_on`-th."""
@@ -47,8 +52,12 @@ class FaultInjector:
             self.raised = False
 
     def disarm(self) -> None:
-        """The restarted process: nothing fails any more."""
+        """The restarted process: nothing fails any more, but the threads the killed process
+        left running (all but the caller's) stay dead."""
         with self.lock:
+            if self.killed.is_set():
+                caller = threading.current_thread()
+                self.dead.update(t for t in threading.enumerate() if t is not caller)
             self.kill_on = self.raise_on = None
             self.killed.clear()
 
@@ -78,7 +87,7 @@ class FaultInjector:
         if not conn.info.pop("fault_dirty", False):
             return
         with self.lock:
-            if self.killed.is_set():
+            if self.killed.is_set() or threading.current_thread() in self.dead:
                 raise Killed("the process is dead")
             self.writes += 1
             if self.kill_on is not None and self.writes >= self.kill_on:
