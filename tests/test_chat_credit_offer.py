@@ -170,3 +170,21 @@ def test_a_decline_in_chat_keeps_its_reasons_and_offers_nothing(
     assert "credit.reason_1" in final["facts"] and len(final["decision_trace_ids"]) == 1
     assert client.get("/v1/notifications", headers=bearer(settings, DELINQUENT)).json() == []
     assert client.get("/v1/actions", headers=bearer(settings, DELINQUENT)).json() == []
+
+
+def test_asking_again_after_a_decline_restates_it_until_the_amount_or_session_changes(
+    bank: tuple[TestClient, Settings],
+) -> None:
+    client, settings = bank
+    first = done(chat_events(client, bearer(settings, DELINQUENT), ASK))
+    session, traces = first["session_id"], first["decision_trace_ids"]
+    for again in (ASK, "I'd like a higher limit on my card"):  # no decision, action or note
+        events = chat_events(client, bearer(settings, DELINQUENT), again, session)
+        final = done(events)
+        assert final["decision_trace_ids"] == traces and actions_of(events) == []
+        assert "already looked at this" in final["text"] and "credit.reason_1" in final["facts"]
+    assert decisions_of(settings) == 1
+    anew = done(chat_events(client, bearer(settings, DELINQUENT), ASK))  # another session
+    assert anew["decision_trace_ids"] != traces and "already" not in anew["text"]
+    assert decisions_of(settings) == 2
+    assert client.get("/v1/notifications", headers=bearer(settings, DELINQUENT)).json() == []

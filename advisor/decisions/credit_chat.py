@@ -4,7 +4,8 @@ The decision is made by the credit service and offered by the credit offers, as 
 `POST /v1/credit-limit/requests`: stored with its trace, audited, and a raise gets its contract,
 pending `credit_limit_change` action and notification (the stream announces the action). Asking
 again in the same chat session while that offer is pending restates it (no new decision,
-action or notification); asking in another session, or for another amount, decides anew and
+action or notification), and so does asking again after a keep or decline (that decision);
+asking in another session, or for another amount, decides anew and
 the newer offer supersedes the older one (one live offer). Chat states it from facts
 (credit.decision, credit.current_limit, credit.new_limit, credit.apr, credit.reason_1..4,
 credit.offer_expires) in a deterministic draft.
@@ -25,7 +26,12 @@ from advisor.chat.decision_facts import DecisionDraft, Provider
 from advisor.context_service import ContextService
 from advisor.decisions.credit import CreditDecision
 from advisor.decisions.credit_rules import Reason
-from advisor.decisions.credit_service import CreditOutcome, CreditService, NoCreditCard
+from advisor.decisions.credit_service import (
+    TRACE_KIND,
+    CreditOutcome,
+    CreditService,
+    NoCreditCard,
+)
 from advisor.errors import BackendUnavailable, InvalidInput
 from advisor.orchestration.actions import ActionService, Proposal
 from advisor.orchestration.credit_limit import KIND, SOURCE_PREFIX, source_key
@@ -127,6 +133,8 @@ def credit_limit(settings: Settings, context: ContextService) -> Provider:
         waiting = pending_offer(offers.get().actions.url, customer_id, earlier) if earlier else None
         if waiting is not None and (kept := restated(service, waiting, asked)) is not None:
             return kept  # asked again in this session: the pending offer, not a second one
+        if earlier and (said := restated_decision(service, customer_id, earlier, asked)):
+            return said  # asked again after a keep or decline: that decision, not a new one
         try:
             outcome = _decided(service, customer_id, asked)
         except NoCreditCard:
@@ -213,10 +221,7 @@ def restated(service: CreditService, row: ActionRow, asked: Decimal | None) -> D
     payload = service.traces.get(trace_id, row.customer_id)
     if payload is None:
         return None
-    stored = payload["inputs"]["requested_limit"]
-    if asked is not None and min(asked, service.policy.max_requested_limit) != (
-        None if stored is None else Decimal(stored)
-    ):
+    if not same_amount(service, payload, asked):
         return None
     outcome = CreditOutcome(decision_of(payload), trace_id)
     facts = [*decision_facts(outcome), expiry_fact(row)]
@@ -224,6 +229,31 @@ def restated(service: CreditService, row: ActionRow, asked: Decimal | None) -> D
     draft = " ".join([str(book["pending"]), decision_draft(outcome, facts),
                       _filled(str(book["offered"]), facts)])  # fmt: skip
     return DecisionDraft(TOPIC, facts, draft, (trace_id,), proposal_of(Offer(action=row)))
+
+
+def same_amount(service: CreditService, payload: dict[str, Any], asked: Decimal | None) -> bool:
+    """Whether a message asks for what a stored decision decided (no amount: whatever it was)."""
+    stored = payload["inputs"]["requested_limit"]
+    return asked is None or min(asked, service.policy.max_requested_limit) == (
+        None if stored is None else Decimal(stored)
+    )
+
+
+def restated_decision(
+    service: CreditService, customer_id: str, earlier: tuple[str, ...], asked: Decimal | None
+) -> DecisionDraft | None:
+    """The session's latest credit decision stated again when it raised nothing and the message
+    asks for the same amount (a raise is restated with its pending offer, else decided anew)."""
+    found = (service.traces.get(t, customer_id) for t in reversed(earlier))
+    payload = next((p for p in found if p is not None and p["kind"] == TRACE_KIND), None)
+    if payload is None or payload["decision"]["decision"] == "raise":
+        return None
+    if not same_amount(service, payload, asked):
+        return None
+    outcome = CreditOutcome(decision_of(payload), str(payload["id"]))
+    facts = decision_facts(outcome)
+    draft = " ".join([str(templates()["decided"]), decision_draft(outcome, facts)])
+    return DecisionDraft(TOPIC, facts, draft, (outcome.trace_id,))
 
 
 def decision_of(payload: dict[str, Any]) -> CreditDecision:
