@@ -6,26 +6,36 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Callable
 from contextlib import suppress
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select, update
 
 from advisor.decisions.traces import DecisionTrace
+from advisor.errors import NotFound
+from advisor.orchestration import actions as actions_mod
 from advisor.orchestration import credit_review as cr
 from advisor.orchestration import review_blocks
 from advisor.orchestration.actions import ActionService, Proposal
+from advisor.orchestration.audit import AuditLog
+from advisor.orchestration.contracts import ContractRow
 from advisor.orchestration.credit_limit import KIND
 from advisor.orchestration.credit_review import CreditReviews, review_id_of
+from advisor.orchestration.notifications import NotificationService
 from advisor.orchestration.tables import ActionRow
 from advisor.settings import Settings
 from portfolio_context.db import session_scope
 from portfolio_context.models import Customer
+from portfolio_context.seed import seed_bank
 from tests import test_credit_review as base
+from tests.conftest import make_settings
 from tests.credit_fixtures import AS_OF, GOOD
-from tests.test_credit_review import CARD, notifications, post_spend
+from tests.pg import fresh_database
+from tests.test_credit_review import CARD, audited, notifications, post_spend
 
 template, settings, reviews = base.template, base.settings, base.reviews  # its fixtures
 
@@ -44,6 +54,13 @@ def decisions(settings: Settings) -> int:
     """How many credit decisions were traced for the customer."""
     query = select(func.count()).where(DecisionTrace.customer_id == GOOD,
                                        DecisionTrace.kind == "credit_decision")  # fmt: skip
+    with session_scope(settings.resolved_database_url) as db:
+        return int(db.scalar(query) or 0)
+
+
+def contracts(settings: Settings) -> int:
+    """How many contracts are stored for the customer."""
+    query = select(func.count()).where(ContractRow.customer_id == GOOD)
     with session_scope(settings.resolved_database_url) as db:
         return int(db.scalar(query) or 0)
 
@@ -88,6 +105,20 @@ def test_a_bank_started_offer_never_replaces_one_the_customer_asked_for(
     assert reviews.claim(GOOD, AS_OF, "t").outcome == "started"
     monkeypatch.setattr(CreditReviews, "_block_now", lambda self, row: None)  # checked before
     own = ask_for(reviews, Decimal(9000))  # the customer asks between the check and the offer
+    assert reviews.review(REVIEW)["decision"] == "skipped: pending_offer"
+    assert offers(settings) == [(own, "pending", Decimal("9000.00"))]
+    assert len(notifications(settings, GOOD)) == 1
+    assert contracts(settings) == 1  # the yielding offer issued none
+
+
+def test_an_offer_asked_for_after_the_yield_check_still_wins(
+    reviews: CreditReviews, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    post_spend(settings, GOOD, Decimal(1600))
+    assert reviews.claim(GOOD, AS_OF, "t").outcome == "started"
+    monkeypatch.setattr(CreditReviews, "_block_now", lambda self, row: None)
+    monkeypatch.setattr(ActionService, "would_yield", lambda self, proposal, within="": False)
+    own = ask_for(reviews, Decimal(9000))  # as if asked between would_yield and the proposal
     assert reviews.review(REVIEW)["decision"] == "skipped: pending_offer"
     assert offers(settings) == [(own, "pending", Decimal("9000.00"))]
     assert len(notifications(settings, GOOD)) == 1
@@ -154,3 +185,77 @@ def test_a_yielding_offer_is_not_made_while_another_waits(settings: Settings) ->
     assert actions.propose_replacing(proposal("credit:asked")) is not None
     assert actions.propose_replacing(proposal("credit:bank"), yield_to_pending=True) is None
     assert offers(settings) == [("credit:asked", "pending", Decimal("7000.00"))]
+
+
+def confirm_first_between_select_and_update(
+    monkeypatch: pytest.MonkeyPatch, confirm: Callable[[Any, str], object]
+) -> list[str]:
+    """Make `confirm(db, action_id)` decide an older offer just before propose_replacing's
+    conditional update reaches it; the ids it confirmed."""
+    real, confirmed = actions_mod._set_status, []
+
+    def racing(db: Any, action_id: str, status: str, reason: str | None) -> bool:
+        if status == "expired" and reason == actions_mod.SUPERSEDED:
+            confirm(db, action_id)
+            confirmed.append(action_id)
+        return real(db, action_id, status, reason)
+
+    monkeypatch.setattr(actions_mod, "_set_status", racing)
+    return confirmed
+
+
+def expire_entries(settings: Settings, action_id: str) -> list[dict[str, Any]]:
+    """The `confirmation` audit entries that say the action expired."""
+    return [e for e in audited(settings, "confirmation")
+            if e["id"] == action_id and e["decision"] == "expire"]  # fmt: skip
+
+
+def test_an_offer_confirmed_while_a_newer_one_replaces_it_stays_executed(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = settings.resolved_database_url
+    actions = ActionService(url, AuditLog.from_settings(settings))
+    woken: list[tuple[str, str]] = []
+    actions.wakers.append(lambda workflow, action_id, status: woken.append((action_id, status)))
+    reviews = CreditReviews.from_settings(settings, actions, NotificationService(url))
+    first = ask_for(reviews, Decimal(9000))
+    confirmed = confirm_first_between_select_and_update(
+        monkeypatch, lambda db, action_id: actions_mod._apply(db, action_id, "confirm")
+    )
+    second = ask_for(reviews, Decimal(8000))
+    assert offers(settings) == [(first, "executed", Decimal("9000.00")),
+                                (second, "pending", Decimal("8000.00"))]  # fmt: skip
+    assert len(confirmed) == 1 and expire_entries(settings, confirmed[0]) == []
+    assert woken == []  # the confirmation's own tail wakes its workflow, not the replacement
+
+
+def test_an_unknown_customer_is_refused_not_locked(settings: Settings) -> None:
+    actions = ActionService(settings.resolved_database_url)
+    stray = Proposal("C9999", KIND, Decimal(7000), None, CARD, "credit:stray", 3600)
+    with pytest.raises(NotFound, match="C9999"):
+        actions.propose_replacing(stray)
+    with session_scope(settings.resolved_database_url) as db:
+        assert db.scalar(select(func.count()).select_from(ActionRow)) == 0
+
+
+@pytest.mark.postgres
+def test_a_confirm_racing_a_replacement_on_postgres(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with fresh_database("advisor_races") as url:
+        seed_bank(url, 8, 42, AS_OF)
+        settings = make_settings(tmp_path, url)
+        actions = ActionService(url, AuditLog.from_settings(settings))
+        woken: list[tuple[str, str]] = []
+        actions.wakers.append(lambda workflow, action_id, status: woken.append((action_id, status)))
+        first = actions.propose_replacing(proposal("credit:a"))
+        assert first is not None
+        confirmed = confirm_first_between_select_and_update(  # its own connection and commit
+            monkeypatch, lambda db, action_id: actions.decide(GOOD, action_id, "confirm", "k1")
+        )
+        assert actions.propose_replacing(proposal("credit:b")) is not None
+        decided = actions.get(GOOD, first.id)
+        assert confirmed == [first.id] and decided.status == "rejected", decided  # no contract
+        assert actions_mod.decision_of(decided) == "confirm"
+        assert expire_entries(settings, first.id) == []
+        assert woken == [(first.id, "rejected")]  # by the confirmation alone, once

@@ -115,15 +115,27 @@ class ActionService:
                 row = _new_row(proposal)
                 db.add(row)
                 db.flush()
-            expired = [r for r in _pending_of(db, proposal, within) if _older(r, row)]
-            for old in expired:
-                _set_status(db, old.id, "expired", SUPERSEDED)
-        for old in expired:
+            # Only the ones this statement changed: one decided since the select (a confirm
+            # takes no lock) keeps its own decision's audit entry and wake-up.
+            expired = [
+                old.id
+                for old in _pending_of(db, proposal, within)
+                if _older(old, row) and _set_status(db, old.id, "expired", SUPERSEDED)
+            ]
+        for old_id in expired:
             with session_scope(self.url) as db:
-                found = db.get(ActionRow, old.id)
+                found = db.get(ActionRow, old_id)
             if found is not None:
                 self._after_decision(found, "expire")
         return row
+
+    def would_yield(self, proposal: Proposal, within: str = "") -> bool:
+        """Whether `propose_replacing(proposal, within, yield_to_pending=True)` would now
+        propose nothing (not proposed yet, and another such action waits)."""
+        with session_scope(self.url) as db:
+            lock_customer(db, proposal.customer_id)
+            own = select(ActionRow.id).where(ActionRow.source_key == proposal.source_key)
+            return db.scalar(own) is None and bool(_pending_of(db, proposal, within))
 
     def supersede(self, customer_id: str, kind: str, keep: str, within: str = "") -> int:
         """Expire the customer's other pending actions of this kind whose source key starts
@@ -248,11 +260,16 @@ class ActionService:
 
 def lock_customer(db: Session, customer_id: str) -> None:
     """Serialise writers for one customer until the transaction ends: the customer's row FOR
-    UPDATE on PostgreSQL; SQLite's database-wide write lock (a write that changes nothing)."""
+    NO KEY UPDATE on PostgreSQL (inserts referencing it still go ahead); SQLite's database-wide
+    write lock (a write that changes nothing). NotFound for an unknown customer (no row to lock
+    would serialise nothing)."""
+    query = select(Customer.id).where(Customer.id == customer_id)
     if db.get_bind().dialect.name == "postgresql":
-        db.execute(select(Customer.id).where(Customer.id == customer_id).with_for_update())
+        query = query.with_for_update(key_share=True)
     else:
         db.execute(text("UPDATE actions SET id = id WHERE 0"))
+    if db.scalar(query) is None:
+        raise NotFound(f"no customer {customer_id!r}")
 
 
 def _new_row(proposal: Proposal) -> ActionRow:

@@ -37,6 +37,7 @@ class Offer:
     contract: Contract | None = None
     action: ActionRow | None = None
     workflow_id: str | None = None
+    yielded: bool = False  # a bank-started raise not offered: another offer waits
 
     @property
     def waits(self) -> bool:
@@ -118,24 +119,33 @@ class CreditOffers:
         with its reasons, an unasked one is no application, so in the audit and trace only)."""
         self._audit_decision(customer_id, outcome, context)
         made, trace_id = outcome.decision, outcome.trace_id
+        proposal = self._proposal(customer_id, made, trace_id)
+        yields = context.trigger != ASKED.trigger  # bank-started: yields to a waiting offer
+        if proposal is not None and yields and self.actions.would_yield(proposal):
+            return Offer(yielded=True)  # checked before the contract: it leaves none behind
         contract = self.contracts.issue_for_decision(customer_id, made, trace_id)
-        if contract is None or made.new_limit is None:
+        if contract is None or proposal is None:
             return Offer()
-        with session_scope(self.contracts.url) as db:
-            card = ledger.account_of(db, customer_id, "credit_card")
-        assert card is not None, "issue_for_decision found the card"
         # One transaction under the customer's lock: an asked-for offer replaces older ones; a
         # bank-started one never replaces an offer that waits (it is not made at all).
-        action = self.actions.propose_replacing(Proposal(
-            customer_id, KIND, made.new_limit, None, card.id, source_key(trace_id),
-            self.ttl_s, workflow_id=workflow_id_of(trace_id),
-        ), yield_to_pending=context.trigger != ASKED.trigger)  # fmt: skip
-        if action is None:
-            return Offer(contract)
+        action = self.actions.propose_replacing(proposal, yield_to_pending=yields)
+        if action is None:  # an offer asked for since the check above: its contract stays
+            return Offer(contract, yielded=True)
         # Always: a crash between proposing and notifying must not leave the offer unsent (the
         # notification is created once per decision, by its source key).
         self._notify(customer_id, made, contract, action, context)
         return Offer(contract, action, workflow_id_of(trace_id))
+
+    def _proposal(self, customer_id: str, made: CreditDecision, trace_id: str) -> Proposal | None:
+        """The pending limit change a raise proposes (None for a keep, a decline, no card)."""
+        if made.decision != "raise" or made.new_limit is None:
+            return None
+        with session_scope(self.contracts.url) as db:
+            card = ledger.account_of(db, customer_id, "credit_card")
+        if card is None:  # issue_for_decision says so (NotFound)
+            return None
+        return Proposal(customer_id, KIND, made.new_limit, None, card.id, source_key(trace_id),
+                        self.ttl_s, workflow_id=workflow_id_of(trace_id))  # fmt: skip
 
     def _notify(
         self, customer_id: str, made: CreditDecision, contract: Contract, action: ActionRow,

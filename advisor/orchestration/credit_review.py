@@ -176,7 +176,7 @@ class CreditReviews:
                 "no_model" if isinstance(exc, BackendUnavailable) else "gone")  # fmt: skip
             return self._finish(review_id, why, {"decision": why, "action_id": None})
         offer = self.offers.offer(row.customer_id, outcome, self._context(row))
-        if offer.contract is not None and offer.action is None:  # an offer waits since the check
+        if offer.yielded:  # an offer waits since the check
             return self._skip(row, "pending_offer")
         waits = offer.waits and offer.action is not None
         made = {"decision": outcome.decision.decision, "trace_id": outcome.trace_id,
