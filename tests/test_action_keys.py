@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from advisor.errors import InvalidInput
-from advisor.orchestration import actions
+from advisor.orchestration import executors
 from advisor.orchestration.actions import ActionService, Proposal
 from advisor.orchestration.audit import AuditLog
 from advisor.orchestration.cards import freeze_card, is_frozen
@@ -55,7 +55,7 @@ def test_an_executors_conflict_is_decided_again_not_called_key_reuse(
                              action_id=row.id, frozen_at=utcnow()))  # fmt: skip
         return None
 
-    monkeypatch.setitem(actions.EXECUTORS, "late_freeze", late_freeze)
+    monkeypatch.setitem(executors.EXECUTORS, "late_freeze", late_freeze)
     service = ActionService(bank)
     first, second = freeze(service, "C0001", "a"), freeze(service, "C0001", "b", "late_freeze")
     assert service.decide("C0001", first, "confirm", "k1").status == "executed"

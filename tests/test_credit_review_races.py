@@ -19,7 +19,8 @@ from advisor.decisions.traces import DecisionTrace
 from advisor.errors import NotFound
 from advisor.orchestration import actions as actions_mod
 from advisor.orchestration import credit_review as cr
-from advisor.orchestration import review_blocks
+from advisor.orchestration import executors, review_blocks
+from advisor.orchestration.action_rows import decision_of
 from advisor.orchestration.actions import ActionService, Proposal
 from advisor.orchestration.audit import AuditLog
 from advisor.orchestration.contracts import ContractRow
@@ -192,7 +193,7 @@ def confirm_first_between_select_and_update(
 ) -> list[str]:
     """Make `confirm(db, action_id)` decide an older offer just before propose_replacing's
     conditional update reaches it; the ids it confirmed."""
-    real, confirmed = actions_mod._set_status, []
+    real, confirmed = actions_mod.set_status, []
 
     def racing(db: Any, action_id: str, status: str, reason: str | None) -> bool:
         if status == "expired" and reason == actions_mod.SUPERSEDED:
@@ -200,7 +201,7 @@ def confirm_first_between_select_and_update(
             confirmed.append(action_id)
         return real(db, action_id, status, reason)
 
-    monkeypatch.setattr(actions_mod, "_set_status", racing)
+    monkeypatch.setattr(actions_mod, "set_status", racing)  # as propose_replacing calls it
     return confirmed
 
 
@@ -220,7 +221,7 @@ def test_an_offer_confirmed_while_a_newer_one_replaces_it_stays_executed(
     reviews = CreditReviews.from_settings(settings, actions, NotificationService(url))
     first = ask_for(reviews, Decimal(9000))
     confirmed = confirm_first_between_select_and_update(
-        monkeypatch, lambda db, action_id: actions_mod._apply(db, action_id, "confirm")
+        monkeypatch, lambda db, action_id: executors.apply_decision(db, action_id, "confirm")
     )
     second = ask_for(reviews, Decimal(8000))
     assert offers(settings) == [(first, "executed", Decimal("9000.00")),
@@ -256,6 +257,6 @@ def test_a_confirm_racing_a_replacement_on_postgres(
         assert actions.propose_replacing(proposal("credit:b")) is not None
         decided = actions.get(GOOD, first.id)
         assert confirmed == [first.id] and decided.status == "rejected", decided  # no contract
-        assert actions_mod.decision_of(decided) == "confirm"
+        assert decision_of(decided) == "confirm"
         assert expire_entries(settings, first.id) == []
         assert woken == [(first.id, "rejected")]  # by the confirmation alone, once

@@ -1,27 +1,31 @@
-"""Confirmed actions: pending until the customer decides; executed on the ledger exactly once."""
+"""Confirmed actions: pending until the customer decides; executed on the ledger exactly once
+(the rows' writes in action_rows.py, what a decision does in executors.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from advisor.errors import InvalidInput, NotFound
-from advisor.orchestration import ledger
-from advisor.orchestration.cards import freeze_card
-from advisor.orchestration.credit_limit import change_credit_limit
+from advisor.orchestration.action_rows import (
+    decision_of,
+    lock_customer,
+    new_row,
+    pending_of,
+    proposed_before,
+    set_status,
+)
 from advisor.orchestration.events import AuditSink
+from advisor.orchestration.executors import apply_decision
 from advisor.orchestration.tables import ActionRequest, ActionRow, create_tables, utcnow
 from portfolio_context.db import session_scope
-from portfolio_context.models import Account, Customer
 
 if TYPE_CHECKING:
     from advisor.settings import Settings
@@ -88,7 +92,7 @@ class ActionService:
 
     def propose(self, proposal: Proposal) -> tuple[ActionRow, bool]:
         """A pending action, once per source key (a re-run step gets the first one, False)."""
-        row = _new_row(proposal)
+        row = new_row(proposal)
         try:
             with session_scope(self.url) as db:
                 db.add(row)
@@ -110,17 +114,17 @@ class ActionService:
             lock_customer(db, proposal.customer_id)
             row = db.scalar(select(ActionRow).where(ActionRow.source_key == proposal.source_key))
             if row is None:
-                if yield_to_pending and _pending_of(db, proposal, within):
+                if yield_to_pending and pending_of(db, proposal, within):
                     return None
-                row = _new_row(proposal)
+                row = new_row(proposal)
                 db.add(row)
                 db.flush()
             # Only the ones this statement changed: one decided since the select (a confirm
             # takes no lock) keeps its own decision's audit entry and wake-up.
             expired = [
                 old.id
-                for old in _pending_of(db, proposal, within)
-                if _older(old, row) and _set_status(db, old.id, "expired", SUPERSEDED)
+                for old in pending_of(db, proposal, within)
+                if proposed_before(old, row) and set_status(db, old.id, "expired", SUPERSEDED)
             ]
         for old_id in expired:
             with session_scope(self.url) as db:
@@ -135,7 +139,7 @@ class ActionService:
         with session_scope(self.url) as db:
             lock_customer(db, proposal.customer_id)
             own = select(ActionRow.id).where(ActionRow.source_key == proposal.source_key)
-            return db.scalar(own) is None and bool(_pending_of(db, proposal, within))
+            return db.scalar(own) is None and bool(pending_of(db, proposal, within))
 
     def supersede(self, customer_id: str, kind: str, keep: str, within: str = "") -> int:
         """Expire the customer's other pending actions of this kind whose source key starts
@@ -150,7 +154,7 @@ class ActionService:
             older = list(db.scalars(query))
         for action_id in older:
             with session_scope(self.url) as db:
-                changed = _set_status(db, action_id, "expired", SUPERSEDED)
+                changed = set_status(db, action_id, "expired", SUPERSEDED)
                 row = db.get(ActionRow, action_id)
             if changed and row is not None:
                 self._after_decision(row, "expire")
@@ -210,7 +214,7 @@ class ActionService:
                 db.flush()
             except IntegrityError as exc:
                 raise KeyTaken(request.key) from exc
-            return _apply(db, request.action_id, request.decision)
+            return apply_decision(db, request.action_id, request.decision)
 
     def _check_reuse(self, request: ActionRequest) -> None:
         """A key seen before must have been for this same action and decision (else 422)."""
@@ -224,7 +228,7 @@ class ActionService:
     def expire(self, action_id: str) -> ActionRow:
         """Expire a pending action (the workflow's wait ran out); other states stay."""
         with session_scope(self.url) as db:
-            changed = _set_status(db, action_id, "expired", "not confirmed before it expired")
+            changed = set_status(db, action_id, "expired", "not confirmed before it expired")
             row = db.get(ActionRow, action_id)
         if row is None:  # the bank was reseeded under the workflow waiting on it
             raise NotFound(f"no action {action_id!r}")
@@ -256,112 +260,3 @@ class ActionService:
                 wake(row.workflow_id or "", row.id, row.status)
             except Exception:  # the workflow's own expiry wait finds the final state anyway
                 log.warning("could not wake workflow %s", row.workflow_id, exc_info=True)
-
-
-def lock_customer(db: Session, customer_id: str) -> None:
-    """Serialise writers for one customer until the transaction ends: the customer's row FOR
-    NO KEY UPDATE on PostgreSQL (inserts referencing it still go ahead); SQLite's database-wide
-    write lock (a write that changes nothing). NotFound for an unknown customer (no row to lock
-    would serialise nothing)."""
-    query = select(Customer.id).where(Customer.id == customer_id)
-    if db.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(key_share=True)
-    else:
-        db.execute(text("UPDATE actions SET id = id WHERE 0"))
-    if db.scalar(query) is None:
-        raise NotFound(f"no customer {customer_id!r}")
-
-
-def _new_row(proposal: Proposal) -> ActionRow:
-    """A pending action for the proposal, expiring after its ttl."""
-    return ActionRow(
-        id=f"act_{uuid.uuid4().hex[:20]}", customer_id=proposal.customer_id,
-        kind=proposal.kind, amount=proposal.amount, from_account=proposal.from_account,
-        to_account=proposal.to_account, status="pending", reason=None,
-        expires_at=utcnow() + dt.timedelta(seconds=proposal.ttl_s),
-        source_key=proposal.source_key, event_id=proposal.event_id,
-        workflow_id=proposal.workflow_id, created_at=utcnow(),
-    )  # fmt: skip
-
-
-def _pending_of(db: Session, proposal: Proposal, within: str) -> list[ActionRow]:
-    """The customer's other live pending actions of the proposal's kind under `within`."""
-    query = select(ActionRow).where(
-        ActionRow.customer_id == proposal.customer_id, ActionRow.kind == proposal.kind,
-        ActionRow.status == "pending", ActionRow.source_key != proposal.source_key,
-        ActionRow.source_key.startswith(within, autoescape=True),
-        ActionRow.expires_at > utcnow(),
-    )  # fmt: skip
-    return list(db.scalars(query))
-
-
-def _older(other: ActionRow, own: ActionRow) -> bool:
-    """Whether `other` was proposed before `own` (ties broken by id)."""
-    return (other.created_at, other.id) < (own.created_at, own.id)
-
-
-def decision_of(row: ActionRow) -> str:
-    """The decision that gave a decided action its status."""
-    if row.status == "expired" and row.reason != "confirmed after it expired":
-        return "expire"
-    return "decline" if row.status == "declined" else "confirm"
-
-
-def _set_status(db: Session, action_id: str, status: str, reason: str | None) -> bool:
-    """Pending -> status in one conditional statement: True when this call made the change."""
-    values: dict[str, Any] = {"status": status, "decided_at": utcnow()}
-    if reason is not None:
-        values["reason"] = reason
-    done = db.execute(
-        update(ActionRow)
-        .where(ActionRow.id == action_id, ActionRow.status == "pending")
-        .values(**values)
-    )
-    return bool(getattr(done, "rowcount", 0))
-
-
-def _apply(db: Session, action_id: str, decision: str) -> bool:
-    """Decline, expire or execute a pending action inside the caller's transaction."""
-    row = db.get(ActionRow, action_id)
-    assert row is not None
-    if row.status != "pending":
-        return False
-    if decision == "decline":
-        return _set_status(db, action_id, "declined", None)
-    if row.expires_at <= utcnow():
-        return _set_status(db, action_id, "expired", "confirmed after it expired")
-    if not _set_status(db, action_id, "executed", None):
-        return False  # a concurrent decision won
-    failure = EXECUTORS[row.kind](db, row)
-    if failure is not None:
-        db.execute(update(ActionRow).where(ActionRow.id == action_id)
-                   .values(status="rejected", reason=failure))  # fmt: skip
-    return True
-
-
-def _transfer(db: Session, row: ActionRow) -> str | None:
-    """Move the amount between the customer's accounts: two postings, each under its own key."""
-    amount = row.amount or Decimal("0")
-    accounts = [db.get(Account, a or "") for a in (row.from_account, row.to_account)]
-    if any(a is None or a.customer_id != row.customer_id for a in accounts):
-        return "an account of this action is closed or not the customer's"
-    if not ledger.withdraw_if_covered(db, row.from_account or "", amount):
-        balance = accounts[0].balance if accounts[0] else Decimal("0")
-        return f"insufficient funds: the balance ${balance:,.2f} does not cover ${amount:,.2f}"
-    today, names = utcnow().date(), [a.name.upper() if a else "" for a in accounts]
-    ledger.post(db, ledger.Posting(f"action:{row.id}:debit", row.from_account or "", -amount,
-                                   f"TRANSFER TO {names[1]}", "Transfer", today,
-                                   f"action {row.id}"), move_balance=False)  # fmt: skip
-    ledger.post(db, ledger.Posting(f"action:{row.id}:credit", row.to_account or "", amount,
-                                   f"TRANSFER FROM {names[0]}", "Transfer", today,
-                                   f"action {row.id}"))  # fmt: skip
-    ledger.mark_changed(db)
-    return None
-
-
-# kind -> executor: writes inside the decision's transaction; a reason string rejects.
-EXECUTORS: dict[str, Callable[[Session, ActionRow], str | None]] = {
-    "transfer": _transfer,
-    "credit_limit_change": change_credit_limit,  # credit_limit.py
-    "card_freeze": freeze_card,  # cards.py
-}

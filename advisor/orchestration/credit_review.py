@@ -27,7 +27,7 @@ from advisor.decisions.credit_rules import Reason
 from advisor.decisions.credit_service import CreditOutcome, CreditService, NoCreditCard
 from advisor.errors import BackendUnavailable, NotFound
 from advisor.orchestration import spending_change
-from advisor.orchestration.actions import lock_customer
+from advisor.orchestration.action_rows import lock_customer
 from advisor.orchestration.credit_offer import CreditOffers, OfferContext
 from advisor.orchestration.review_blocks import first_block
 from advisor.orchestration.tables import BankEventRow, utcnow
