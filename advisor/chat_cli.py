@@ -117,8 +117,8 @@ class Shown:
         """Take one event; a retraction wipes what was shown (only the final answer stays)."""
         if event == "fact":
             self.facts.append(data)
-        elif event == "token":
-            self.answer.append(data["text"])
+        elif event == "token":  # the answer starts at its first visible character
+            self.answer.append(data["text"] if self.answer.plain else data["text"].lstrip())
         elif event == "grounding":
             self.answer = Text() if data.get("retract") else self.answer
             if data["outcome"] != "model":

@@ -156,6 +156,38 @@ def test_chat_shows_only_the_final_answer_after_a_retraction() -> None:
     assert "fallback: security.prompt_leak" in shown
 
 
+def retracted(text: str) -> list[tuple[str, dict[str, object]]]:
+    """A drafted token, its retraction, then the answer's tokens."""
+    grounding = {"outcome": "fallback", "reason": "deadline", "retract": True}
+    return [("token", {"text": " Sorry"}), ("grounding", grounding), ("token", {"text": text})]
+
+
+@pytest.mark.parametrize(
+    ("items", "line"),
+    [
+        ([("token", {"text": " Your"}), ("token", {"text": " balance."})], "Your balance."),
+        ([("token", {"text": " \n "}), ("token", {"text": "\tHello"}), ("token", {"text": " you"})],
+         "Hello you"),
+        (retracted(" Your balance."), "Your balance."),
+        ([("token", {"text": "Hi"}), ("token", {"text": "  there"})], "Hi  there"),
+    ],
+    ids=["leading space", "blank first tokens", "after a retraction", "inner spaces kept"],
+)  # fmt: skip
+def test_chat_answer_starts_at_its_first_visible_character(
+    items: list[tuple[str, dict[str, object]]], line: str
+) -> None:
+    import io
+
+    from rich.console import Console
+
+    from advisor.chat_cli import render_answer
+
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=False, width=100)
+    render_answer(ScriptedClient([*items, ("done", {})]), "hi", console, False)  # type: ignore[arg-type]
+    assert f"advisor > {line}\n" in out.getvalue(), out.getvalue()
+
+
 ANSI = r"\x1b\[[0-9;?]*[A-Za-z]"
 FALLBACK_TURN: list[tuple[str, dict[str, object]]] = [
     ("token", {"text": "Your checking balance is $1,017.37."}),
