@@ -66,10 +66,28 @@ class LLMSettings(BaseModel):
     # so neither an anonymous client nor one customer can take every slot).
     engine_per_customer: int = Field(default=2, ge=1)
     engine_start_timeout_s: float = 60.0
+    # How the engine computes a batch: flash attention (on/off/auto), one KV buffer shared by
+    # every slot (on: each token's attention spans all slots' cells) or one per slot, and the
+    # logical/physical batch sizes (tokens per decode call). Chosen from BENCHMARKS.md
+    # `bench_engine` and llama-batched-bench on this machine.
+    engine_flash_attn: Literal["on", "off", "auto"] = "auto"
+    engine_kv_unified: bool = False
+    engine_batch_size: int = Field(default=2048, ge=32)
+    engine_ubatch_size: int = Field(default=512, ge=1)
     # When every engine slot is taken as a turn starts, the turn's grounded draft answers at
     # once instead of waiting for a slot (the model only phrases; the draft is the whole
     # answer). False: the turn waits for a slot, up to the first-text deadline.
     shed_when_busy: bool = True
+
+    @model_validator(mode="after")
+    def _ubatch_within_batch(self) -> LLMSettings:
+        """A physical batch larger than the logical one is a misconfiguration."""
+        if self.engine_ubatch_size > self.engine_batch_size:
+            raise ValueError(
+                f"engine_ubatch_size ({self.engine_ubatch_size}) must not exceed "
+                f"engine_batch_size ({self.engine_batch_size})"
+            )
+        return self
 
     def model_post_init(self, __context: object) -> None:
         """Serve the chosen engine unless a back-end is named outright."""

@@ -43,6 +43,10 @@ class EngineConfig:
     slots: int
     ctx_per_slot: int
     threads: int
+    flash_attn: str = "auto"  # on, off or auto (llama.cpp decides per device)
+    kv_unified: bool = False  # one KV buffer for every slot (attention spans all slots' cells)
+    batch_size: int = 2048
+    ubatch_size: int = 512
     cache_ram_mib: int = 256
     start_timeout_s: float = 60.0
 
@@ -54,6 +58,9 @@ class EngineConfig:
             "--parallel", str(self.slots), "--ctx-size", str(self.slots * self.ctx_per_slot),
             "--cont-batching", "--cache-reuse", "64", "--cache-ram", str(self.cache_ram_mib),
             "--threads", threads, "--threads-batch", threads, "--no-webui", "--slots",
+            "--flash-attn", self.flash_attn,
+            "--kv-unified" if self.kv_unified else "--no-kv-unified",
+            "--batch-size", str(self.batch_size), "--ubatch-size", str(self.ubatch_size),
         ]  # fmt: skip
 
 

@@ -63,6 +63,10 @@ def engine_config(settings: LLMSettings) -> EngineConfig:
         slots=settings.engine_slots,
         ctx_per_slot=settings.engine_ctx_per_slot,
         threads=settings.engine_threads or len(os.sched_getaffinity(0)) or 1,
+        flash_attn=settings.engine_flash_attn,
+        kv_unified=settings.engine_kv_unified,
+        batch_size=settings.engine_batch_size,
+        ubatch_size=settings.engine_ubatch_size,
         start_timeout_s=settings.engine_start_timeout_s,
     )
 
