@@ -183,6 +183,8 @@ def test_the_engine_is_busy_while_every_slot_is_generating(engine: LlamaServerBa
     assert not engine.busy(), "one of two slots generating is not busy"
     next(streams[1])
     assert engine.busy()
+    cancels[0].set()  # its turn is over; the generator has not closed (its thread lags)
+    assert not engine.busy(), "a finished turn's ending generation counted as busy"
     for cancel, stream in zip(cancels, streams, strict=True):
         cancel.set()
         stream.close()

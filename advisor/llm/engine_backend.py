@@ -82,14 +82,16 @@ class LlamaServerBackend(OpenAIBackend):
         self.engine = Engine(engine_config(settings)).start()
         super().__init__(settings.model_copy(update={"base_url": f"{self.engine.url}/v1"}))
         self.slots = threading.BoundedSemaphore(settings.engine_slots)
-        self.slot_count, self.wanting, self.counting = settings.engine_slots, 0, threading.Lock()
+        self.slot_count, self.counting = settings.engine_slots, threading.Lock()
+        self.live: list[threading.Event] = []  # the cancel events of generations in flight
         # Turns the HTTP edge lets in at once (advisor/api/engine_gate.py); beyond: 503.
         self.capacity = settings.engine_slots + settings.engine_queue_limit
         self.retry_after_s = settings.engine_retry_after_s
 
     def execute(self, request: GenerationRequest, cancel: threading.Event) -> Iterator[str]:
         """Wait for a slot (or cancel), then stream the engine's deltas."""
-        self._count(+1)
+        with self.counting:
+            self.live.append(cancel)
         try:
             while not self.slots.acquire(timeout=0.05):
                 if cancel.is_set():
@@ -101,17 +103,15 @@ class LlamaServerBackend(OpenAIBackend):
             finally:
                 self.slots.release()
         finally:
-            self._count(-1)
+            with self.counting:
+                self.live.remove(cancel)
 
     def busy(self) -> bool:
-        """Whether every slot is taken (or waited for) by a generation."""
+        """Whether every slot is taken (or waited for) by a generation still wanted: one whose
+        turn has finished (its cancel set) is ending and frees its slot within a token, so the
+        session's next turn is not shed for it."""
         with self.counting:
-            return self.wanting >= self.slot_count
-
-    def _count(self, step: int) -> None:
-        """One more (or one fewer) generation holding or waiting for a slot."""
-        with self.counting:
-            self.wanting += step
+            return sum(not cancel.is_set() for cancel in self.live) >= self.slot_count
 
     def warm(self, messages: list[ChatMessage]) -> None:
         """Cache the static prompt prefix in every slot (one request per slot, at once)."""
