@@ -29,6 +29,7 @@ from advisor.chat.plan import (
     servicing_request,
     trusted_route,
 )
+from advisor.chat.precedence import topics_yield
 from advisor.chat.sources import AnswerSources, Found, shared_embedding
 from advisor.chat.turn import Turn, done_data, route_data
 from advisor.chat.validation import clean_message
@@ -161,7 +162,10 @@ class ChatService:
             self.rails.inputs.text_for(refusal) if self.rails and refusal else "",
             tuple(screened.interventions) if screened else (),
         )
-        topic, rules = routed_topic(route), not routed_elsewhere(route)
+        # The topic patterns give way to a sure out-of-scope call, and to a servicing or rule
+        # request that asks for none of the customer's own figures (precedence.yaml).
+        topic = routed_topic(route)
+        rules = not (routed_elsewhere(route) or topics_yield(route, text))
         # A short servicing request ("my card still hasn't arrived") is no follow-up.
         previous = Slots() if servicing_request(route) else slots
         pick = facts_selector(text, view, previous, topic, rules)

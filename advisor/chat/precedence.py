@@ -1,0 +1,68 @@
+"""Whether the facts topic patterns give way to the route or to a rule question."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import TYPE_CHECKING
+
+import yaml
+
+from advisor.chat.plan import covered
+
+if TYPE_CHECKING:
+    from advisor.routing.router import Routed
+
+Patterns = tuple[re.Pattern[str], ...]
+
+
+@dataclass(frozen=True)
+class Precedence:
+    """How sure the router must be, by family; the forms of an own-money and a rule question."""
+
+    outranks: dict[str, float]
+    asks: Patterns
+    rule_question: Patterns
+
+    def sure_elsewhere(self, routed: Routed | None) -> bool:
+        """Whether the router is sure of a servicing request or a rule or product question."""
+        floor = None if routed is None else self.outranks.get(routed.family)
+        if routed is None or floor is None:
+            return False
+        return covered(routed, routed.family == "servicing") >= floor
+
+    def reads_as_rule(self, text: str, routed: Routed | None) -> bool:
+        """Whether the message reads as a rule or product question (or names a product)."""
+        named = routed is not None and any(e.type == "product" for e in routed.entities)
+        return named or any(p.search(text) for p in self.rule_question)
+
+
+def _compiled(patterns: list[str]) -> Patterns:
+    """Case-insensitive regexes."""
+    return tuple(re.compile(str(p), re.I) for p in patterns)
+
+
+@lru_cache(maxsize=1)
+def precedence() -> Precedence:
+    """precedence.yaml, loaded once."""
+    text = resources.files("advisor.chat").joinpath("precedence.yaml").read_text("utf-8")
+    loaded = yaml.safe_load(text)
+    outranks = {str(k): float(v) for k, v in loaded["outranks"].items()}
+    return Precedence(outranks, _compiled(loaded["asks"]), _compiled(loaded["rule_question"]))
+
+
+def asks_own_money(text: str) -> bool:
+    """Whether the message asks for the customer's own figures ("what's my balance?")."""
+    return any(p.search(text) for p in precedence().asks)
+
+
+def topics_yield(routed: Routed | None, text: str) -> bool:
+    """Whether the topic patterns give way: the message asks for none of the customer's own
+    figures, and the router is sure of a servicing or rule request or the message reads as a
+    rule or product question (a router sure of an own-money topic still answers it)."""
+    rules = precedence()
+    if asks_own_money(text):
+        return False
+    return rules.sure_elsewhere(routed) or rules.reads_as_rule(text, routed)

@@ -1,0 +1,91 @@
+"""Which plan a message gets when the facts topic patterns and the intent router disagree
+(issue #11): the dev set tests/data/plan_precedence.yaml through the real ChatService, its
+rails, corpus and trained router (skipped when var/models/router is absent)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from advisor.chat.plan import Plan
+from advisor.chat.precedence import topics_yield
+from advisor.chat.service import ChatService
+from advisor.context_service import ContextService
+from advisor.rails.service import load_rails
+from advisor.routing.router import Routed, Router
+from advisor.settings import Settings
+from retrieval.service import RetrievalService
+from tests.conftest import make_settings
+from tests.fakes import FakeBackend
+
+DATA = Path(__file__).parent / "data" / "plan_precedence.yaml"
+CASES: list[dict[str, Any]] = yaml.safe_load(DATA.read_text(encoding="utf-8"))["cases"]
+ROUTER = Settings().var_dir / "models" / "router"  # `make router` trains it
+
+
+@pytest.fixture(scope="module")
+def service(corpus_var: Path, bank_url: str) -> ChatService:
+    """The chat service as the app builds it, on the fake back-end and the trained router."""
+    if not (ROUTER / "router.npz").is_file():
+        pytest.skip("the intent router is not trained: run `make router`")
+    settings = make_settings(corpus_var, bank_url, router_model_dir=ROUTER)
+    context = ContextService.from_settings(settings)
+    retrieval = RetrievalService.from_settings(settings)
+    rails, router = load_rails(settings), Router.from_settings(settings)
+    return ChatService.from_settings(settings, context, FakeBackend(), retrieval, rails, router)
+
+
+def problems(case: dict[str, Any], plan: Plan) -> list[str]:
+    """What in the plan differs from the case's expectation."""
+    found = []
+    article = plan.kind == "action" and plan.servicing is not None  # its action offered
+    if plan.kind != case["kind"] and not (article and case["kind"] == "servicing"):
+        found.append(f"kind {plan.kind}, expected {case['kind']}")
+    if "topic" in case and plan.topic != case["topic"]:
+        found.append(f"topic {plan.topic}, expected {case['topic']}")
+    if case.get("no_figure") and "$" in plan.text:
+        found.append(f"states a figure: {plan.text}")
+    if "says" in case and case["says"] not in plan.text:
+        found.append(f"does not say {case['says']!r}: {plan.text}")
+    return found
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["text"][:48] for c in CASES])
+def test_the_plan_follows_the_precedence(service: ChatService, case: dict[str, Any]) -> None:
+    plan = service.prepare("C0001", case["text"], None).plan
+    routed = plan.routed
+    said = f"{routed.intent} {routed.family} {routed.confidence:.2f}" if routed else "no route"
+    assert not problems(case, plan), (problems(case, plan), said)
+
+
+def route(intent: str, family: str, confidence: float) -> Routed:
+    """A route as the router gives it, without entities."""
+    return Routed("", intent, family, family, confidence, ())
+
+
+YIELDS = [
+    ("my refund still isn't in my account", route("Refund_not_showing_up", "servicing", 0.9),
+     True),
+    ("my refund still isn't in my account", route("Refund_not_showing_up", "servicing", 0.3),
+     False),
+    ("my refund is missing, what's my checking balance?",
+     route("Refund_not_showing_up", "servicing", 0.9), False),
+    ("I was charged a fee, how much did I spend on travel?",
+     route("exchange_charge", "servicing", 0.95), False),
+    ("is there a fee when I spend abroad?", route("regulation_question", "knowledge", 0.7), True),
+    ("is there a fee when I spend abroad?", route("regulation_question", "knowledge", 0.5), False),
+    ("can a bank charge a fee when my balance is low?", route("balance", "own_money", 0.4), True),
+    ("can a bank charge a fee when my balance is low?", None, True),
+    ("is my balance enough for rent?", route("balance", "own_money", 0.4), False),
+    ("is my balance enough for rent?", None, False),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "routed", "yields"), YIELDS)
+def test_the_topic_patterns_yield_only_without_an_own_money_question(
+    text: str, routed: Routed | None, yields: bool
+) -> None:
+    assert topics_yield(routed, text) is yields
