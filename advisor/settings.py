@@ -70,7 +70,7 @@ class LLMSettings(BaseModel):
     # every slot (on: each token's attention spans all slots' cells) or one per slot, and the
     # logical/physical batch sizes (tokens per decode call). Chosen from BENCHMARKS.md
     # `bench_engine` and llama-batched-bench on this machine.
-    engine_flash_attn: Literal["on", "off", "auto"] = "auto"
+    engine_flash_attn: Literal["on", "off", "auto"] = "on"
     engine_kv_unified: bool = False
     engine_batch_size: int = Field(default=2048, ge=32)
     engine_ubatch_size: int = Field(default=512, ge=1)

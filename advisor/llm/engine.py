@@ -43,7 +43,7 @@ class EngineConfig:
     slots: int
     ctx_per_slot: int
     threads: int
-    flash_attn: str = "auto"  # on, off or auto (llama.cpp decides per device)
+    flash_attn: str = "on"  # on, off or auto (llama.cpp decides per device)
     kv_unified: bool = False  # one KV buffer for every slot (attention spans all slots' cells)
     batch_size: int = 2048
     ubatch_size: int = 512
