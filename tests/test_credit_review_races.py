@@ -17,10 +17,9 @@ from sqlalchemy import func, select, update
 
 from advisor.decisions.traces import DecisionTrace
 from advisor.errors import NotFound
+from advisor.orchestration import action_rows, executors, review_blocks
 from advisor.orchestration import actions as actions_mod
 from advisor.orchestration import credit_review as cr
-from advisor.orchestration import executors, review_blocks
-from advisor.orchestration.action_rows import decision_of
 from advisor.orchestration.actions import ActionService, Proposal
 from advisor.orchestration.audit import AuditLog
 from advisor.orchestration.contracts import ContractRow
@@ -193,7 +192,7 @@ def confirm_first_between_select_and_update(
 ) -> list[str]:
     """Make `confirm(db, action_id)` decide an older offer just before propose_replacing's
     conditional update reaches it; the ids it confirmed."""
-    real, confirmed = actions_mod.set_status, []
+    real, confirmed = action_rows.set_status, []
 
     def racing(db: Any, action_id: str, status: str, reason: str | None) -> bool:
         if status == "expired" and reason == actions_mod.SUPERSEDED:
@@ -257,6 +256,6 @@ def test_a_confirm_racing_a_replacement_on_postgres(
         assert actions.propose_replacing(proposal("credit:b")) is not None
         decided = actions.get(GOOD, first.id)
         assert confirmed == [first.id] and decided.status == "rejected", decided  # no contract
-        assert decision_of(decided) == "confirm"
+        assert action_rows.decision_of(decided) == "confirm"
         assert expire_entries(settings, first.id) == []
         assert woken == [(first.id, "rejected")]  # by the confirmation alone, once
