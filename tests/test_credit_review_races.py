@@ -111,19 +111,6 @@ def test_a_bank_started_offer_never_replaces_one_the_customer_asked_for(
     assert contracts(settings) == 1  # the yielding offer issued none
 
 
-def test_an_offer_asked_for_after_the_yield_check_still_wins(
-    reviews: CreditReviews, settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    post_spend(settings, GOOD, Decimal(1600))
-    assert reviews.claim(GOOD, AS_OF, "t").outcome == "started"
-    monkeypatch.setattr(CreditReviews, "_block_now", lambda self, row: None)
-    monkeypatch.setattr(ActionService, "would_yield", lambda self, proposal, within="": False)
-    own = ask_for(reviews, Decimal(9000))  # as if asked between would_yield and the proposal
-    assert reviews.review(REVIEW)["decision"] == "skipped: pending_offer"
-    assert offers(settings) == [(own, "pending", Decimal("9000.00"))]
-    assert len(notifications(settings, GOOD)) == 1
-
-
 def test_two_days_claimed_at_once_start_one_review(
     reviews: CreditReviews, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from advisor.errors import InvalidInput, NotFound
 from advisor.orchestration.action_rows import (
@@ -104,12 +105,14 @@ class ActionService:
         return row, True
 
     def propose_replacing(
-        self, proposal: Proposal, within: str = "", yield_to_pending: bool = False
-    ) -> ActionRow | None:
+        self, proposal: Proposal, within: str = "", yield_to_pending: bool = False,
+        along: Callable[[Session], object] | None = None,
+    ) -> ActionRow | None:  # fmt: skip
         """Propose and expire the customer's OLDER pending actions of the kind (source key
         starting with `within`) in one transaction under the customer's lock, so two offers
         made at once leave the newer live; with `yield_to_pending`, propose nothing (None)
-        while another such action waits."""
+        while another such action waits. `along` writes what goes with the proposal (an
+        offer's contract) in that transaction, only when the proposal is (or was) made."""
         with session_scope(self.url) as db:
             lock_customer(db, proposal.customer_id)
             row = db.scalar(select(ActionRow).where(ActionRow.source_key == proposal.source_key))
@@ -119,6 +122,8 @@ class ActionService:
                 row = new_row(proposal)
                 db.add(row)
                 db.flush()
+            if along is not None:
+                along(db)
             # Only the ones this statement changed: one decided since the select (a confirm
             # takes no lock) keeps its own decision's audit entry and wake-up.
             expired = [
@@ -132,14 +137,6 @@ class ActionService:
             if found is not None:
                 self._after_decision(found, "expire")
         return row
-
-    def would_yield(self, proposal: Proposal, within: str = "") -> bool:
-        """Whether `propose_replacing(proposal, within, yield_to_pending=True)` would now
-        propose nothing (not proposed yet, and another such action waits)."""
-        with session_scope(self.url) as db:
-            lock_customer(db, proposal.customer_id)
-            own = select(ActionRow.id).where(ActionRow.source_key == proposal.source_key)
-            return db.scalar(own) is None and bool(pending_of(db, proposal, within))
 
     def supersede(self, customer_id: str, kind: str, keep: str, within: str = "") -> int:
         """Expire the customer's other pending actions of this kind whose source key starts

@@ -16,7 +16,7 @@ from fpdf import FPDF
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy import DateTime, LargeBinary, String, Text, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from advisor.errors import NotFound
 from advisor.orchestration.audit import canonical_json
@@ -129,15 +129,20 @@ class ContractService:
     def issue(self, terms: ContractTerms) -> Contract:
         """Render and store the contract for this decision (the same one again on a replay)."""
         contract = self._by_trace(terms.trace_id) or self._store(terms)
-        if self.audit is not None:  # keyed: a replay, or a rerun after a crash, appends once
+        self.audit_issued(contract, terms)
+        return contract
+
+    def audit_issued(self, contract: Contract, terms: ContractTerms) -> None:
+        """The contract's audit entry, after its commit (keyed: a replay, or a rerun after a
+        crash, appends once)."""
+        if self.audit is not None:
             self.audit.append("contract", f"contract/{contract.id}",
                               _audit_payload(contract, terms),
                               key=f"contract:{terms.trace_id}")  # fmt: skip
-        return contract
 
     def _store(self, terms: ContractTerms) -> Contract:
         """Render and insert the contract; the winner's when a concurrent issue got there first."""
-        row = _rendered(terms)
+        row = rendered(terms)
         try:
             with session_scope(self.url) as db:
                 db.add(row)
@@ -149,13 +154,31 @@ class ContractService:
         self, customer_id: str, decision: CreditDecision, trace_id: str
     ) -> Contract | None:
         """The contract for a raise (None for keep or decline)."""
+        terms = self.terms_for(customer_id, decision, trace_id)
+        return self.issue(terms) if terms is not None else None
+
+    def terms_for(
+        self, customer_id: str, decision: CreditDecision, trace_id: str
+    ) -> ContractTerms | None:
+        """What a raise's contract states (None for keep or decline; NotFound without a card)."""
         if decision.decision != "raise" or decision.new_limit is None or decision.apr is None:
             return None
         name, account = self._customer_card(customer_id)
-        return self.issue(ContractTerms(
+        return ContractTerms(
             customer_id, name, account, decision.current_limit, decision.new_limit,
             decision.apr, trace_id, dt.datetime.now(dt.UTC).date(),
-        ))  # fmt: skip
+        )  # fmt: skip
+
+    @staticmethod
+    def store_in(db: Session, drafted: ContractRow) -> Contract:
+        """Inside the caller's transaction: the contract already stored for the decision, else
+        this rendered one, stored now (to be audited after the commit)."""
+        query = select(ContractRow).where(ContractRow.trace_id == drafted.trace_id)
+        found = db.scalars(query).first()
+        if found is None:
+            db.add(drafted)
+            db.flush()
+        return _handle(found or drafted)
 
     def pdf(self, contract_id: str, customer_id: str) -> tuple[bytes, str]:
         """The PDF and its SHA-256 for its own customer; NotFound otherwise (or if altered)."""
@@ -178,16 +201,16 @@ class ContractService:
         with session_scope(self.url) as db:
             customer = db.get(Customer, customer_id)
             card = db.scalars(
-                select(Account.id).where(
-                    Account.customer_id == customer_id, Account.type == "credit_card"
-                ).order_by(Account.id)
+                select(Account.id)
+                .where(Account.customer_id == customer_id, Account.type == "credit_card")
+                .order_by(Account.id)
             ).first()
         if customer is None or card is None:
             raise NotFound(f"customer {customer_id!r} holds no credit card")
         return customer.name, card
 
 
-def _rendered(terms: ContractTerms) -> ContractRow:
+def rendered(terms: ContractTerms) -> ContractRow:
     """A new contract row: HTML and PDF rendered, the PDF's hash taken."""
     contract_id = f"ct_{uuid.uuid4().hex[:20]}"
     created = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)

@@ -13,7 +13,7 @@ import yaml
 
 from advisor.orchestration import ledger
 from advisor.orchestration.actions import ActionService, Proposal
-from advisor.orchestration.contracts import Contract, ContractService
+from advisor.orchestration.contracts import Contract, ContractService, rendered
 from advisor.orchestration.credit_limit import KIND, source_key
 from advisor.orchestration.events import AuditSink
 from advisor.orchestration.notifications import NewNotification, NotificationService
@@ -119,22 +119,25 @@ class CreditOffers:
         with its reasons, an unasked one is no application, so in the audit and trace only)."""
         self._audit_decision(customer_id, outcome, context)
         made, trace_id = outcome.decision, outcome.trace_id
+        terms = self.contracts.terms_for(customer_id, made, trace_id)  # NotFound: no card
         proposal = self._proposal(customer_id, made, trace_id)
-        yields = context.trigger != ASKED.trigger  # bank-started: yields to a waiting offer
-        if proposal is not None and yields and self.actions.would_yield(proposal):
-            return Offer(yielded=True)  # checked before the contract: it leaves none behind
-        contract = self.contracts.issue_for_decision(customer_id, made, trace_id)
-        if contract is None or proposal is None:
+        if terms is None or proposal is None:
             return Offer()
-        # One transaction under the customer's lock: an asked-for offer replaces older ones; a
-        # bank-started one never replaces an offer that waits (it is not made at all).
-        action = self.actions.propose_replacing(proposal, yield_to_pending=yields)
-        if action is None:  # an offer asked for since the check above: its contract stays
-            return Offer(contract, yielded=True)
+        drafted, stored = rendered(terms), []  # the PDF rendered before taking the lock
+        # One transaction under the customer's lock stores the contract with the action it goes
+        # with: an asked-for offer replaces older ones; a bank-started one is not made at all
+        # while another offer waits, and then leaves no contract either.
+        action = self.actions.propose_replacing(
+            proposal, yield_to_pending=context.trigger != ASKED.trigger,
+            along=lambda db: stored.append(self.contracts.store_in(db, drafted)),
+        )  # fmt: skip
+        if action is None:
+            return Offer(yielded=True)
+        self.contracts.audit_issued(stored[0], terms)
         # Always: a crash between proposing and notifying must not leave the offer unsent (the
         # notification is created once per decision, by its source key).
-        self._notify(customer_id, made, contract, action, context)
-        return Offer(contract, action, workflow_id_of(trace_id))
+        self._notify(customer_id, made, stored[0], action, context)
+        return Offer(stored[0], action, workflow_id_of(trace_id))
 
     def _proposal(self, customer_id: str, made: CreditDecision, trace_id: str) -> Proposal | None:
         """The pending limit change a raise proposes (None for a keep, a decline, no card)."""
@@ -142,7 +145,7 @@ class CreditOffers:
             return None
         with session_scope(self.contracts.url) as db:
             card = ledger.account_of(db, customer_id, "credit_card")
-        if card is None:  # issue_for_decision says so (NotFound)
+        if card is None:  # terms_for says so (NotFound)
             return None
         return Proposal(customer_id, KIND, made.new_limit, None, card.id, source_key(trace_id),
                         self.ttl_s, workflow_id=workflow_id_of(trace_id))  # fmt: skip
