@@ -14,6 +14,7 @@ from advisor.chat.plan import Plan
 from advisor.chat.precedence import topics_yield
 from advisor.chat.service import ChatService
 from advisor.context_service import ContextService
+from advisor.grounding.selection import select_facts
 from advisor.rails.service import load_rails
 from advisor.routing.router import Routed, Router
 from advisor.settings import Settings
@@ -89,3 +90,22 @@ def test_the_topic_patterns_yield_only_without_an_own_money_question(
     text: str, routed: Routed | None, yields: bool
 ) -> None:
     assert topics_yield(routed, text) is yields
+
+
+MONTHS = [
+    ("how much did I spend in March 2019?", "spending", "March 2019", None),
+    ("what did I earn in January 2019", "income", "January 2019", None),
+    ("my income for June, 2031?", "income", "June 2031", None),
+    ("how much did I spend in October 2026?", "spending", "October 2026", "spending.total.2026-10"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "topic", "month", "fact"), MONTHS)
+def test_a_month_is_read_with_its_year_and_one_outside_the_records_is_said_so(
+    bank_url: str, text: str, topic: str, month: str, fact: str | None
+) -> None:
+    view = ContextService(bank_url, 500.0).view("C0001")  # as of 2026-11-28
+    selection = select_facts(text, view)
+    assert selection is not None and selection.topic == topic
+    assert [f.id for f in selection.facts][:1] == ([fact] if fact else [])
+    assert (month in selection.draft) is True and ("$" in selection.draft) is bool(fact)

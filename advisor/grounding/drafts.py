@@ -7,13 +7,14 @@ sentence is never added when a fact it names is missing or would show a negative
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from portfolio_context.analytics import slug
+from portfolio_context.analytics import complete_months, slug
 from portfolio_context.facts import Fact
 from portfolio_context.view import Customer360
 
@@ -107,7 +108,11 @@ class Draft:
 
 
 def build_draft(rule: TopicRule, slots: Slots, view: Customer360) -> Draft:
-    """The topic's draft, its `missing` text when nothing could be said, then the next step."""
+    """The topic's draft, its `missing` text when nothing could be said, then the next step;
+    for a month outside the customer's records, the topic's `outside` text and no figure."""
+    if rule.outside and slots.month and slots.month not in complete_months(view.ledger.as_of):
+        named = dt.date(int(slots.month[:4]), int(slots.month[5:]), 1).strftime("%B %Y")
+        return Draft(rule.outside.format(month=named), fallback=True)
     draft = DRAFTERS[rule.kind](rule, slots, view).or_else(rule.missing)
     if not draft.fallback:
         for line in rule.next:

@@ -55,6 +55,7 @@ class TopicRule:
     missing: str | None = None
     next: list[DraftLine] = field(default_factory=list)
     phrase: bool = True  # whether the model rewords the draft (false: the draft is the answer)
+    outside: str | None = None  # the answer for a month outside the customer's records
 
     def matches(self, text: str) -> bool:
         """Whether any pattern is found in the text."""
@@ -86,6 +87,7 @@ def _topic(raw: dict[str, Any]) -> TopicRule:
         missing=raw.get("missing"),
         next=[draft_line(line) for line in raw.get("next", [])],
         phrase=bool(raw.get("phrase", True)),
+        outside=raw.get("outside"),
     )
 
 

@@ -17,6 +17,8 @@ FOLLOW_UP = re.compile(r"^\s*(and|what about|how about|what of|same for|ok(ay)?,
 FRAGMENT_WORDS = 5
 MONTH_NAMES = {dt.date(2000, m, 1).strftime("%B").lower(): m for m in range(1, 13)}
 MONTH_RE = re.compile(r"\b(?:in|for|during)\s+(" + "|".join(MONTH_NAMES) + r")\b", re.I)
+# "January 2019", "March, 2025": a month of that year (perhaps outside the customer's records)
+MONTH_YEAR_RE = re.compile(r"\b(" + "|".join(MONTH_NAMES) + r"),?\s+(?:of\s+)?(\d{4})\b", re.I)
 
 
 @dataclass
@@ -54,7 +56,9 @@ def read_slots(text: str, view: Customer360, book: Rulebook) -> Slots:
     categories = first_match(text, book.categories)
     months = complete_months(view.ledger.as_of)
     month = months[-1] if first_match(text, {"m": book.windows["last_month"]}) else None
-    if named := MONTH_RE.search(text):
+    if dated := MONTH_YEAR_RE.search(text):
+        month = f"{dated.group(2)}-{MONTH_NAMES[dated.group(1).lower()]:02d}"
+    elif named := MONTH_RE.search(text):
         number = MONTH_NAMES[named.group(1).lower()]
         month = next((m for m in reversed(months) if int(m[5:]) == number), month)
     return Slots(
