@@ -4,6 +4,7 @@ rails, corpus and trained router (skipped when var/models/router is absent)."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -11,12 +12,12 @@ import pytest
 import yaml
 
 from advisor.chat.plan import Plan
-from advisor.chat.precedence import topics_yield
+from advisor.chat.precedence import followed_route, topics_yield
 from advisor.chat.service import ChatService
 from advisor.context_service import ContextService
 from advisor.grounding.selection import select_facts
 from advisor.rails.service import load_rails
-from advisor.routing.router import Routed, Router
+from advisor.routing.router import Alternative, Routed, Router
 from advisor.settings import Settings
 from retrieval.service import RetrievalService
 from tests.conftest import make_settings
@@ -109,3 +110,31 @@ def test_a_month_is_read_with_its_year_and_one_outside_the_records_is_said_so(
     assert selection is not None and selection.topic == topic
     assert [f.id for f in selection.facts][:1] == ([fact] if fact else [])
     assert (month in selection.draft) is True and ("$" in selection.draft) is bool(fact)
+
+
+def out_of_scope(confidence: float, intent: str, probability: float) -> Routed:
+    """An out-of-scope call with the likeliest in-scope intent beside it."""
+    weak = Routed("", "out_of_scope", "out_of_scope", "out_of_scope", confidence, ())
+    return dataclasses.replace(weak, in_scope=Alternative(intent, probability))
+
+
+FOLLOWED = [
+    ("the bakery took my money twice", out_of_scope(0.17, "transaction_charged_twice", 0.83),
+     "transaction_charged_twice"),
+    ("the bakery took my money twice", out_of_scope(0.96, "transaction_charged_twice", 0.02),
+     "out_of_scope"),
+    ("the bakery took my money twice", out_of_scope(0.6, "transaction_charged_twice", 0.4),
+     "out_of_scope"),
+    ("can a bank charge twice for one purchase?",
+     out_of_scope(0.3, "transaction_charged_twice", 0.7), "out_of_scope"),
+    ("how much is in my savings", out_of_scope(0.3, "balance", 0.7), "out_of_scope"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "routed", "intent"), FOLLOWED)
+def test_a_weak_out_of_scope_call_gives_way_to_a_sure_servicing_intent(
+    text: str, routed: Routed, intent: str
+) -> None:
+    followed = followed_route(routed, text)
+    assert followed is not None and followed.intent == intent
+    assert followed.confidence == (routed.confidence if intent == "out_of_scope" else 0.83)

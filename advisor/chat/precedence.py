@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -10,7 +11,8 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from advisor.chat.plan import covered
+from advisor.chat.plan import OUT_OF_SCOPE_CONFIDENCE, covered
+from advisor.routing.taxonomy import shipped_taxonomy
 
 if TYPE_CHECKING:
     from advisor.routing.router import Routed
@@ -66,3 +68,22 @@ def topics_yield(routed: Routed | None, text: str) -> bool:
     if asks_own_money(text):
         return False
     return rules.sure_elsewhere(routed) or rules.reads_as_rule(text, routed)
+
+
+def followed_route(routed: Routed | None, text: str) -> Routed | None:
+    """The route the plan follows: a weak out-of-scope call (below the plan's out-of-scope
+    floor) gives way to the likeliest in-scope intent when that is a servicing request the
+    router is sure enough of for its article, unless the message reads as a rule question."""
+    candidate = None if routed is None else routed.in_scope
+    if routed is None or candidate is None or routed.confidence >= OUT_OF_SCOPE_CONFIDENCE:
+        return routed
+    meta = shipped_taxonomy()[candidate.intent]
+    floor = precedence().outranks.get(meta.family)
+    if meta.family != "servicing" or floor is None or candidate.confidence < floor:
+        return routed
+    if precedence().reads_as_rule(text, routed):
+        return routed
+    return dataclasses.replace(
+        routed, intent=candidate.intent, family=meta.family, handler=meta.handler,
+        confidence=candidate.confidence, in_scope=None,
+    )  # fmt: skip

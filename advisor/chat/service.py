@@ -29,7 +29,7 @@ from advisor.chat.plan import (
     servicing_request,
     trusted_route,
 )
-from advisor.chat.precedence import topics_yield
+from advisor.chat.precedence import followed_route, topics_yield
 from advisor.chat.sources import AnswerSources, Found, shared_embedding
 from advisor.chat.turn import Turn, done_data, route_data
 from advisor.chat.validation import clean_message
@@ -154,7 +154,7 @@ class ChatService:
         view = self.context.view(customer_id)
         screened = self.rails.screen(text, sid, view.merchants, vault) if self.rails else None
         routed = self.router.route(text, shared_embedding(text)) if self.router else None
-        route = trusted_route(routed, text)
+        route = trusted_route(followed_route(routed, text), text)
         text = screened.text if screened else text
         refusal = screened.refusal if screened else None
         screening = Screening(

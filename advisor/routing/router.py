@@ -42,6 +42,7 @@ class Routed:
     confidence: float
     entities: tuple[Entity, ...]
     alternatives: tuple[Alternative, ...] = ()
+    in_scope: Alternative | None = None  # beside an out-of-scope call: the likeliest intent
 
     def to_json(self) -> dict[str, Any]:
         """`{"text", "intent", "family", "confidence", "entities": [...]}`."""
@@ -116,14 +117,24 @@ class Router:
         """One message's intent and confidence."""
         intent, confidence = self._by_model(probs)
         alternatives = self._alternatives(probs, intent)
+        in_scope = self._in_scope(probs) if intent == OUT_OF_SCOPE else None
         rule = next((o for o in self.overrides if o.matches(text)), None)
         if rule is not None:
-            intent, confidence, alternatives = rule.intent, 1.0, ()
+            intent, confidence, alternatives, in_scope = rule.intent, 1.0, (), None
         meta = self.taxonomy[intent]
         entities = tuple(self.slots.extract(text))
         return Routed(
-            text, intent, meta.family, meta.handler, float(confidence), entities, alternatives
+            text, intent, meta.family, meta.handler, float(confidence), entities, alternatives,
+            in_scope,
         )  # fmt: skip
+
+    def _in_scope(self, probs: np.ndarray) -> Alternative:
+        """The likeliest in-scope intent and its probability (reported beside an out-of-scope
+        call, which the plan may overrule when it is weak)."""
+        ranked = probs.copy()
+        ranked[self.model.classes.index(OUT_OF_SCOPE)] = -1.0
+        best = int(ranked.argmax())
+        return Alternative(self.model.classes[best], float(probs[best]))
 
     def _alternatives(self, probs: np.ndarray, intent: str) -> tuple[Alternative, ...]:
         """The runner-up when the model is split between two servicing intents, else none."""
