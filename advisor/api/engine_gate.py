@@ -13,7 +13,7 @@ import json
 from collections import Counter
 from typing import Any
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from advisor.auth import verify_token
 from advisor.errors import Unauthorized
@@ -45,13 +45,28 @@ class EngineGate:
             return
         self.in_flight += 1
         self.per_customer[customer] += 1
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                self.in_flight -= 1
+                self.per_customer[customer] -= 1
+                if not self.per_customer[customer]:
+                    del self.per_customer[customer]
+
+        async def sending(message: Message) -> None:
+            """Release the turn's share once its last byte is handed over: the client may send
+            its next turn before the app's own teardown (stream tasks, spans) has returned."""
+            await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                release()
+
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, sending)
         finally:
-            self.in_flight -= 1
-            self.per_customer[customer] -= 1
-            if not self.per_customer[customer]:
-                del self.per_customer[customer]
+            release()
 
 
 def _customer(services: Any, scope: Scope) -> str | None:
