@@ -15,9 +15,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from dbos import DBOS
+from dbos import DBOS, DBOSClient
 
 from advisor.orchestration import runtime
+from advisor.orchestration.runtime import workflow_database_url
 from advisor.settings import Settings
 from tests.conftest import bearer
 from tests.credit_fixtures import GOOD
@@ -51,6 +52,18 @@ def start_server(settings: Settings, log: Path) -> tuple[subprocess.Popen[bytes]
     pytest.fail(f"the server did not start:\n{log.read_text()[-3000:]}")
 
 
+def wait_in_place(settings: Settings, workflow: str) -> None:
+    """Poll (up to 60 s) DBOS's system database for the workflow's recv timeout checkpoint (a
+    'DBOS.sleep' step, written by recv just before it waits on the server's loop)."""
+    client = DBOSClient(system_database_url=workflow_database_url(settings))
+    try:
+        wait_for(lambda: any(step["function_name"] == "DBOS.sleep"
+                             for step in client.list_workflow_steps(workflow, load_output=False)),
+                 timeout_s=60)  # fmt: skip
+    finally:
+        client.destroy()
+
+
 def test_a_server_stopped_while_an_offer_waits_is_quiet_and_the_wait_resumes(
     tmp_path: Path,
     template: Path,  # noqa: F811
@@ -65,7 +78,7 @@ def test_a_server_stopped_while_an_offer_waits_is_quiet_and_the_wait_resumes(
         answer = httpx.post(f"{url}/v1/credit-limit/requests",
                             headers=bearer(settings, GOOD), timeout=60).json()  # fmt: skip
         assert answer["decision"] == "raise", answer
-        time.sleep(0.5)  # the offer's workflow reaches its wait
+        wait_in_place(settings, f"credit_offer:{answer['trace_id']}")
     finally:
         process.send_signal(signal.SIGINT)  # as Ctrl-C on `advisor serve`
         process.wait(timeout=60)
