@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -22,7 +23,11 @@ MODEL_ROUTES = ("/v1/chat", "/v1/chat/completions")
 
 
 class EngineGate:
-    """ASGI middleware counting the model routes' requests until their responses end."""
+    """ASGI middleware counting the model routes' requests until their responses end.
+
+    A share is freed at its response's last byte, so the gate may briefly admit more than
+    `capacity` by the turns still tearing down; generation stays bounded by the engine's slots.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -31,20 +36,31 @@ class EngineGate:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Admit, or answer 503 when the back-end's (or the customer's) share is taken."""
-        gated = scope["type"] == "http" and scope["path"] in MODEL_ROUTES
-        services: Any = getattr(scope["app"].state, "services", None) if gated else None
-        capacity: int | None = getattr(getattr(services, "backend", None), "capacity", None)
-        customer = _customer(services, scope) if capacity is not None else None
-        if capacity is None or customer is None:  # not gated, or no valid token: the route 401s
+        admission = _admission(scope)
+        if admission is None:  # not gated, or no valid token: the route 401s
             await self.app(scope, receive, send)
             return
+        services, capacity, customer = admission
         retry_after = int(getattr(services.backend, "retry_after_s", 2))
-        share = services.settings.llm.engine_per_customer
-        if self.in_flight >= capacity or self.per_customer[customer] >= share:
+        if not self._take(customer, capacity, services.settings.llm.engine_per_customer):
             await _busy(send, capacity, retry_after)
             return
+        release = self._releaser(customer)
+        try:
+            await self.app(scope, receive, _released_at_last_byte(send, release))
+        finally:
+            release()
+
+    def _take(self, customer: str, capacity: int, share: int) -> bool:
+        """Count the turn in, unless the back-end's or the customer's share is taken."""
+        if self.in_flight >= capacity or self.per_customer[customer] >= share:
+            return False
         self.in_flight += 1
         self.per_customer[customer] += 1
+        return True
+
+    def _releaser(self, customer: str) -> Callable[[], None]:
+        """Give the customer's turn back, once however often it is called."""
         released = False
 
         def release() -> None:
@@ -56,17 +72,31 @@ class EngineGate:
                 if not self.per_customer[customer]:
                     del self.per_customer[customer]
 
-        async def sending(message: Message) -> None:
-            """Release the turn's share once its last byte is handed over: the client may send
-            its next turn before the app's own teardown (stream tasks, spans) has returned."""
-            await send(message)
-            if message["type"] == "http.response.body" and not message.get("more_body", False):
-                release()
+        return release
 
-        try:
-            await self.app(scope, receive, sending)
-        finally:
+
+def _admission(scope: Scope) -> tuple[Any, int, str] | None:
+    """The services, the back-end's capacity and the token's customer of a gated request; None
+    for a request the gate lets through (not a model route, no capacity, no valid token)."""
+    gated = scope["type"] == "http" and scope["path"] in MODEL_ROUTES
+    services: Any = getattr(scope["app"].state, "services", None) if gated else None
+    capacity: int | None = getattr(getattr(services, "backend", None), "capacity", None)
+    customer = _customer(services, scope) if capacity is not None else None
+    if capacity is None or customer is None:
+        return None
+    return services, capacity, customer
+
+
+def _released_at_last_byte(send: Send, release: Callable[[], None]) -> Send:
+    """`send`, releasing the turn's share once its last byte is handed over: the client may send
+    its next turn before the app's own teardown (stream tasks, spans) has returned."""
+
+    async def sending(message: Message) -> None:
+        await send(message)
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
             release()
+
+    return sending
 
 
 def _customer(services: Any, scope: Scope) -> str | None:

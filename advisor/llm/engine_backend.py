@@ -109,7 +109,8 @@ class LlamaServerBackend(OpenAIBackend):
     def busy(self) -> bool:
         """Whether every slot is taken (or waited for) by a generation still wanted: one whose
         turn has finished (its cancel set) is ending and frees its slot within a token, so the
-        session's next turn is not shed for it."""
+        session's next turn is not shed for it. A cancelled one still in prefill counts as
+        free too, though it holds its slot until its prefill ends."""
         with self.counting:
             return sum(not cancel.is_set() for cancel in self.live) >= self.slot_count
 
