@@ -81,7 +81,10 @@ class LLMSettings(BaseModel):
 
     @model_validator(mode="after")
     def _ubatch_within_batch(self) -> LLMSettings:
-        """A physical batch larger than the logical one is a misconfiguration."""
+        """An unset physical batch follows a smaller logical one (llama.cpp's own clamp); one
+        set larger than the logical batch is a misconfiguration."""
+        if "engine_ubatch_size" not in self.model_fields_set:
+            self.engine_ubatch_size = min(self.engine_ubatch_size, self.engine_batch_size)
         if self.engine_ubatch_size > self.engine_batch_size:
             raise ValueError(
                 f"engine_ubatch_size ({self.engine_ubatch_size}) must not exceed "

@@ -33,6 +33,9 @@ def test_the_defaults_reach_the_command_line() -> None:
         ({"ENGINE_FLASH_ATTN": "on"}, "--flash-attn", "on"),
         ({"ENGINE_BATCH_SIZE": "256", "ENGINE_UBATCH_SIZE": "64"}, "--ubatch-size", "64"),
         ({"ENGINE_BATCH_SIZE": "1024"}, "--batch-size", "1024"),
+        ({"ENGINE_BATCH_SIZE": "256"}, "--ubatch-size", "256"),  # the unset ubatch follows
+        ({"ENGINE_BATCH_SIZE": "256"}, "--batch-size", "256"),
+        ({"ENGINE_BATCH_SIZE": "1024"}, "--ubatch-size", "512"),  # a larger batch: the default
         ({"ENGINE_SLOTS": "8", "ENGINE_CTX_PER_SLOT": "512"}, "--ctx-size", "4096"),
         ({"ENGINE_THREADS": "1"}, "--threads-batch", "1"),
     ],
