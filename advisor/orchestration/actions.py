@@ -124,19 +124,17 @@ class ActionService:
                 db.flush()
             if along is not None:
                 along(db)
-            # Only the ones this statement changed: one decided since the select (a confirm
-            # takes no lock) keeps its own decision's audit entry and wake-up.
-            expired = [
-                old.id
-                for old in pending_of(db, proposal, within)
-                if proposed_before(old, row) and set_status(db, old.id, "expired", SUPERSEDED)
-            ]
+            expired = _expire_older(db, proposal, within, row)
+        self._announce_expired(expired)
+        return row
+
+    def _announce_expired(self, expired: list[str]) -> None:
+        """After their commit, the audit entry and wake-up of the actions a newer one replaced."""
         for old_id in expired:
             with session_scope(self.url) as db:
                 found = db.get(ActionRow, old_id)
             if found is not None:
                 self._after_decision(found, "expire")
-        return row
 
     def supersede(self, customer_id: str, kind: str, keep: str, within: str = "") -> int:
         """Expire the customer's other pending actions of this kind whose source key starts
@@ -257,3 +255,14 @@ class ActionService:
                 wake(row.workflow_id or "", row.id, row.status)
             except Exception:  # the workflow's own expiry wait finds the final state anyway
                 log.warning("could not wake workflow %s", row.workflow_id, exc_info=True)
+
+
+def _expire_older(db: Session, proposal: Proposal, within: str, row: ActionRow) -> list[str]:
+    """In the caller's transaction, expire the pending actions of the kind proposed before
+    `row`; the ids of only those this statement changed (one decided since the select, as a
+    confirm takes no lock, keeps its own decision's audit entry and wake-up)."""
+    return [
+        old.id
+        for old in pending_of(db, proposal, within)
+        if proposed_before(old, row) and set_status(db, old.id, "expired", SUPERSEDED)
+    ]
