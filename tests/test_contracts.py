@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+import sqlite3
 import threading
 import zlib
 from decimal import Decimal
@@ -18,15 +19,19 @@ from sqlalchemy import text
 from advisor.api.contract_routes import get_contracts
 from advisor.decisions.credit import CreditDecision
 from advisor.errors import NotFound
+from advisor.orchestration.action_rows import lock_customer
 from advisor.orchestration.audit import AuditLog
 from advisor.orchestration.contracts import (
+    Contract,
     ContractService,
     ContractTerms,
     render_html,
     render_pdf,
+    rendered,
 )
+from advisor.orchestration.tables import create_tables
 from advisor.settings import Settings
-from portfolio_context.db import engine_for
+from portfolio_context.db import engine_for, session_scope
 from tests.conftest import bearer
 
 TERMS = ContractTerms(
@@ -43,11 +48,33 @@ def pdf_text(pdf: bytes) -> str:
     return b" ".join(inflated).decode("latin-1")
 
 
+def issue(service: ContractService, terms: ContractTerms = TERMS) -> Contract:
+    """Store and audit a contract as an offer does (credit_offer.py): rendered first, stored in
+    a transaction under the customer's lock (there, with the offer's action), audited after."""
+    drafted = rendered(terms)
+    with session_scope(service.url) as db:
+        lock_customer(db, terms.customer_id)
+        contract = ContractService.store_in(db, drafted)
+    service.audit_issued(contract, terms)
+    return contract
+
+
 @pytest.fixture
-def service(tmp_path: Path) -> ContractService:
-    """Contracts on a fresh database, audited."""
-    url = f"sqlite:///{tmp_path / 'contracts.db'}"
-    return ContractService(url, AuditLog(url))
+def own_bank(tmp_path: Path, bank_url: str) -> str:
+    """This test's copy of the seeded bank, with the actions table the customer's lock uses."""
+    path = tmp_path / "bank.db"
+    source, copy = sqlite3.connect(bank_url.removeprefix("sqlite:///")), sqlite3.connect(path)
+    source.backup(copy)  # with what its WAL still holds
+    source.close()
+    copy.close()
+    create_tables(f"sqlite:///{path}")
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def service(own_bank: str) -> ContractService:
+    """Contracts on this test's bank, audited."""
+    return ContractService(own_bank, AuditLog(own_bank))
 
 
 def test_html_states_the_decisions_figures_and_escapes_names() -> None:
@@ -66,9 +93,9 @@ def test_pdf_is_a_pdf_with_the_figures_and_is_reproducible() -> None:
     assert "10,500.00" in drawn and "21.49%" in drawn
 
 
-def test_issue_stores_the_pdf_with_its_hash_once_per_decision(service: ContractService) -> None:
-    first = service.issue(TERMS)
-    assert service.issue(TERMS) == first
+def test_a_contract_is_stored_with_its_hash_once_per_decision(service: ContractService) -> None:
+    first = issue(service)
+    assert issue(service) == first  # a replay finds the stored one and audits nothing new
     pdf, sha = service.pdf(first.id, "C0001")
     assert sha == first.sha256 == hashlib.sha256(pdf).hexdigest()
     assert first.url == f"/v1/contracts/{first.id}"
@@ -77,9 +104,9 @@ def test_issue_stores_the_pdf_with_its_hash_once_per_decision(service: ContractS
     assert len(entries) == 1 and first.sha256 in entries[0].payload
 
 
-def test_concurrent_issues_of_one_decision_store_one_contract(service: ContractService) -> None:
+def test_concurrent_stores_of_one_decision_store_one_contract(service: ContractService) -> None:
     made: list[str] = []
-    workers = [threading.Thread(target=lambda: made.append(service.issue(TERMS).id))
+    workers = [threading.Thread(target=lambda: made.append(issue(service).id))
                for _ in range(4)]  # fmt: skip
     for worker in workers:
         worker.start()
@@ -98,13 +125,13 @@ def test_concurrent_issues_of_one_decision_store_one_contract(service: ContractS
 def test_a_contract_is_only_its_own_customers(
     service: ContractService, contract: str, customer: str
 ) -> None:
-    issued = service.issue(TERMS)
+    issued = issue(service)
     with pytest.raises(NotFound):
         service.pdf(issued.id if contract == "mine" else contract, customer)
 
 
 def test_an_altered_pdf_is_not_served(service: ContractService) -> None:
-    issued = service.issue(TERMS)
+    issued = issue(service)
     with engine_for(service.url).begin() as conn:
         conn.execute(text("UPDATE contracts SET pdf = :p WHERE id = :i"),
                      {"p": b"%PDF-1.3 forged", "i": issued.id})  # fmt: skip
@@ -124,11 +151,11 @@ def _decision(kind: str) -> CreditDecision:
 
 
 @pytest.mark.parametrize(("kind", "issued"), [("raise", True), ("keep", False), ("decline", False)])
-def test_only_a_raise_gets_a_contract(bank_url: str, kind: str, issued: bool) -> None:
-    contract = ContractService(bank_url).issue_for_decision("C0001", _decision(kind), f"tr_{kind}")
-    assert (contract is not None) is issued
-    if contract is not None:
-        pdf, _ = ContractService(bank_url).pdf(contract.id, "C0001")
+def test_only_a_raise_gets_a_contract(service: ContractService, kind: str, issued: bool) -> None:
+    terms = service.terms_for("C0001", _decision(kind), f"tr_{kind}")
+    assert (terms is not None) is issued
+    if terms is not None:
+        pdf, _ = service.pdf(issue(service, terms).id, "C0001")
         assert "C0001-CRE" in pdf_text(pdf)
 
 
@@ -136,7 +163,7 @@ def test_get_contract_serves_the_pdf_to_its_customer_only(
     client: TestClient, settings: Settings, service: ContractService
 ) -> None:
     client.app.dependency_overrides[get_contracts] = lambda: service  # type: ignore[attr-defined]
-    issued = service.issue(TERMS)
+    issued = issue(service)
     mine = client.get(issued.url, headers=bearer(settings, "C0001"))
     assert mine.status_code == 200, mine.text
     assert mine.headers["content-type"] == "application/pdf"

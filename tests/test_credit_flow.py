@@ -20,7 +20,7 @@ from advisor.api.app import create_app
 from advisor.decisions.credit_service import CreditService
 from advisor.orchestration.actions import Proposal
 from advisor.orchestration.audit import AuditLog
-from advisor.orchestration.contracts import ContractService
+from advisor.orchestration.contracts import Contract, ContractService, rendered
 from advisor.orchestration.credit_limit import KIND, source_key
 from advisor.orchestration.credit_offer import CreditOffers, workflow_id_of
 from advisor.orchestration.runtime import Orchestration
@@ -230,13 +230,15 @@ def test_a_crash_before_the_audit_and_the_notification_is_made_good_by_the_rerun
     outcome = CreditService.from_settings(settings).request(GOOD)
     made, trace = outcome.decision, outcome.trace_id
     assert made.decision == "raise" and made.new_limit is not None
-    unaudited = ContractService(settings.resolved_database_url)  # died before its audit entry
-    contract = unaudited.issue_for_decision(GOOD, made, trace)
-    assert contract is not None
-    action, _ = offers.actions.propose(Proposal(  # ... and before the notification
+    terms = offers.contracts.terms_for(GOOD, made, trace)
+    assert terms is not None
+    stored: list[Contract] = []  # the offer's transaction committed, then it died: no audit entry
+    action = offers.actions.propose_replacing(Proposal(  # ... and no notification
         GOOD, KIND, made.new_limit, None, CARD, source_key(trace), 3600,
         workflow_id=workflow_id_of(trace),
-    ))  # fmt: skip
+    ), along=lambda db: stored.append(ContractService.store_in(db, rendered(terms))))  # fmt: skip
+    assert action is not None and len(stored) == 1
+    contract = stored[0]
     for _ in range(2):
         offers.offer(GOOD, outcome)
     notes = api.get("/v1/notifications", headers=bearer(settings, GOOD)).json()

@@ -15,7 +15,6 @@ import yaml
 from fpdf import FPDF
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy import DateTime, LargeBinary, String, Text, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from advisor.errors import NotFound
@@ -113,7 +112,8 @@ def render_pdf(html: str, created_at: dt.datetime) -> bytes:
 
 
 class ContractService:
-    """Issues contracts once per decision and hands each PDF to its own customer only."""
+    """States a raise's contract terms, stores one contract per decision inside the offer's
+    transaction, audits it, and hands each PDF to its own customer only."""
 
     def __init__(self, database_url: str, audit: AuditSink | None = None) -> None:
         self.url, self.audit = database_url, audit
@@ -126,12 +126,6 @@ class ContractService:
 
         return cls(settings.resolved_database_url, AuditLog.from_settings(settings))
 
-    def issue(self, terms: ContractTerms) -> Contract:
-        """Render and store the contract for this decision (the same one again on a replay)."""
-        contract = self._by_trace(terms.trace_id) or self._store(terms)
-        self.audit_issued(contract, terms)
-        return contract
-
     def audit_issued(self, contract: Contract, terms: ContractTerms) -> None:
         """The contract's audit entry, after its commit (keyed: a replay, or a rerun after a
         crash, appends once)."""
@@ -139,23 +133,6 @@ class ContractService:
             self.audit.append("contract", f"contract/{contract.id}",
                               _audit_payload(contract, terms),
                               key=f"contract:{terms.trace_id}")  # fmt: skip
-
-    def _store(self, terms: ContractTerms) -> Contract:
-        """Render and insert the contract; the winner's when a concurrent issue got there first."""
-        row = rendered(terms)
-        try:
-            with session_scope(self.url) as db:
-                db.add(row)
-        except IntegrityError:  # a concurrent issue for the same decision won
-            return self._by_trace(terms.trace_id) or _raise_missing(terms.trace_id)
-        return _handle(row)
-
-    def issue_for_decision(
-        self, customer_id: str, decision: CreditDecision, trace_id: str
-    ) -> Contract | None:
-        """The contract for a raise (None for keep or decline)."""
-        terms = self.terms_for(customer_id, decision, trace_id)
-        return self.issue(terms) if terms is not None else None
 
     def terms_for(
         self, customer_id: str, decision: CreditDecision, trace_id: str
@@ -189,12 +166,6 @@ class ContractService:
         if hashlib.sha256(row.pdf).hexdigest() != row.sha256:
             raise NotFound(f"contract {contract_id!r} does not match its stored SHA-256")
         return row.pdf, row.sha256
-
-    def _by_trace(self, trace_id: str) -> Contract | None:
-        """The contract already issued for a decision."""
-        with session_scope(self.url) as db:
-            row = db.scalars(select(ContractRow).where(ContractRow.trace_id == trace_id)).first()
-        return _handle(row) if row is not None else None
 
     def _customer_card(self, customer_id: str) -> tuple[str, str]:
         """The customer's name and credit-card account id."""
@@ -234,8 +205,3 @@ def _audit_payload(row: Contract, terms: ContractTerms) -> dict[str, Any]:
         "contract_id": row.id, "customer_id": row.customer_id, "trace_id": row.trace_id,
         "new_limit": str(terms.new_limit), "apr": str(terms.apr), "sha256": row.sha256,
     }  # fmt: skip
-
-
-def _raise_missing(trace_id: str) -> Contract:
-    """A lost race whose winner cannot be read: say so."""
-    raise RuntimeError(f"the contract for decision {trace_id} was not stored")
