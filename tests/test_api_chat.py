@@ -104,3 +104,11 @@ def test_prompt_is_lean_and_static_part_first(
 def test_healthz(client: TestClient) -> None:
     body = client.get("/healthz").json()
     assert body["status"] == "ok" and body["llm"]["backend"] == "fake"
+
+
+def test_a_month_with_an_implausible_year_gets_an_answer(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    events = chat_events(client, auth, "how much did I spend in March 0000?")  # asserts 200
+    final = done(events)
+    assert final["finish_reason"] == "stop" and "a month on average" in final["text"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from advisor.grounding.drafts import build_draft, month_words
+from advisor.grounding.rules import load_rulebook
 from advisor.grounding.selection import Slots, select_facts
 from portfolio_context.db import session_scope
 from portfolio_context.view import Customer360, build_view
@@ -93,3 +95,45 @@ def test_missing_account_is_said_plainly(bank_url: str) -> None:
     selection = select_facts("what's my mortgage balance", c0001)
     assert selection is not None and "don't have a mortgage account" in selection.draft
     assert selection.facts == []
+
+
+MONTHS = [  # C0004's records end with October 2026 (as of 2026-11-28)
+    ("how much did I spend in March 2019?", "2019-03", "March 2019"),
+    ("how much did I spend in March 1900?", "1900-03", "March 1900"),
+    ("how much did I spend in March 2099?", "2099-03", "March 2099"),
+    ("how much did I spend in March, 2026?", "2026-03", "$"),
+    ("how much did I spend in March?", "2026-03", "$"),
+    ("how much did I spend in March 3rd week?", "2026-03", "$"),
+    # not a plausible year: not a month with its year, nor the latest March; the average, said so
+    ("how much did I spend in March 0000?", None, "a month on average"),
+    ("how much did I spend in March 9999?", None, "a month on average"),
+    ("how much did I spend in March 1899?", None, "a month on average"),
+    ("how much did I spend in March 123?", None, "a month on average"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("question", "month", "says"), MONTHS)
+def test_a_month_is_read_with_a_plausible_year_only(
+    view: Customer360, question: str, month: str | None, says: str
+) -> None:
+    selection = select_facts(question, view)
+    assert selection is not None and selection.slots.month == month
+    assert says in selection.draft
+
+
+@pytest.mark.parametrize(
+    ("month", "words"),
+    [("2019-03", "March 2019"), ("0000-03", "March 0000"), ("2019-13", "that month"),
+     ("2019-00", "that month"), ("nonsense", "that month"), ("", "that month")],
+)  # fmt: skip
+def test_a_month_is_named_without_building_a_date(month: str, words: str) -> None:
+    assert month_words(month) == words
+
+
+@pytest.mark.parametrize("month", ["0000-03", "9999-12", "2019-13", "bad"])
+def test_a_restored_month_that_is_no_date_is_answered_without_a_figure(
+    view: Customer360, month: str
+) -> None:
+    spending = next(t for t in load_rulebook().topics if t.id == "spending")
+    draft = build_draft(spending, Slots("spending", None, month), view)
+    assert draft.fallback and "$" not in draft.text

@@ -7,7 +7,7 @@ sentence is never added when a fact it names is missing or would show a negative
 
 from __future__ import annotations
 
-import datetime as dt
+import calendar
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -107,12 +107,19 @@ class Draft:
         return self
 
 
+def month_words(month: str) -> str:
+    """'2019-03' as 'March 2019', read from the month names, never by building a date (a slot
+    restored from a session is not trusted to hold a valid month)."""
+    year, _, number = month.partition("-")
+    valid = year.isdigit() and number.isdigit() and 1 <= int(number) <= 12
+    return f"{calendar.month_name[int(number)]} {year}" if valid else "that month"
+
+
 def build_draft(rule: TopicRule, slots: Slots, view: Customer360) -> Draft:
     """The topic's draft, its `missing` text when nothing could be said, then the next step;
     for a month outside the customer's records, the topic's `outside` text and no figure."""
     if rule.outside and slots.month and slots.month not in complete_months(view.ledger.as_of):
-        named = dt.date(int(slots.month[:4]), int(slots.month[5:]), 1).strftime("%B %Y")
-        return Draft(rule.outside.format(month=named), fallback=True)
+        return Draft(rule.outside.format(month=month_words(slots.month)), fallback=True)
     draft = DRAFTERS[rule.kind](rule, slots, view).or_else(rule.missing)
     if not draft.fallback:
         for line in rule.next:

@@ -16,9 +16,16 @@ from portfolio_context.view import Customer360
 FOLLOW_UP = re.compile(r"^\s*(and|what about|how about|what of|same for|ok(ay)?,? and)\b", re.I)
 FRAGMENT_WORDS = 5
 MONTH_NAMES = {dt.date(2000, m, 1).strftime("%B").lower(): m for m in range(1, 13)}
-MONTH_RE = re.compile(r"\b(?:in|for|during)\s+(" + "|".join(MONTH_NAMES) + r")\b", re.I)
-# "January 2019", "March, 2025": a month of that year (perhaps outside the customer's records)
-MONTH_YEAR_RE = re.compile(r"\b(" + "|".join(MONTH_NAMES) + r"),?\s+(?:of\s+)?(\d{4})\b", re.I)
+# "in March" (the latest March), but not "in March 0000": a number of 3+ digits after the month
+# is a year, and one outside 1900-2099 is no month the customer's records can be asked about
+MONTH_RE = re.compile(
+    r"\b(?:in|for|during)\s+(" + "|".join(MONTH_NAMES) + r")\b(?!,?\s+(?:of\s+)?\d{3})", re.I
+)
+# "January 2019", "March, 2025": a month of that year (perhaps outside the customer's records);
+# only a plausible year (1900-2099), so no date is ever built from "March 0000" or "March 9999"
+MONTH_YEAR_RE = re.compile(
+    r"\b(" + "|".join(MONTH_NAMES) + r"),?\s+(?:of\s+)?((?:19|20)\d{2})\b", re.I
+)
 
 
 @dataclass
