@@ -89,6 +89,14 @@ YIELDS = [
     ("can a bank charge a fee when my balance is low?", None, True),
     ("is my balance enough for rent?", route("balance", "own_money", 0.4), False),
     ("is my balance enough for rent?", None, False),
+    # no article answers other_servicing: it neither takes a message nor adds as a runner-up
+    ("is my paycheck in yet", route("other_servicing", "servicing", 0.9), False),
+    ("is my paycheck in yet", dataclasses.replace(
+        route("Refund_not_showing_up", "servicing", 0.41),
+        alternatives=(Alternative("other_servicing", 0.26),)), False),
+    ("my refund still isn't in my account", dataclasses.replace(
+        route("Refund_not_showing_up", "servicing", 0.41),
+        alternatives=(Alternative("transaction_charged_twice", 0.26),)), True),
 ]  # fmt: skip
 
 
@@ -134,6 +142,8 @@ FOLLOWED = [
     ("can a bank charge twice for one purchase?",
      out_of_scope(0.3, "transaction_charged_twice", 0.7), "out_of_scope"),
     ("how much is in my savings", out_of_scope(0.3, "balance", 0.7), "out_of_scope"),
+    ("the bakery took my money twice", out_of_scope(0.17, "other_servicing", 0.83),
+     "out_of_scope"),
 ]  # fmt: skip
 
 

@@ -13,6 +13,7 @@ import yaml
 
 from advisor.chat.plan import OUT_OF_SCOPE_CONFIDENCE, covered
 from advisor.routing.taxonomy import shipped_taxonomy
+from retrieval.servicing import servicing_answer
 
 if TYPE_CHECKING:
     from advisor.routing.router import Routed
@@ -29,16 +30,28 @@ class Precedence:
     rule_question: Patterns
 
     def sure_elsewhere(self, routed: Routed | None) -> bool:
-        """Whether the router is sure of a servicing request or a rule or product question."""
+        """Whether the router is sure of a servicing request its article answers, or of a rule
+        or product question."""
         floor = None if routed is None else self.outranks.get(routed.family)
         if routed is None or floor is None:
             return False
-        return covered(routed, routed.family == "servicing") >= floor
+        if routed.family == "servicing":
+            return answered_by_articles(routed) >= floor
+        return covered(routed, False) >= floor
 
     def reads_as_rule(self, text: str, routed: Routed | None) -> bool:
         """Whether the message reads as a rule or product question (or names a product)."""
         named = routed is not None and any(e.type == "product" for e in routed.entities)
         return named or any(p.search(text) for p in self.rule_question)
+
+
+def answered_by_articles(routed: Routed) -> float:
+    """How sure the router is of servicing intents that have an article: the route's confidence
+    and its runner-up's, each only with an article (other_servicing has none), so a route no
+    article answers never takes a message from the customer's own figures."""
+    sure = [routed.intent, *(a.intent for a in routed.alternatives)]
+    shares = [routed.confidence, *(a.confidence for a in routed.alternatives)]
+    return sum(p for i, p in zip(sure, shares, strict=True) if servicing_answer(i) is not None)
 
 
 def _compiled(patterns: list[str]) -> Patterns:
@@ -80,6 +93,8 @@ def followed_route(routed: Routed | None, text: str) -> Routed | None:
     meta = shipped_taxonomy()[candidate.intent]
     floor = precedence().outranks.get(meta.family)
     if meta.family != "servicing" or floor is None or candidate.confidence < floor:
+        return routed
+    if servicing_answer(candidate.intent) is None:  # no article would answer it
         return routed
     if precedence().reads_as_rule(text, routed):
         return routed
