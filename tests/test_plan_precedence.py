@@ -89,6 +89,8 @@ YIELDS = [
     ("can a bank charge a fee when my balance is low?", None, True),
     ("is my balance enough for rent?", route("balance", "own_money", 0.4), False),
     ("is my balance enough for rent?", None, False),
+    ("can I afford to open a savings account with my balance?",
+     route("balance", "own_money", 0.9), False),
     # no article answers other_servicing: it neither takes a message nor adds as a runner-up
     ("is my paycheck in yet", route("other_servicing", "servicing", 0.9), False),
     ("is my paycheck in yet", dataclasses.replace(

@@ -28,6 +28,7 @@ class Precedence:
     outranks: dict[str, float]
     asks: Patterns
     rule_question: Patterns
+    not_rule: Patterns
 
     def sure_elsewhere(self, routed: Routed | None) -> bool:
         """Whether the router is sure of a servicing request its article answers, or of a rule
@@ -40,7 +41,10 @@ class Precedence:
         return covered(routed, False) >= floor
 
     def reads_as_rule(self, text: str, routed: Routed | None) -> bool:
-        """Whether the message reads as a rule or product question (or names a product)."""
+        """Whether the message reads as a rule or product question (or names a product), and
+        does not ask about affording something or the customer's own money (`not_rule`)."""
+        if any(p.search(text) for p in self.not_rule):
+            return False
         named = routed is not None and any(e.type == "product" for e in routed.entities)
         return named or any(p.search(text) for p in self.rule_question)
 
@@ -65,7 +69,8 @@ def precedence() -> Precedence:
     text = resources.files("advisor.chat").joinpath("precedence.yaml").read_text("utf-8")
     loaded = yaml.safe_load(text)
     outranks = {str(k): float(v) for k, v in loaded["outranks"].items()}
-    return Precedence(outranks, _compiled(loaded["asks"]), _compiled(loaded["rule_question"]))
+    forms = (_compiled(loaded[k]) for k in ("asks", "rule_question", "not_rule"))
+    return Precedence(outranks, *forms)
 
 
 def asks_own_money(text: str) -> bool:
