@@ -114,6 +114,10 @@ MONTHS = [
     ("what did I earn in January 2019", "income", "January 2019", None),
     ("my income for June, 2031?", "income", "June 2031", None),
     ("how much did I spend in October 2026?", "spending", "October 2026", "spending.total.2026-10"),
+    ("how much did I spend in March 2026?", "spending", "March 2026", "spending.total.2026-03"),
+    # no income figure by month: the average, said to be no figure for that month
+    ("how much did I earn in March 2026?", "income", "March 2026", "income.monthly"),
+    ("what was my income last month?", "income", "October 2026", "income.monthly"),
 ]  # fmt: skip
 
 

@@ -121,6 +121,8 @@ def build_draft(rule: TopicRule, slots: Slots, view: Customer360) -> Draft:
     if rule.outside and slots.month and slots.month not in complete_months(view.ledger.as_of):
         return Draft(rule.outside.format(month=month_words(slots.month)), fallback=True)
     draft = DRAFTERS[rule.kind](rule, slots, view).or_else(rule.missing)
+    if rule.in_month and slots.month and not draft.fallback:
+        draft.text = f"{rule.in_month.format(month=month_words(slots.month))} {draft.text}"
     if not draft.fallback:
         for line in rule.next:
             draft.say(line, view)

@@ -56,6 +56,7 @@ class TopicRule:
     next: list[DraftLine] = field(default_factory=list)
     phrase: bool = True  # whether the model rewords the draft (false: the draft is the answer)
     outside: str | None = None  # the answer for a month outside the customer's records
+    in_month: str | None = None  # said first for a month the topic has no figure of its own for
 
     def matches(self, text: str) -> bool:
         """Whether any pattern is found in the text."""
@@ -88,6 +89,7 @@ def _topic(raw: dict[str, Any]) -> TopicRule:
         next=[draft_line(line) for line in raw.get("next", [])],
         phrase=bool(raw.get("phrase", True)),
         outside=raw.get("outside"),
+        in_month=raw.get("in_month"),
     )
 
 
